@@ -1,0 +1,5 @@
+import sys
+
+from pogo.cli import main
+
+sys.exit(main())

@@ -1,0 +1,175 @@
+"""The `pogo` command line: one subcommand per task, one-line errors, non-zero exits.
+
+    pogo devnet up|status|down          the local chain + IPFS
+    pogo compile                        compile contracts/ (cached by source hash)
+    pogo deploy                         deploy the contracts to --rpc (default: the devnet)
+    pogo inspect root|diff|apply|quantize   check published artifacts by hand
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Callable, Sequence
+
+from pogo.errors import PogoError
+
+EXIT_USER_ERROR = 2
+
+
+def _print_json(obj: object) -> None:
+    print(json.dumps(obj, indent=2))
+
+
+def _progress(message: str) -> None:
+    print(f"pogo: {message}", file=sys.stderr, flush=True)
+
+
+# -- devnet ---------------------------------------------------------------------------
+
+def cmd_devnet(args: argparse.Namespace) -> int:
+    from pogo.devnet import Devnet
+
+    net = Devnet(args.state_dir, progress=_progress)
+    if args.action == "up":
+        state = net.up(args.anvil_port, args.ipfs_port)
+        _print_json({"rpc_url": state.rpc_url, "ipfs_api": state.ipfs_api, "state_dir": str(net.dir)})
+    elif args.action == "status":
+        status = net.status()
+        _print_json(status)
+        return 0 if status["running"] else 1
+    else:
+        stopped = net.down()
+        _progress(f"stopped: {', '.join(stopped) or 'nothing was running'}")
+    return 0
+
+
+# -- compile / deploy -----------------------------------------------------------------
+
+def cmd_compile(args: argparse.Namespace) -> int:
+    from pogo import compiler
+
+    artifacts = compiler.compile_contracts(force=args.force, progress=_progress)
+    _print_json({name: {"bytecode_bytes": len(a.bytecode) // 2 - 1} for name, a in artifacts.items()})
+    return 0
+
+
+# -- inspect --------------------------------------------------------------------------
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from pogo import checkpoint, difffile
+    from pogo.source import FileSource
+
+    if args.what == "root":
+        print("0x" + checkpoint.root_of_file(args.checkpoint, args.leaf_size).hex())
+    elif args.what == "diff":
+        source = FileSource(args.diff)
+        header = difffile.read_header(source)
+        if args.check:
+            difffile.read(source)
+        _print_json(header.to_json())
+    elif args.what == "apply":
+        diff = difffile.read(FileSource(args.diff))
+        h = diff.header
+        prev = checkpoint.read(args.prev, h.leaf_size, h.n_params)
+        if checkpoint.model_root(prev, h.leaf_size) != h.prev_root:
+            raise PogoError(f"{args.prev} is not the diff's base: its root differs from prev_root 0x{h.prev_root.hex()}")
+        theta_new = diff.apply(prev)
+        root = checkpoint.model_root(theta_new, h.leaf_size)
+        if root != h.new_root:
+            raise PogoError(f"the rebuilt model's root 0x{root.hex()} is not the diff's new_root 0x{h.new_root.hex()}")
+        checkpoint.write(args.out, theta_new, h.leaf_size)
+        print("0x" + root.hex())
+    else:  # quantize
+        prev = checkpoint.read(args.prev, args.leaf_size)
+        raw = checkpoint.read(args.raw, args.leaf_size)
+        n_params = args.params or prev.size
+        if prev.size != raw.size:
+            raise PogoError(f"{args.prev} and {args.raw} differ in size ({prev.size} and {raw.size} floats)")
+        result = difffile.make_diff(prev[:n_params], raw[:n_params], args.leaf_size)
+        difffile.write(args.out, result.diff)
+        _print_json(result.diff.header.to_json())
+    return 0
+
+
+# -- parser ---------------------------------------------------------------------------
+
+def _positive_power_of_two(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 32 or value & (value - 1):
+        raise argparse.ArgumentTypeError(f"{value} must be a power of two, at least 32")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2, like every other bad input
+        self.exit(EXIT_USER_ERROR, f"pogo: {message} (see `{self.prog} --help`)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="pogo", description="Proof of Gradient Optimization")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    devnet = sub.add_parser("devnet", help="the local chain and IPFS daemon")
+    devnet.add_argument("action", choices=["up", "status", "down"])
+    devnet.add_argument("--state-dir", help="where pids, logs and chain state live (default ./.pogo/devnet)")
+    devnet.add_argument("--anvil-port", type=int, default=0, help="default: a free port")
+    devnet.add_argument("--ipfs-port", type=int, default=0, help="default: a free port")
+    devnet.set_defaults(func=cmd_devnet)
+
+    comp = sub.add_parser("compile", help="compile contracts/ with solc 0.8.28")
+    comp.add_argument("--force", action="store_true", help="ignore the artifact cache")
+    comp.set_defaults(func=cmd_compile)
+
+    inspect = sub.add_parser("inspect", help="check published checkpoints and diffs by hand")
+    isub = inspect.add_subparsers(dest="what", required=True, parser_class=_Parser)
+    root = isub.add_parser("root", help="print a checkpoint's model root")
+    root.add_argument("checkpoint")
+    root.add_argument("--leaf-size", type=_positive_power_of_two, default=4096)
+    diff = isub.add_parser("diff", help="print a diff's header as JSON")
+    diff.add_argument("diff")
+    diff.add_argument("--check", action="store_true", help="also check every record against diff_root")
+    apply = isub.add_parser("apply", help="rebuild theta_new from theta_prev and a diff")
+    apply.add_argument("prev")
+    apply.add_argument("diff")
+    apply.add_argument("out")
+    quant = isub.add_parser("quantize", help="write the MX-int4 diff from theta_prev to theta_raw")
+    quant.add_argument("prev")
+    quant.add_argument("raw")
+    quant.add_argument("out")
+    quant.add_argument("--leaf-size", type=_positive_power_of_two, default=4096)
+    quant.add_argument("--params", type=int, default=0, help="P, when the files carry leaf padding")
+    inspect.set_defaults(func=cmd_inspect)
+
+    _add_role_commands(sub)
+    return parser
+
+
+def _add_role_commands(sub: argparse._SubParsersAction) -> None:
+    """Subcommands of the roles, registered by their own modules once they exist."""
+    for module in ("deploy.cli", "workers.cli", "verifier.cli", "pogo.demo"):
+        try:
+            register: Callable[[argparse._SubParsersAction], None] = __import__(module, fromlist=["register"]).register
+        except ImportError:
+            continue
+        register(sub)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except PogoError as exc:
+        print(f"pogo: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("pogo: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
