@@ -1,0 +1,517 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {Staking} from "./Staking.sol";
+import {StakeTree} from "./lib/StakeTree.sol";
+import {SeedStream} from "./lib/SeedStream.sol";
+
+/// @title PoGO
+/// @notice Tasks, rounds and heads; submissions of MX-int4 updates committed by Merkle roots;
+///         stake-weighted committees; attestations; finalization with rewards and slashing.
+///         docs/PROTOCOL.md sections 4-8 specify it.
+/// @dev A submission is an explicit state machine. Each transition is one function that
+///      checks, updates, then (never directly) pays: every payout goes to `withdrawable`.
+///
+///        submitUpdate / proposeAggregate
+///              |
+///           Pending --drawCommittee--> Voting --finalize--> Accepted | Rejected | Expired
+///              |                                   (quorum, or the window closed)
+///              +--finalize (the seed block left the 256-block window)--> Expired
+///
+///      Windows are in blocks. A round takes submissions in [roundStart, roundStart + roundBlocks);
+///      a committee votes in [drawBlock, drawBlock + voteBlocks].
+contract PoGO is Staking {
+    using StakeTree for StakeTree.Tree;
+
+    enum Status { None, Pending, Voting, Accepted, Rejected, Expired }
+    enum Kind { Update, Aggregate }
+
+    /// @notice Reasons a verifier rejects (section 6); 0 approves.
+    uint8 internal constant OK = 0;
+    uint8 internal constant MAX_REASON = 6;
+    /// @notice Why stake was slashed (the `why` of Slashed).
+    uint8 internal constant SLASH_MINER = 1;
+    uint8 internal constant SLASH_MINORITY = 2;
+    uint8 internal constant SLASH_LIVENESS = 3;
+
+    uint256 internal constant BPS = 10_000;
+    uint256 internal constant MAX_COMMITTEE = 16;
+    /// @dev blockhash() only reaches the last 256 blocks.
+    uint256 internal constant SEED_HORIZON = 256;
+
+    struct TaskParams {
+        bytes32 specHash;        // SHA-256 of the task spec (manifest, dataset, off-chain thresholds)
+        bytes32 initialRoot;     // model root of the initial checkpoint
+        uint64 nParams;
+        uint32 leafSize;
+        uint32 nShards;
+        uint64 roundBlocks;      // submission window
+        uint64 voteBlocks;       // vote window after the committee draw
+        uint8 committeeSize;     // N = 3f + 1
+        uint16 minerSlashBps;
+        uint16 verifierSlashBps;
+        uint16 livenessSlashBps;
+        uint128 minerBond;       // locked per submission; the slash is a share of it
+        uint128 roundReward;
+        uint128 verifierFee;     // per majority vote, accepted or rejected alike
+    }
+
+    struct Task {
+        TaskParams p;
+        address owner;
+        uint128 pool;
+        uint64 round;
+        uint64 roundStart;
+        bytes32 headRoot;
+        bool aggregating;        // the round closed with several accepted updates
+    }
+
+    struct Round {
+        uint32 open;             // submissions (updates and aggregates) not yet finalized
+        uint32 accepted;         // accepted updates
+        uint64 sumImprovement;   // sum of the accepted updates' median improvements
+        uint64 lastAccepted;     // the accepted update, when it is the only one
+        uint128 rewardPot;       // set when the round's rewards are fixed
+        bool closed;
+    }
+
+    struct Submission {
+        address miner;           // slot 0
+        uint64 taskId;
+        uint8 status;
+        uint8 kind;
+        uint8 seats;
+        uint8 approvals;         // slot 1
+        uint8 rejections;
+        uint64 round;
+        uint64 submitBlock;
+        uint64 voteDeadline;
+        uint128 bond;            // slot 2
+        int64 improvement;       // median of the approving votes, once accepted
+        bool rewardClaimed;
+        bytes32 newRoot;         // slot 3
+        bytes32 diffRoot;        // slot 4
+        bytes32 seed;            // slot 5
+        uint128 rejecterShare;   // per rejecting member, once rejected
+    }
+
+    struct Vote {
+        bool voted;
+        bool approve;
+        bool settled;
+        uint8 reason;
+        int64 improvement;
+    }
+
+    uint256 public taskCount;
+    uint256 public submissionCount;
+    mapping(uint256 => Task) internal tasks;
+    mapping(uint256 => mapping(uint256 => Round)) public rounds;
+    mapping(uint256 => Submission) internal submissions;
+    mapping(uint256 => mapping(uint256 => address)) public committee;      // submission => seat => verifier
+    mapping(uint256 => mapping(address => uint256)) public seatOf;          // submission => verifier => seat + 1
+    mapping(uint256 => mapping(uint256 => Vote)) public votes;              // submission => seat => vote
+    mapping(bytes32 => bool) internal submitted;                            // keccak(task, round, miner)
+
+    event TaskCreated(uint256 indexed taskId, address indexed owner, TaskParams params, string specCid,
+                      string checkpointCid, string treeCid);
+    event TaskFunded(uint256 indexed taskId, address indexed from, uint256 amount, uint256 pool);
+    event UpdateSubmitted(uint256 indexed submissionId, uint256 indexed taskId, uint256 indexed round, address miner,
+                          uint8 kind, bytes32 prevRoot, bytes32 newRoot, bytes32 diffRoot, string diffCid,
+                          string treeCid, string checkpointCid, int64 claimedTrainLoss, int64 claimedValLoss);
+    event CommitteeDrawn(uint256 indexed submissionId, bytes32 seed, address[] members, uint256 voteDeadline);
+    event VoteCast(uint256 indexed submissionId, address indexed verifier, uint256 seat, bool approve,
+                   int64 improvement, uint8 reason);
+    event Finalized(uint256 indexed submissionId, uint8 status, uint256 approvals, uint256 rejections,
+                    int64 improvement, uint256 minerSlash);
+    event SeatSettled(uint256 indexed submissionId, uint256 seat, address indexed verifier, uint256 paid,
+                      uint256 slashed);
+    event RoundClosed(uint256 indexed taskId, uint256 indexed round, uint256 accepted, uint256 rewardPot,
+                      bool aggregating);
+    event HeadAdvanced(uint256 indexed taskId, uint256 indexed round, bytes32 root, uint256 fromSubmission);
+    event Rewarded(uint256 indexed submissionId, address indexed miner, uint256 amount);
+
+    error BadParams(string what);
+    error UnknownTask(uint256 taskId);
+    error UnknownSubmission(uint256 submissionId);
+    error NotOwner();
+    error WindowClosed(uint256 lastBlock);
+    error WindowOpen(uint256 firstBlock);
+    error StaleBase(bytes32 head, bytes32 given);
+    error ZeroRoot();
+    error AlreadySubmitted();
+    error Aggregating();
+    error NotAggregating();
+    error WrongStatus(uint8 status);
+    error SeedNotReady(uint256 readyBlock);
+    error NotCommitteeMember();
+    error AlreadyVoted();
+    error BadReason(bool approve, uint8 reason);
+    error NotDecided();
+    error RoundStillOpen(uint256 open);
+    error RoundNotClosed();
+    error AlreadySettled();
+    error SeatOutOfRange(uint256 seat);
+    error NothingToClaim();
+
+    constructor(uint64 unbondingBlocks_, uint128 minVerifierStake_) Staking(unbondingBlocks_, minVerifierStake_) {}
+
+    // -- tasks ----------------------------------------------------------------------
+
+    /// @notice Create a training task at round 0 with `initialRoot` as its head; msg.value funds its pool.
+    /// @param specCid IPFS CID of the task spec whose SHA-256 is `p.specHash` (event only).
+    function createTask(TaskParams calldata p, string calldata specCid, string calldata checkpointCid,
+                        string calldata treeCid) external payable returns (uint256 taskId) {
+        _checkParams(p);
+        taskId = ++taskCount;
+        Task storage t = tasks[taskId];
+        t.p = p;
+        t.owner = msg.sender;
+        t.pool = uint128(msg.value);
+        t.roundStart = uint64(block.number);
+        t.headRoot = p.initialRoot;
+        totalEscrow += msg.value;
+        emit TaskCreated(taskId, msg.sender, p, specCid, checkpointCid, treeCid);
+        emit HeadAdvanced(taskId, 0, p.initialRoot, 0);
+    }
+
+    /// @notice Add msg.value to a task's reward pool.
+    function fundTask(uint256 taskId) external payable {
+        Task storage t = _task(taskId);
+        if (msg.value == 0) revert ZeroAmount();
+        t.pool += uint128(msg.value);
+        totalEscrow += msg.value;
+        emit TaskFunded(taskId, msg.sender, msg.value, t.pool);
+    }
+
+    /// @notice A task's parameters and head.
+    function getTask(uint256 taskId) external view returns (TaskParams memory p, address owner, uint256 pool,
+        uint256 round, uint256 roundStart, bytes32 headRoot, bool aggregating) {
+        Task storage t = _task(taskId);
+        return (t.p, t.owner, t.pool, t.round, t.roundStart, t.headRoot, t.aggregating);
+    }
+
+    /// @notice A submission's full record.
+    function getSubmission(uint256 submissionId) external view returns (Submission memory) {
+        return _submission(submissionId);
+    }
+
+    /// @notice The training shard `miner` must use in `round` (section 4).
+    function shardOf(uint256 taskId, uint256 round, address miner) external view returns (uint256) {
+        return SeedStream.shardOf(taskId, round, miner, _task(taskId).p.nShards);
+    }
+
+    // -- submissions ----------------------------------------------------------------
+
+    /// @notice Submit an update of the task's head; locks the task's miner bond.
+    /// @param prevRoot must be the current head root.
+    /// @param claimedTrainLoss claimed loss drop inputs, in millionths of a nat (event only).
+    function submitUpdate(uint256 taskId, bytes32 prevRoot, bytes32 newRoot, bytes32 diffRoot,
+                          string calldata diffCid, string calldata treeCid, string calldata checkpointCid,
+                          int64 claimedTrainLoss, int64 claimedValLoss) external returns (uint256 id) {
+        Task storage t = _task(taskId);
+        if (t.aggregating) revert Aggregating();
+        uint256 windowEnd = t.roundStart + t.p.roundBlocks;
+        if (block.number >= windowEnd) revert WindowClosed(windowEnd - 1);
+        bytes32 key = keccak256(abi.encode(taskId, t.round, msg.sender));
+        if (submitted[key]) revert AlreadySubmitted();
+        submitted[key] = true;
+        id = _openSubmission(t, taskId, Kind.Update, prevRoot, newRoot, diffRoot);
+        emit UpdateSubmitted(id, taskId, t.round, msg.sender, uint8(Kind.Update), prevRoot, newRoot, diffRoot,
+                             diffCid, treeCid, checkpointCid, claimedTrainLoss, claimedValLoss);
+    }
+
+    /// @notice Propose the average of a round's accepted updates as the next head (section 7).
+    ///         It is verified by a committee like an update and bonds the aggregator the same way.
+    function proposeAggregate(uint256 taskId, bytes32 newRoot, bytes32 diffRoot, string calldata diffCid,
+                              string calldata treeCid, string calldata checkpointCid) external returns (uint256 id) {
+        Task storage t = _task(taskId);
+        if (!t.aggregating) revert NotAggregating();
+        id = _openSubmission(t, taskId, Kind.Aggregate, t.headRoot, newRoot, diffRoot);
+        emit UpdateSubmitted(id, taskId, t.round, msg.sender, uint8(Kind.Aggregate), t.headRoot, newRoot, diffRoot,
+                             diffCid, treeCid, checkpointCid, 0, 0);
+    }
+
+    /// @notice Fix the submission's seed from blockhash(submitBlock + 1) and draw its committee.
+    ///         Anyone may call it once that block exists and while its hash is reachable.
+    function drawCommittee(uint256 submissionId) external {
+        Submission storage s = _submission(submissionId);
+        if (s.status != uint8(Status.Pending)) revert WrongStatus(s.status);
+        uint256 seedBlock = s.submitBlock + 1;
+        if (block.number <= seedBlock) revert SeedNotReady(seedBlock + 1);
+        if (block.number > seedBlock + SEED_HORIZON) revert WindowClosed(seedBlock + SEED_HORIZON);
+
+        bytes32 seed = SeedStream.challengeSeed(blockhash(seedBlock), submissionId, s.newRoot);
+        Task storage t = tasks[s.taskId];
+        address[] memory members = _draw(seed, t.p.committeeSize, accounts[s.miner].slot);
+        s.seed = seed;
+        s.status = uint8(Status.Voting);
+        s.seats = uint8(members.length);
+        s.voteDeadline = uint64(block.number) + t.p.voteBlocks;
+        for (uint256 i = 0; i < members.length; ++i) {
+            committee[submissionId][i] = members[i];
+            seatOf[submissionId][members[i]] = i + 1;
+            accounts[members[i]].openSeats += 1;
+        }
+        emit CommitteeDrawn(submissionId, seed, members, s.voteDeadline);
+    }
+
+    /// @notice Vote on a submission as a member of its committee (section 5).
+    /// @param improvement the loss decrease measured, in millionths of a nat (signed)
+    /// @param reason 0 with approve; otherwise the first failed check of section 6 (1..6)
+    function attest(uint256 submissionId, bool approve, int64 improvement, uint8 reason) external {
+        Submission storage s = _submission(submissionId);
+        if (s.status != uint8(Status.Voting)) revert WrongStatus(s.status);
+        if (block.number > s.voteDeadline) revert WindowClosed(s.voteDeadline);
+        uint256 seatPlusOne = seatOf[submissionId][msg.sender];
+        if (seatPlusOne == 0) revert NotCommitteeMember();
+        if (approve ? reason != OK : (reason == OK || reason > MAX_REASON)) revert BadReason(approve, reason);
+        Vote storage v = votes[submissionId][seatPlusOne - 1];
+        if (v.voted) revert AlreadyVoted();
+        v.voted = true;
+        v.approve = approve;
+        v.reason = reason;
+        v.improvement = improvement;
+        if (approve) s.approvals += 1;
+        else s.rejections += 1;
+        emit VoteCast(submissionId, msg.sender, seatPlusOne - 1, approve, improvement, reason);
+    }
+
+    /// @notice Decide a submission once a quorum agrees or its window has closed; anyone may call.
+    function finalize(uint256 submissionId) external {
+        Submission storage s = _submission(submissionId);
+        Task storage t = tasks[s.taskId];
+        uint256 quorum = _quorum(t.p.committeeSize);
+        Status outcome;
+        if (s.status == uint8(Status.Voting)) {
+            if (s.approvals >= quorum) outcome = Status.Accepted;
+            else if (s.rejections >= quorum) outcome = Status.Rejected;
+            else if (block.number > s.voteDeadline) outcome = Status.Expired;
+            else revert NotDecided();
+        } else if (s.status == uint8(Status.Pending) && block.number > s.submitBlock + 1 + SEED_HORIZON) {
+            outcome = Status.Expired; // nobody drew the committee while the seed was reachable
+        } else {
+            revert WrongStatus(s.status);
+        }
+
+        s.status = uint8(outcome);
+        Account storage miner = accounts[s.miner];
+        miner.locked -= s.bond;
+        uint256 minerSlash = 0;
+        if (outcome == Status.Accepted) {
+            s.improvement = _medianApproval(submissionId, s.seats);
+            if (s.kind == uint8(Kind.Update)) {
+                Round storage r = rounds[s.taskId][s.round];
+                r.accepted += 1;
+                r.sumImprovement += uint64(s.improvement);
+                r.lastAccepted = uint64(submissionId);
+            }
+        } else if (outcome == Status.Rejected) {
+            minerSlash = _slash(s.miner, s.bond * t.p.minerSlashBps / BPS, submissionId, SLASH_MINER);
+            uint256 toRejecters = minerSlash / 2;
+            s.rejecterShare = uint128(toRejecters / s.rejections);
+            // Rounding dust and the other half stay with the task.
+            t.pool += uint128(minerSlash - uint256(s.rejecterShare) * s.rejections);
+        }
+        rounds[s.taskId][s.round].open -= 1;
+        // An aggregate moves the head only while its round still waits for one: a second
+        // accepted aggregate of the same round, or one outlived by its round, changes nothing.
+        if (s.kind == uint8(Kind.Aggregate) && outcome == Status.Accepted && t.aggregating && t.round == s.round) {
+            _advanceHead(t, s.taskId, s.newRoot, submissionId);
+        }
+        emit Finalized(submissionId, uint8(outcome), s.approvals, s.rejections, s.improvement, minerSlash);
+    }
+
+    /// @notice Pay or slash one committee seat of a finalized submission; anyone may call.
+    ///         Majority voters earn the task's verifier fee (and, on a rejection, a share of the
+    ///         miner's slash); minority voters lose verifierSlashBps of their stake; on expiry,
+    ///         members who did not vote lose livenessSlashBps.
+    function settleSeat(uint256 submissionId, uint256 seat) external {
+        Submission storage s = _submission(submissionId);
+        if (s.status < uint8(Status.Accepted)) revert WrongStatus(s.status);
+        if (seat >= s.seats) revert SeatOutOfRange(seat);
+        Vote storage v = votes[submissionId][seat];
+        if (v.settled) revert AlreadySettled();
+        v.settled = true;
+        address member = committee[submissionId][seat];
+        accounts[member].openSeats -= 1;
+
+        Task storage t = tasks[s.taskId];
+        uint256 paid = 0;
+        uint256 slashed = 0;
+        if (s.status == uint8(Status.Expired)) {
+            if (!v.voted) slashed = _slash(member, accounts[member].stake * t.p.livenessSlashBps / BPS, submissionId, SLASH_LIVENESS);
+        } else if (v.voted) {
+            bool majority = v.approve == (s.status == uint8(Status.Accepted));
+            if (majority) {
+                uint256 fee = t.p.verifierFee <= t.pool ? t.p.verifierFee : t.pool;
+                t.pool -= uint128(fee);
+                paid = fee + (v.approve ? 0 : s.rejecterShare);
+                _payFromEscrow(member, paid);
+            } else {
+                slashed = _slash(member, accounts[member].stake * t.p.verifierSlashBps / BPS, submissionId, SLASH_MINORITY);
+            }
+        }
+        t.pool += uint128(slashed);
+        emit SeatSettled(submissionId, seat, member, paid, slashed);
+    }
+
+    // -- rounds ---------------------------------------------------------------------
+
+    /// @notice Close the task's round once its window has passed and every update is final:
+    ///         fix the round's reward pot, and advance the head to the one accepted update, or
+    ///         wait for an aggregate when there are several. A round waiting for an aggregate
+    ///         that no committee accepted closes without moving the head after another window.
+    function closeRound(uint256 taskId) external {
+        Task storage t = _task(taskId);
+        uint256 windowEnd = t.roundStart + t.p.roundBlocks;
+        if (block.number < windowEnd) revert WindowOpen(windowEnd);
+        Round storage r = rounds[taskId][t.round];
+        if (r.open != 0) revert RoundStillOpen(r.open);
+
+        if (t.aggregating) {
+            // No aggregate was accepted within a whole window: keep the head.
+            _nextRound(t);
+            return;
+        }
+        uint256 pot = r.accepted == 0 ? 0 : (t.p.roundReward <= t.pool ? t.p.roundReward : t.pool);
+        t.pool -= uint128(pot);
+        r.rewardPot = uint128(pot);
+        r.closed = true;
+        bool aggregate = r.accepted > 1;
+        emit RoundClosed(taskId, t.round, r.accepted, pot, aggregate);
+        if (r.accepted == 1) {
+            _advanceHead(t, taskId, submissions[r.lastAccepted].newRoot, r.lastAccepted);
+        } else if (aggregate) {
+            t.aggregating = true;
+            t.roundStart = uint64(block.number); // the aggregation window
+        } else {
+            _nextRound(t);
+        }
+    }
+
+    /// @notice Credit an accepted update's share of its round's reward: pot * improvement / sum.
+    function claimReward(uint256 submissionId) external {
+        Submission storage s = _submission(submissionId);
+        if (s.status != uint8(Status.Accepted) || s.kind != uint8(Kind.Update)) revert WrongStatus(s.status);
+        Round storage r = rounds[s.taskId][s.round];
+        if (!r.closed) revert RoundNotClosed();
+        if (s.rewardClaimed) revert NothingToClaim();
+        s.rewardClaimed = true;
+        uint256 amount = uint256(r.rewardPot) * uint64(s.improvement) / r.sumImprovement;
+        _payFromEscrow(s.miner, amount);
+        emit Rewarded(submissionId, s.miner, amount);
+    }
+
+    // -- internal -------------------------------------------------------------------
+
+    function _checkParams(TaskParams calldata p) internal pure {
+        if (p.initialRoot == bytes32(0)) revert BadParams("initialRoot");
+        if (p.nParams == 0) revert BadParams("nParams");
+        if (p.leafSize < 32 || p.leafSize & (p.leafSize - 1) != 0) revert BadParams("leafSize");
+        if (p.nShards < 2) revert BadParams("nShards");
+        if (p.roundBlocks == 0 || p.voteBlocks == 0) revert BadParams("windows");
+        if (p.committeeSize < 4 || p.committeeSize > MAX_COMMITTEE || (p.committeeSize - 1) % 3 != 0) {
+            revert BadParams("committeeSize");
+        }
+        if (p.minerSlashBps > BPS || p.verifierSlashBps > BPS || p.livenessSlashBps > BPS) revert BadParams("bps");
+        if (p.minerBond == 0) revert BadParams("minerBond");
+    }
+
+    function _task(uint256 taskId) internal view returns (Task storage t) {
+        t = tasks[taskId];
+        if (t.owner == address(0)) revert UnknownTask(taskId);
+    }
+
+    function _submission(uint256 submissionId) internal view returns (Submission storage s) {
+        s = submissions[submissionId];
+        if (s.status == uint8(Status.None)) revert UnknownSubmission(submissionId);
+    }
+
+    function _quorum(uint256 committeeSize) internal pure returns (uint256) {
+        return 2 * ((committeeSize - 1) / 3) + 1;
+    }
+
+    function _openSubmission(Task storage t, uint256 taskId, Kind kind, bytes32 prevRoot, bytes32 newRoot,
+                             bytes32 diffRoot) internal returns (uint256 id) {
+        if (prevRoot != t.headRoot) revert StaleBase(t.headRoot, prevRoot);
+        if (newRoot == bytes32(0) || diffRoot == bytes32(0)) revert ZeroRoot();
+        Account storage a = accounts[msg.sender];
+        uint256 free = a.stake - a.locked;
+        if (free < t.p.minerBond) revert InsufficientFreeStake(t.p.minerBond, free);
+        a.locked += t.p.minerBond;
+        id = ++submissionCount;
+        Submission storage s = submissions[id];
+        s.miner = msg.sender;
+        s.taskId = uint64(taskId);
+        s.status = uint8(Status.Pending);
+        s.kind = uint8(kind);
+        s.round = t.round;
+        s.submitBlock = uint64(block.number);
+        s.bond = t.p.minerBond;
+        s.newRoot = newRoot;
+        s.diffRoot = diffRoot;
+        rounds[taskId][t.round].open += 1;
+    }
+
+    /// @dev Stake-weighted seats from the seed stream: draw k picks the slot whose cumulative
+    ///      weight first exceeds draw(seed, COMMITTEE, k) mod total, skipping the miner's own
+    ///      slot and slots already seated; at most 8 draws a seat (pogo/seedstream.py mirrors it).
+    function _draw(bytes32 seed, uint256 size, uint256 excludeSlot) internal view returns (address[] memory members) {
+        members = new address[](size);
+        uint256[] memory slots = new uint256[](size);
+        uint256 total = pool.total;
+        uint256 count = 0;
+        if (total == 0) {
+            assembly { mstore(members, 0) }
+            return members;
+        }
+        bytes32 purpose = SeedStream.purpose(SeedStream.COMMITTEE_TAG, 0);
+        for (uint256 k = 0; k < 8 * size && count < size; ++k) {
+            uint256 slot = pool.find(SeedStream.draw(seed, purpose, k) % total);
+            if (slot == excludeSlot) continue;
+            bool seated = false;
+            for (uint256 i = 0; i < count; ++i) {
+                if (slots[i] == slot) { seated = true; break; }
+            }
+            if (seated) continue;
+            slots[count] = slot;
+            members[count] = slotOwner[slot];
+            ++count;
+        }
+        // Shrink the array to the seats actually filled (a thin pool yields a short committee).
+        assembly { mstore(members, count) }
+    }
+
+    /// @dev The lower median of the approving votes' improvements; committees are at most 16.
+    function _medianApproval(uint256 submissionId, uint256 seats) internal view returns (int64) {
+        int64[] memory values = new int64[](seats);
+        uint256 n = 0;
+        for (uint256 i = 0; i < seats; ++i) {
+            Vote storage v = votes[submissionId][i];
+            if (!v.voted || !v.approve) continue;
+            int64 x = v.improvement;
+            uint256 j = n++;
+            while (j > 0 && values[j - 1] > x) {
+                values[j] = values[j - 1];
+                --j;
+            }
+            values[j] = x;
+        }
+        int64 median = values[(n - 1) / 2];
+        // Every accepted update gets a share, however small its measured gain.
+        return median > 0 ? median : int64(1);
+    }
+
+    function _advanceHead(Task storage t, uint256 taskId, bytes32 root, uint256 fromSubmission) internal {
+        t.headRoot = root;
+        emit HeadAdvanced(taskId, t.round + 1, root, fromSubmission);
+        _nextRound(t);
+    }
+
+    function _nextRound(Task storage t) internal {
+        t.round += 1;
+        t.roundStart = uint64(block.number);
+        t.aggregating = false;
+    }
+}

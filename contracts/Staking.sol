@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {StakeTree} from "./lib/StakeTree.sol";
+
+/// @title Staking
+/// @notice Native-ETH stakes for miners and verifiers, unbonding, pull payments, and the
+///         stake-weighted verifier pool that committees are drawn from.
+/// @dev Accounting invariant (checked by the tests after every step):
+///      address(this).balance == totalStaked + totalUnbonding + totalWithdrawable + totalEscrow,
+///      where totalEscrow (kept by the PoGO contract) holds task pools, round reward pots and
+///      slashed stake awaiting its recipients.
+abstract contract Staking {
+    using StakeTree for StakeTree.Tree;
+
+    struct Account {
+        uint128 stake;          // bonded, slashable
+        uint128 locked;         // part of `stake` bonded to open submissions
+        uint128 unbonding;      // requested out, still slashable until withdrawn
+        uint64 unbondingReady;  // first block at which `unbonding` may be withdrawn
+        uint32 openSeats;       // committee seats not yet settled: they keep unbonding locked
+        uint32 slot;            // verifier pool slot, 0 if not a verifier
+    }
+
+    /// @notice Blocks between an unstake request and its withdrawal.
+    uint64 public immutable unbondingBlocks;
+    /// @notice The least stake that gives a verifier any weight in committee draws.
+    uint128 public immutable minVerifierStake;
+
+    mapping(address => Account) public accounts;
+    /// @notice ETH each address can take out with withdraw(): rewards, fees, matured unbonding.
+    mapping(address => uint256) public withdrawable;
+    /// @notice The owner of each verifier slot.
+    mapping(uint256 => address) public slotOwner;
+    uint256 public verifierCount;
+    StakeTree.Tree internal pool;
+
+    uint256 public totalStaked;
+    uint256 public totalUnbonding;
+    uint256 public totalWithdrawable;
+    uint256 public totalEscrow;
+
+    event Staked(address indexed account, uint256 amount, uint256 stake);
+    event VerifierRegistered(address indexed verifier, uint256 slot);
+    event UnstakeRequested(address indexed account, uint256 amount, uint256 readyBlock);
+    event Withdrawn(address indexed account, uint256 amount);
+    event Slashed(address indexed account, uint256 amount, uint256 indexed submissionId, uint8 why);
+
+    error ZeroAmount();
+    error AlreadyVerifier();
+    error PoolFull();
+    error InsufficientFreeStake(uint256 requested, uint256 free);
+    error NothingToWithdraw();
+    error TransferFailed();
+
+    constructor(uint64 unbondingBlocks_, uint128 minVerifierStake_) {
+        unbondingBlocks = unbondingBlocks_;
+        minVerifierStake = minVerifierStake_;
+    }
+
+    /// @notice Add msg.value to the caller's stake.
+    function stake() external payable {
+        if (msg.value == 0) revert ZeroAmount();
+        Account storage a = accounts[msg.sender];
+        uint256 oldWeight = _weight(a);
+        a.stake += uint128(msg.value);
+        totalStaked += msg.value;
+        _syncWeight(a, oldWeight);
+        emit Staked(msg.sender, msg.value, a.stake);
+    }
+
+    /// @notice Join the verifier pool; committees are drawn by stake weight.
+    function registerVerifier() external {
+        Account storage a = accounts[msg.sender];
+        if (a.slot != 0) revert AlreadyVerifier();
+        if (verifierCount == StakeTree.CAPACITY) revert PoolFull();
+        uint256 slot = ++verifierCount;
+        a.slot = uint32(slot);
+        slotOwner[slot] = msg.sender;
+        _syncWeight(a, 0);
+        emit VerifierRegistered(msg.sender, slot);
+    }
+
+    /// @notice Start unbonding `amount` of free stake; it stays slashable until withdrawn.
+    function requestUnstake(uint256 amount) external {
+        if (amount == 0) revert ZeroAmount();
+        Account storage a = accounts[msg.sender];
+        uint256 free = a.stake - a.locked;
+        if (amount > free) revert InsufficientFreeStake(amount, free);
+        uint256 oldWeight = _weight(a);
+        a.stake -= uint128(amount);
+        a.unbonding += uint128(amount);
+        a.unbondingReady = uint64(block.number) + unbondingBlocks;
+        totalStaked -= amount;
+        totalUnbonding += amount;
+        _syncWeight(a, oldWeight);
+        emit UnstakeRequested(msg.sender, amount, a.unbondingReady);
+    }
+
+    /// @notice Take out everything the caller is owed, with matured unbonding once no
+    ///         committee seat of the caller is open.
+    function withdraw() external {
+        Account storage a = accounts[msg.sender];
+        uint256 amount = withdrawable[msg.sender];
+        uint256 matured = 0;
+        if (a.unbonding > 0 && block.number >= a.unbondingReady && a.openSeats == 0) {
+            matured = a.unbonding;
+        }
+        if (amount + matured == 0) revert NothingToWithdraw();
+        // Effects first, then the one external call.
+        if (matured > 0) {
+            a.unbonding = 0;
+            totalUnbonding -= matured;
+        }
+        withdrawable[msg.sender] = 0;
+        totalWithdrawable -= amount;
+        amount += matured;
+        emit Withdrawn(msg.sender, amount);
+        (bool ok,) = msg.sender.call{value: amount}("");
+        if (!ok) revert TransferFailed();
+    }
+
+    /// @notice The accounted total, which must equal this contract's balance.
+    function accountedBalance() external view returns (uint256) {
+        return totalStaked + totalUnbonding + totalWithdrawable + totalEscrow;
+    }
+
+    /// @notice The verifier pool's total weight.
+    function poolWeight() external view returns (uint256) {
+        return pool.total;
+    }
+
+    // -- internal -------------------------------------------------------------------
+
+    function _weight(Account storage a) internal view returns (uint256) {
+        return a.slot != 0 && a.stake >= minVerifierStake ? a.stake : 0;
+    }
+
+    function _syncWeight(Account storage a, uint256 oldWeight) internal {
+        if (a.slot != 0) pool.update(a.slot, oldWeight, _weight(a));
+    }
+
+    /// @dev Take up to `amount` from stake, then from unbonding; the taken ETH moves to escrow.
+    function _slash(address who, uint256 amount, uint256 submissionId, uint8 why) internal returns (uint256 taken) {
+        Account storage a = accounts[who];
+        uint256 oldWeight = _weight(a);
+        uint256 fromStake = amount <= a.stake ? amount : a.stake;
+        uint256 fromUnbonding = amount - fromStake <= a.unbonding ? amount - fromStake : a.unbonding;
+        a.stake -= uint128(fromStake);
+        a.unbonding -= uint128(fromUnbonding);
+        if (a.locked > a.stake) a.locked = a.stake;
+        totalStaked -= fromStake;
+        totalUnbonding -= fromUnbonding;
+        taken = fromStake + fromUnbonding;
+        totalEscrow += taken;
+        _syncWeight(a, oldWeight);
+        emit Slashed(who, taken, submissionId, why);
+    }
+
+    /// @dev Move `amount` of escrow to `to`'s withdrawable balance.
+    function _payFromEscrow(address to, uint256 amount) internal {
+        totalEscrow -= amount;
+        withdrawable[to] += amount;
+        totalWithdrawable += amount;
+    }
+}

@@ -1,0 +1,132 @@
+"""The chain edge: a web3 connection, signing keys, deployment, and transactions whose
+custom-error reverts come back as readable ``ChainError``s (``StaleBase(head=0x.., given=0x..)``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eth_abi import decode
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
+from web3 import Web3
+from web3.contract import Contract
+from web3.exceptions import ContractCustomError, ContractLogicError, Web3RPCError
+
+from pogo.atomicfile import write_bytes_atomic
+from pogo.compiler import Artifact
+from pogo.errors import PogoError
+
+# Anvil's well-known development mnemonic; its keys hold only test ETH on local chains.
+ANVIL_MNEMONIC = "test test test test test test test test test test test junk"
+Account.enable_unaudited_hdwallet_features()
+
+
+class ChainError(PogoError):
+    """A transaction reverted; ``name`` is the contract's custom error, ``args`` its values."""
+
+    def __init__(self, name: str, args: tuple = (), message: str = ""):
+        self.name, self.args_ = name, args
+        super().__init__(message or f"transaction reverted: {name}{args if args else '()'}")
+
+
+def dev_account(index: int) -> LocalAccount:
+    """Account ``index`` of Anvil's development mnemonic."""
+    return Account.from_mnemonic(ANVIL_MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
+
+
+def connect(rpc_url: str) -> Web3:
+    w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 60}))
+    if not w3.is_connected():
+        raise PogoError(f"no Ethereum node answers at {rpc_url}: start one with `pogo devnet up`, or pass --rpc")
+    return w3
+
+
+def _error_table(abi: list) -> dict[bytes, tuple[str, list[str]]]:
+    table = {}
+    for item in abi:
+        if item.get("type") == "error":
+            types = [i["type"] if i["type"] != "tuple" else "(" + ",".join(c["type"] for c in i["components"]) + ")"
+                     for i in item["inputs"]]
+            table[keccak(text=f"{item['name']}({','.join(types)})")[:4]] = (item["name"], types)
+    return table
+
+
+def decode_revert(abi: list, data: str | bytes | None) -> ChainError:
+    """Turn revert data into a ChainError naming the custom error."""
+    raw = bytes.fromhex(data[2:] if isinstance(data, str) and data.startswith("0x") else data or "") \
+        if isinstance(data, str) else (data or b"")
+    if len(raw) < 4:
+        return ChainError("Reverted", (), "transaction reverted without a reason")
+    table = _error_table(abi)
+    if raw[:4] in table:
+        name, types = table[raw[:4]]
+        values = tuple("0x" + v.hex() if isinstance(v, bytes) else v for v in decode(types, raw[4:]))
+        return ChainError(name, values)
+    if raw[:4] == keccak(text="Error(string)")[:4]:
+        return ChainError("Error", decode(["string"], raw[4:]))
+    if raw[:4] == keccak(text="Panic(uint256)")[:4]:
+        return ChainError("Panic", decode(["uint256"], raw[4:]))
+    return ChainError("Unknown", (raw.hex(),))
+
+
+class Client:
+    """One signer on one chain, sending transactions to contracts it knows the ABI of."""
+
+    def __init__(self, w3: Web3, account: LocalAccount):
+        self.w3 = w3
+        self.account = account
+        self.address = account.address
+
+    def deploy(self, artifact: Artifact, *args: Any) -> Contract:
+        factory = self.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+        receipt = self._send(factory.constructor(*args), artifact.abi)
+        return self.w3.eth.contract(address=receipt["contractAddress"], abi=artifact.abi)
+
+    def transact(self, contract: Contract, fn: str, *args: Any, value: int = 0) -> dict:
+        """Send ``contract.fn(*args)`` and wait for it; raise ChainError on a revert."""
+        return self._send(getattr(contract.functions, fn)(*args), contract.abi, value)
+
+    def _send(self, call: Any, abi: list, value: int = 0) -> dict:
+        try:
+            tx = call.build_transaction({"from": self.address, "value": value,
+                                         "nonce": self.w3.eth.get_transaction_count(self.address, "pending")})
+        except ContractCustomError as exc:
+            raise decode_revert(abi, exc.data) from None
+        except ContractLogicError as exc:
+            raise decode_revert(abi, exc.data) from None
+        except Web3RPCError as exc:
+            raise PogoError(f"the node refused the transaction: {exc}") from None
+        signed = self.account.sign_transaction(tx)
+        tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
+        receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120)
+        if receipt["status"] != 1:
+            raise ChainError("Reverted", (), f"transaction {tx_hash.hex()} reverted on chain")
+        return dict(receipt)
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """Where the PoGO contract lives; written by `pogo deploy`, read by every role."""
+
+    chain_id: int
+    address: str
+    block: int
+    rpc_url: str
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_bytes_atomic(path, json.dumps(self.__dict__, indent=2).encode())
+
+    @classmethod
+    def load(cls, path: Path) -> "Deployment":
+        if not path.exists():
+            raise PogoError(f"no deployment at {path}: run `pogo deploy` first")
+        try:
+            return cls(**json.loads(path.read_text()))
+        except (ValueError, TypeError) as exc:
+            raise PogoError(f"{path} is not a deployment record: {exc}") from None

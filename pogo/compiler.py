@@ -1,0 +1,79 @@
+"""Compile contracts/ offline with solc 0.8.28 through py-solc-x; cache by source hash.
+
+The cache key covers every source file, the compiler version and the settings, so a
+changed byte anywhere recompiles and an unchanged tree never does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import solcx
+from solcx.exceptions import SolcError
+
+from pogo import toolchain
+from pogo.atomicfile import write_bytes_atomic
+from pogo.errors import PogoError
+
+CONTRACTS_DIR = toolchain.REPO_ROOT / "contracts"
+CACHE_DIR = Path(os.environ.get("POGO_BUILD_DIR", toolchain.REPO_ROOT / "build")) / "contracts"
+SETTINGS = {
+    "evmVersion": toolchain.EVM_VERSION,
+    "optimizer": {"enabled": True, "runs": 200},
+    "viaIR": True,
+    "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"]}},
+}
+
+
+@dataclass(frozen=True)
+class Artifact:
+    name: str
+    abi: list
+    bytecode: str  # 0x-hex creation code
+
+
+def _sources(root: Path) -> dict[str, str]:
+    files = sorted(root.rglob("*.sol"))
+    if not files:
+        raise PogoError(f"no Solidity sources under {root}")
+    return {str(f.relative_to(root)): f.read_text() for f in files}
+
+
+def _cache_key(sources: dict[str, str]) -> str:
+    h = hashlib.sha256(json.dumps([toolchain.SOLC_VERSION, SETTINGS, sources], sort_keys=True).encode())
+    return h.hexdigest()[:32]
+
+
+def compile_contracts(root: Path = CONTRACTS_DIR, force: bool = False,
+                      progress: Callable[[str], None] = lambda _: None) -> dict[str, Artifact]:
+    """Every contract under ``root`` by name (names must be unique)."""
+    sources = _sources(root)
+    cached = CACHE_DIR / f"{_cache_key(sources)}.json"
+    if cached.exists() and not force:
+        output = json.loads(cached.read_text())
+    else:
+        progress(f"compiling {len(sources)} Solidity files with solc {toolchain.SOLC_VERSION}")
+        std_input = {"language": "Solidity", "sources": {k: {"content": v} for k, v in sources.items()},
+                     "settings": SETTINGS}
+        try:
+            output = solcx.compile_standard(std_input, solc_binary=toolchain.solc(), allow_paths=[str(root)])
+        except SolcError as exc:
+            first = str(exc).strip().splitlines()
+            raise PogoError(f"solc failed: {' '.join(first[:6])}") from None
+        errors = [e for e in output.get("errors", []) if e["severity"] == "error"]
+        if errors:
+            raise PogoError("solc: " + errors[0]["formattedMessage"].strip().splitlines()[0])
+        CACHE_DIR.mkdir(parents=True, exist_ok=True)
+        write_bytes_atomic(cached, json.dumps(output).encode())
+    artifacts: dict[str, Artifact] = {}
+    for contracts in output["contracts"].values():
+        for name, c in contracts.items():
+            if name in artifacts:
+                raise PogoError(f"two contracts are named {name}")
+            artifacts[name] = Artifact(name, c["abi"], "0x" + c["evm"]["bytecode"]["object"])
+    return artifacts
