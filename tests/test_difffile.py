@@ -1,0 +1,109 @@
+"""Checkpoints and diff files: layouts, rebuilds, corruption (PROTOCOL.md sections 2-3)."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from pogo import checkpoint, difffile, merkle, mxint4
+from pogo.errors import FormatError
+from pogo.source import BytesSource, FileSource
+
+
+def _models(n_params: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    prev = rng.standard_normal(n_params).astype(np.float32)
+    raw = prev + (rng.standard_normal(n_params) * 1e-3).astype(np.float32)
+    return prev, raw
+
+
+def test_record_size_and_compression_at_the_default_leaf():
+    assert difffile.record_size(4096) == 2176
+    assert 4 * 4096 / 2176 == pytest.approx(7.53, abs=0.005)
+
+
+@settings(max_examples=25, deadline=None)
+@given(n_params=st.integers(1, 700), leaf=st.sampled_from([32, 64, 256]), seed=st.integers(0, 2**16))
+def test_diff_round_trip_and_leaf_rebuild_is_bit_exact(n_params, leaf, seed):
+    prev, raw = _models(n_params, seed)
+    result = difffile.make_diff(prev, raw, leaf)
+    source = BytesSource(result.diff.encode())
+    diff = difffile.read(source)
+    header = diff.header
+    assert (header.n_params, header.leaf_size, header.group_size) == (n_params, leaf, 32)
+    assert header.prev_root == checkpoint.model_root(prev, leaf)
+    rebuilt = diff.apply(prev)
+    assert np.array_equal(rebuilt.view(np.uint32), result.theta_new.view(np.uint32))
+    assert checkpoint.model_root(rebuilt, leaf) == header.new_root
+    # Every leaf rebuilds alone from its record, and the record proves against diff_root.
+    prev_padded = checkpoint.pad(prev, leaf)
+    for i in range(header.n_leaves):
+        record = difffile.read_record(source, header, i)
+        new_leaf = difffile.apply_record(prev_padded[i * leaf:(i + 1) * leaf], record, header)
+        assert merkle.verify_proof(merkle.hash_leaf(new_leaf.tobytes()), i, result.new_tree.proof(i), header.new_root)
+        assert merkle.verify_proof(merkle.hash_leaf(record), i, result.diff_tree.proof(i), header.diff_root)
+    # Error feedback: what the diff could not carry is exactly the residual.
+    delta = checkpoint.pad(raw, leaf) - prev_padded
+    assert np.allclose(diff.dequantize() + result.residual, delta, rtol=0, atol=1e-9)
+
+
+def test_rebuild_is_identical_on_every_run():
+    prev, raw = _models(10_000, 3)
+    roots = {difffile.make_diff(prev, raw, 1024).diff.header.new_root for _ in range(3)}
+    assert len(roots) == 1
+
+
+def test_cosine_of_dequantized_update_is_high():
+    prev, raw = _models(50_000, 4)
+    result = difffile.make_diff(prev, raw, 4096)
+    delta = (raw - prev).astype(np.float64)
+    deq = result.diff.dequantize()[: delta.size].astype(np.float64)
+    assert deq @ delta / np.linalg.norm(deq) / np.linalg.norm(delta) > 0.98
+
+
+def _corrupt(data: bytes, offset: int, value: int) -> bytes:
+    out = bytearray(data)
+    out[offset] = value
+    return bytes(out)
+
+
+def test_corrupted_diffs_get_clear_errors():
+    prev, raw = _models(300, 5)
+    data = difffile.make_diff(prev, raw, 64).diff.encode()
+    cases = {
+        "magic": _corrupt(data, 0, ord("X")),
+        "truncated": data[:-1],
+        "header says": data + b"\0",
+        "outside": _corrupt(data, difffile.HEADER_SIZE, 250),          # scale byte > 247
+        "diff_root": _corrupt(data, difffile.HEADER_SIZE + 3, 120),    # valid scale, wrong root
+        "group size": data[:24] + (64).to_bytes(4, "little") + data[28:],
+    }
+    for message, bad in cases.items():
+        with pytest.raises(FormatError, match=message if message != "truncated" else "header says|truncated"):
+            difffile.read(BytesSource(bad))
+
+
+def test_a_diff_that_writes_into_the_padding_is_malformed():
+    prev, raw = _models(40, 6)  # 40 params in a 64-param leaf: 24 padding values
+    result = difffile.make_diff(prev, raw, 64)
+    records = result.diff.records.copy()
+    records[0, 2 + 31] = 0x11  # nibbles of elements 62 and 63, both padding
+    bad = difffile.Diff(result.diff.header.__class__(**{**result.diff.header.__dict__,
+                        "diff_root": difffile.records_root(records).root}), records)
+    with pytest.raises(FormatError, match="padding"):
+        difffile.read(BytesSource(bad.encode()))
+
+
+def test_checkpoint_files_round_trip_and_reject_bad_sizes(tmp_path):
+    theta = np.arange(100, dtype=np.float32)
+    path = tmp_path / "c.bin"
+    checkpoint.write(path, theta, 32)
+    assert path.stat().st_size == 128 * 4
+    assert np.array_equal(checkpoint.read(path, 32, 100), theta)
+    assert checkpoint.root_of_file(path, 32) == checkpoint.model_root(theta, 32)
+    assert np.array_equal(checkpoint.read_leaf(FileSource(path), 3, 32), np.r_[np.arange(96, 100), np.zeros(28)])
+    with pytest.raises(FormatError, match="whole number"):
+        checkpoint.read(path, 256)
+    with pytest.raises(FormatError, match="needs"):
+        checkpoint.read(path, 32, 200)
+    with pytest.raises(FormatError, match="power of two"):
+        checkpoint.read(path, 48)
