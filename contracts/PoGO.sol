@@ -134,7 +134,6 @@ contract PoGO is Staking {
     error BadParams(string what);
     error UnknownTask(uint256 taskId);
     error UnknownSubmission(uint256 submissionId);
-    error NotOwner();
     error WindowClosed(uint256 lastBlock);
     error WindowOpen(uint256 firstBlock);
     error StaleBase(bytes32 head, bytes32 given);

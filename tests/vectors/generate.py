@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from pogo import checkpoint, difffile, merkle, mxint4, seedstream
+from pogo.chain import dev_account
 
 HERE = Path(__file__).parent
 
@@ -55,8 +56,7 @@ def merkle_vectors() -> dict:
 
 
 def seedstream_vectors() -> dict:
-    miners = ["0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266", "0x70997970C51812dc3a010C7d01b50e0d17dc79C8",
-              "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"]
+    miners = [dev_account(i).address for i in range(3)]
     shards = [{"task_id": t, "round": r, "miner": m, "n_shards": s,
                "shard": seedstream.shard_of(t, r, m, s)}
               for t in (1, 7) for r in (0, 1, 2**40) for m in miners for s in (2, 9)]

@@ -1,0 +1,23 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+interface IStaking {
+    function stake() external payable;
+    function requestUnstake(uint256 amount) external;
+    function withdraw() external;
+}
+
+/// @title RejectingStaker
+/// @notice A staker that refuses ETH, so the tests can reach withdraw()'s TransferFailed.
+contract RejectingStaker {
+    /// @notice Stake msg.value, unstake it all, ready to withdraw after unbonding.
+    function stakeAndUnstake(IStaking target) external payable {
+        target.stake{value: msg.value}();
+        target.requestUnstake(msg.value);
+    }
+
+    /// @notice Try to withdraw into a contract with no receive function.
+    function withdrawFrom(IStaking target) external {
+        target.withdraw();
+    }
+}

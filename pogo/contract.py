@@ -1,0 +1,200 @@
+"""Typed access to the deployed PoGO contract: one method per transition, plain dataclasses back."""
+
+from __future__ import annotations
+
+from dataclasses import astuple, dataclass
+from enum import IntEnum
+
+from web3 import Web3
+from web3.contract import Contract
+
+from pogo import compiler
+from pogo.chain import Client, Deployment
+
+
+class Status(IntEnum):
+    NONE = 0
+    PENDING = 1
+    VOTING = 2
+    ACCEPTED = 3
+    REJECTED = 4
+    EXPIRED = 5
+
+
+class Reason(IntEnum):
+    """Why a verifier rejects (PROTOCOL.md section 6); OK approves."""
+
+    OK = 0
+    DATA_UNAVAILABLE = 1
+    MALFORMED = 2
+    STALE_BASE = 3
+    ROOT_MISMATCH = 4
+    NO_PROGRESS = 5
+    OVERFIT = 6
+
+
+@dataclass(frozen=True)
+class TaskParams:
+    """The on-chain parameters of a task, in the Solidity struct's order."""
+
+    spec_hash: bytes
+    initial_root: bytes
+    n_params: int
+    leaf_size: int = 4096
+    n_shards: int = 8
+    round_blocks: int = 40
+    vote_blocks: int = 20
+    committee_size: int = 4
+    miner_slash_bps: int = 5000
+    verifier_slash_bps: int = 1000
+    liveness_slash_bps: int = 200
+    miner_bond: int = 10**18
+    round_reward: int = 3 * 10**18
+    verifier_fee: int = 10**16
+
+    def as_tuple(self) -> tuple:
+        return astuple(self)
+
+
+@dataclass(frozen=True)
+class Submission:
+    id: int
+    miner: str
+    task_id: int
+    status: Status
+    kind: int
+    seats: int
+    approvals: int
+    rejections: int
+    round: int
+    submit_block: int
+    vote_deadline: int
+    bond: int
+    improvement: int
+    reward_claimed: bool
+    new_root: bytes
+    diff_root: bytes
+    seed: bytes
+    rejecter_share: int
+
+
+@dataclass(frozen=True)
+class TaskState:
+    params: TaskParams
+    owner: str
+    pool: int
+    round: int
+    round_start: int
+    head_root: bytes
+    aggregating: bool
+
+
+class PoGOContract:
+    """The PoGO contract as seen by one signer."""
+
+    def __init__(self, client: Client, contract: Contract):
+        self.client = client
+        self.contract = contract
+        self.w3: Web3 = client.w3
+        self.address = contract.address
+
+    @classmethod
+    def deploy(cls, client: Client, unbonding_blocks: int = 20, min_verifier_stake: int = 10**18) -> "PoGOContract":
+        artifact = compiler.compile_contracts()["PoGO"]
+        return cls(client, client.deploy(artifact, unbonding_blocks, min_verifier_stake))
+
+    @classmethod
+    def at(cls, client: Client, deployment: Deployment) -> "PoGOContract":
+        abi = compiler.compile_contracts()["PoGO"].abi
+        return cls(client, client.w3.eth.contract(address=deployment.address, abi=abi))
+
+    def as_signer(self, client: Client) -> "PoGOContract":
+        return PoGOContract(client, self.contract)
+
+    def _tx(self, fn: str, *args, value: int = 0) -> dict:
+        return self.client.transact(self.contract, fn, *args, value=value)
+
+    def _event(self, receipt: dict, name: str) -> dict:
+        logs = getattr(self.contract.events, name)().process_receipt(receipt)
+        return dict(logs[0]["args"])
+
+    # -- transitions ------------------------------------------------------------------
+
+    def stake(self, amount: int) -> dict:
+        return self._tx("stake", value=amount)
+
+    def register_verifier(self) -> dict:
+        return self._tx("registerVerifier")
+
+    def request_unstake(self, amount: int) -> dict:
+        return self._tx("requestUnstake", amount)
+
+    def withdraw(self) -> dict:
+        return self._tx("withdraw")
+
+    def create_task(self, params: TaskParams, spec_cid: str = "", checkpoint_cid: str = "", tree_cid: str = "",
+                    funding: int = 0) -> tuple[int, dict]:
+        receipt = self._tx("createTask", params.as_tuple(), spec_cid, checkpoint_cid, tree_cid, value=funding)
+        return self._event(receipt, "TaskCreated")["taskId"], receipt
+
+    def fund_task(self, task_id: int, amount: int) -> dict:
+        return self._tx("fundTask", task_id, value=amount)
+
+    def submit_update(self, task_id: int, prev_root: bytes, new_root: bytes, diff_root: bytes, diff_cid: str = "",
+                      tree_cid: str = "", checkpoint_cid: str = "", train_loss: int = 0,
+                      val_loss: int = 0) -> tuple[int, dict]:
+        receipt = self._tx("submitUpdate", task_id, prev_root, new_root, diff_root, diff_cid, tree_cid,
+                           checkpoint_cid, train_loss, val_loss)
+        return self._event(receipt, "UpdateSubmitted")["submissionId"], receipt
+
+    def propose_aggregate(self, task_id: int, new_root: bytes, diff_root: bytes, diff_cid: str = "",
+                          tree_cid: str = "", checkpoint_cid: str = "") -> tuple[int, dict]:
+        receipt = self._tx("proposeAggregate", task_id, new_root, diff_root, diff_cid, tree_cid, checkpoint_cid)
+        return self._event(receipt, "UpdateSubmitted")["submissionId"], receipt
+
+    def draw_committee(self, submission_id: int) -> tuple[list[str], dict]:
+        receipt = self._tx("drawCommittee", submission_id)
+        return list(self._event(receipt, "CommitteeDrawn")["members"]), receipt
+
+    def attest(self, submission_id: int, approve: bool, improvement: int, reason: Reason | int) -> dict:
+        return self._tx("attest", submission_id, approve, improvement, int(reason))
+
+    def finalize(self, submission_id: int) -> dict:
+        return self._tx("finalize", submission_id)
+
+    def settle_seat(self, submission_id: int, seat: int) -> dict:
+        return self._tx("settleSeat", submission_id, seat)
+
+    def close_round(self, task_id: int) -> dict:
+        return self._tx("closeRound", task_id)
+
+    def claim_reward(self, submission_id: int) -> dict:
+        return self._tx("claimReward", submission_id)
+
+    # -- views ------------------------------------------------------------------------
+
+    def task(self, task_id: int) -> TaskState:
+        p, owner, pool, rnd, start, head, aggregating = self.contract.functions.getTask(task_id).call()
+        return TaskState(TaskParams(*p), owner, pool, rnd, start, head, aggregating)
+
+    def submission(self, submission_id: int) -> Submission:
+        raw = self.contract.functions.getSubmission(submission_id).call()
+        return Submission(submission_id, raw[0], raw[1], Status(raw[2]), *raw[3:])
+
+    def committee(self, submission_id: int) -> list[str]:
+        seats = self.submission(submission_id).seats
+        return [self.contract.functions.committee(submission_id, i).call() for i in range(seats)]
+
+    def account(self, address: str) -> dict:
+        stake, locked, unbonding, ready, open_seats, slot = self.contract.functions.accounts(address).call()
+        return {"stake": stake, "locked": locked, "unbonding": unbonding, "unbonding_ready": ready,
+                "open_seats": open_seats, "slot": slot}
+
+    def withdrawable(self, address: str) -> int:
+        return self.contract.functions.withdrawable(address).call()
+
+    def accounted_balance(self) -> int:
+        return self.contract.functions.accountedBalance().call()
+
+    def balance(self) -> int:
+        return self.w3.eth.get_balance(self.address)

@@ -1,0 +1,56 @@
+"""Shared fixtures: one real Anvil + js-ipfs network per test session, the contracts deployed
+once, and an EVM snapshot reverted after every test that changes the chain."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from pogo import chain, compiler
+from pogo.contract import PoGOContract
+from pogo.devnet import Devnet
+
+# Fail loudly rather than skip when a tool is missing: these are real parts of the system.
+os.environ.setdefault("PYTHONHASHSEED", "0")
+
+
+@pytest.fixture(scope="session")
+def devnet(tmp_path_factory):
+    net = Devnet(tmp_path_factory.mktemp("devnet"))
+    state = net.up()  # raises PogoError naming the missing binary or busy port
+    yield state
+    net.down()
+
+
+@pytest.fixture(scope="session")
+def w3(devnet):
+    return chain.connect(devnet.rpc_url)
+
+
+@pytest.fixture(scope="session")
+def artifacts():
+    return compiler.compile_contracts()
+
+
+@pytest.fixture(scope="session")
+def clients(w3):
+    """Signers for Anvil's 20 development accounts."""
+    return [chain.Client(w3, chain.dev_account(i)) for i in range(20)]
+
+
+@pytest.fixture(scope="session")
+def deployed(clients):
+    return PoGOContract.deploy(clients[0], unbonding_blocks=20, min_verifier_stake=10**18)
+
+
+@pytest.fixture
+def snapshot(w3):
+    """Undo every change a test makes to the chain."""
+    snap = w3.provider.make_request("evm_snapshot", [])["result"]
+    yield
+    assert w3.provider.make_request("evm_revert", [snap])["result"] is True
+
+
+def mine(w3, blocks: int = 1) -> None:
+    w3.provider.make_request("anvil_mine", [hex(blocks)])
