@@ -7,6 +7,7 @@ from enum import IntEnum
 
 from web3 import Web3
 from web3.contract import Contract
+from web3.logs import DISCARD
 
 from pogo import compiler
 from pogo.chain import Client, Deployment
@@ -114,9 +115,12 @@ class PoGOContract:
     def _tx(self, fn: str, *args, value: int = 0) -> dict:
         return self.client.transact(self.contract, fn, *args, value=value)
 
+    def events(self, receipt: dict, name: str) -> list[dict]:
+        """The ``name`` events a transaction emitted, decoded."""
+        return [dict(log["args"]) for log in getattr(self.contract.events, name)().process_receipt(receipt, errors=DISCARD)]
+
     def _event(self, receipt: dict, name: str) -> dict:
-        logs = getattr(self.contract.events, name)().process_receipt(receipt)
-        return dict(logs[0]["args"])
+        return self.events(receipt, name)[0]
 
     # -- transitions ------------------------------------------------------------------
 

@@ -1,0 +1,65 @@
+"""A staked local network: a deployed PoGO contract, a funded task, miners and verifiers.
+
+The tests, the gas benchmark and the demo all start from here, on a real chain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from web3 import Web3
+
+from pogo import chain
+from pogo.contract import PoGOContract, TaskParams
+
+ETH = 10**18
+
+
+@dataclass
+class Scenario:
+    w3: Web3
+    pogo: PoGOContract               # signed by the owner
+    owner: chain.Client
+    miners: list[chain.Client]
+    verifiers: list[chain.Client]
+
+    def as_(self, client: chain.Client) -> PoGOContract:
+        return self.pogo.as_signer(client)
+
+    def by_address(self, address: str) -> chain.Client:
+        for c in [self.owner, *self.miners, *self.verifiers]:
+            if c.address == address:
+                return c
+        raise KeyError(address)
+
+    def mine(self, blocks: int = 1) -> None:
+        self.w3.provider.make_request("anvil_mine", [hex(blocks)])
+
+    def block(self) -> int:
+        return self.w3.eth.block_number
+
+    def create_task(self, initial_root: bytes | None = None, funding: int = 20 * ETH, **overrides) -> int:
+        params = TaskParams(spec_hash=hashlib.sha256(b"pogo test task").digest(),
+                            initial_root=initial_root or hashlib.sha256(b"initial model").digest(),
+                            **{"n_params": 1 << 20, **overrides})
+        task_id, _ = self.pogo.create_task(params, "spec-cid", "checkpoint-cid", "tree-cid", funding=funding)
+        return task_id
+
+
+def build(w3: Web3, n_miners: int = 3, n_verifiers: int = 8, miner_stake: int = 5 * ETH,
+          verifier_stake: int = 10 * ETH, pogo: PoGOContract | None = None) -> Scenario:
+    """Deploy (unless given a contract), then stake miners and stake and register verifiers.
+
+    Uses Anvil's development accounts: 0 owns, 1.. mine, then verify.
+    """
+    clients = [chain.Client(w3, chain.dev_account(i)) for i in range(1 + n_miners + n_verifiers)]
+    owner, miners, verifiers = clients[0], clients[1:1 + n_miners], clients[1 + n_miners:]
+    pogo = pogo or PoGOContract.deploy(owner)
+    for m in miners:
+        pogo.as_signer(m).stake(miner_stake)
+    for v in verifiers:
+        signer = pogo.as_signer(v)
+        signer.stake(verifier_stake)
+        signer.register_verifier()
+    return Scenario(w3, pogo, owner, miners, verifiers)

@@ -1,0 +1,406 @@
+"""The PoGO contract on a real Anvil node: every transition, every payout, every revert path."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from deploy import scenario
+from deploy.scenario import ETH, Scenario
+from pogo import seedstream
+from eth_utils import keccak
+from web3.exceptions import ContractCustomError
+
+from pogo.chain import ChainError, decode_revert
+from pogo.contract import Reason, Status
+
+ROOT_A = hashlib.sha256(b"update a").digest()
+ROOT_B = hashlib.sha256(b"update b").digest()
+DIFF = hashlib.sha256(b"diff").digest()
+
+
+@pytest.fixture(scope="module")
+def sc(w3, deployed) -> Scenario:
+    """Miners and verifiers staked once for the module; each test runs on a snapshot."""
+    snap = w3.provider.make_request("evm_snapshot", [])["result"]
+    yield scenario.build(w3, pogo=deployed)
+    w3.provider.make_request("evm_revert", [snap])
+
+
+@pytest.fixture
+def task(sc, snapshot) -> int:
+    return sc.create_task()
+
+
+def balanced(sc: Scenario) -> bool:
+    return sc.pogo.accounted_balance() == sc.pogo.balance()
+
+
+def submit(sc: Scenario, task: int, miner: int = 0, root: bytes = ROOT_A) -> int:
+    head = sc.pogo.task(task).head_root
+    sid, _ = sc.as_(sc.miners[miner]).submit_update(task, head, root, DIFF, "diff", "tree", "ckpt", 2_000_000, 2_100_000)
+    return sid
+
+
+def draw(sc: Scenario, sid: int) -> list[str]:
+    sc.mine(2)  # the seed block (submitBlock + 1) must be history when the call is simulated
+    members, _ = sc.pogo.draw_committee(sid)
+    return members
+
+
+def vote(sc: Scenario, sid: int, members: list[str], votes: list[tuple[bool, int] | None]) -> None:
+    for member, v in zip(members, votes):
+        if v is not None:
+            approve, improvement = v
+            reason = Reason.OK if approve else Reason.ROOT_MISMATCH
+            sc.as_(sc.by_address(member)).attest(sid, approve, improvement, reason)
+
+
+def settle_all(sc: Scenario, sid: int) -> None:
+    for seat in range(sc.pogo.submission(sid).seats):
+        sc.pogo.settle_seat(sid, seat)
+
+
+def expect(name: str):
+    return pytest.raises(ChainError, match=rf"^transaction reverted: {name}\(")
+
+
+# -- the three outcomes ------------------------------------------------------------------
+
+def test_accepted_update_pays_majority_slashes_minority_and_advances_head(sc, task):
+    miner = sc.miners[0]
+    sid = submit(sc, task)
+    assert sc.pogo.account(miner.address)["locked"] == ETH
+    members = draw(sc, sid)
+    assert len(members) == 4 and miner.address not in members and len(set(members)) == 4
+    vote(sc, sid, members, [(True, 300_000), (True, 100_000), (True, 200_000), (False, 0)])
+    receipt = sc.pogo.finalize(sid)
+    s = sc.pogo.submission(sid)
+    assert s.status == Status.ACCEPTED and s.improvement == 200_000  # median of the approvals
+    assert sc.pogo.account(miner.address)["locked"] == 0
+    assert receipt["gasUsed"] <= 150_000
+
+    minority = sc.pogo.account(members[3])["stake"]
+    pool_before = sc.pogo.task(task).pool
+    settle_all(sc, sid)
+    for m in members[:3]:
+        assert sc.pogo.withdrawable(m) == 10**16  # the verifier fee, even though the update was honest
+    assert sc.pogo.account(members[3])["stake"] == minority - minority // 10
+    assert sc.pogo.task(task).pool == pool_before - 3 * 10**16 + minority // 10
+    with expect("AlreadySettled"):
+        sc.pogo.settle_seat(sid, 0)
+
+    with expect("WindowOpen"):
+        sc.pogo.close_round(task)
+    sc.mine(40)
+    sc.pogo.close_round(task)
+    t = sc.pogo.task(task)
+    assert t.head_root == ROOT_A and t.round == 1
+    sc.as_(miner).claim_reward(sid)
+    assert sc.pogo.withdrawable(miner.address) == 3 * ETH  # the only accepted update takes the pot
+    with expect("NothingToClaim"):
+        sc.pogo.claim_reward(sid)
+    assert balanced(sc)
+
+
+def test_rejected_update_slashes_miner_and_pays_rejecters(sc, task):
+    miner = sc.miners[1]
+    sid = submit(sc, task, miner=1)
+    members = draw(sc, sid)
+    vote(sc, sid, members, [(False, 0), (False, 0), (True, 5), (False, 0)])
+    pool_before = sc.pogo.task(task).pool
+    sc.pogo.finalize(sid)
+    s = sc.pogo.submission(sid)
+    assert s.status == Status.REJECTED
+    slash = ETH * 5000 // 10_000
+    assert sc.pogo.account(miner.address)["stake"] == 5 * ETH - slash
+    assert s.rejecter_share == slash // 2 // 3
+    assert sc.pogo.task(task).pool == pool_before + slash - 3 * s.rejecter_share
+    settle_all(sc, sid)
+    for i in (0, 1, 3):
+        assert sc.pogo.withdrawable(members[i]) == 10**16 + s.rejecter_share
+    assert sc.pogo.account(members[2])["stake"] == 10 * ETH - ETH  # minority: 10% of its stake
+    assert balanced(sc)
+
+
+def test_expired_submission_slashes_only_silent_members(sc, task):
+    sid = submit(sc, task)
+    members = draw(sc, sid)
+    vote(sc, sid, members, [(True, 10), (False, 0), None, None])
+    with expect("NotDecided"):
+        sc.pogo.finalize(sid)
+    sc.mine(20)
+    with expect("WindowClosed"):
+        sc.as_(sc.by_address(members[2])).attest(sid, True, 1, Reason.OK)
+    sc.pogo.finalize(sid)
+    assert sc.pogo.submission(sid).status == Status.EXPIRED
+    assert sc.pogo.account(sc.miners[0].address)["locked"] == 0
+    assert sc.pogo.account(sc.miners[0].address)["stake"] == 5 * ETH
+    settle_all(sc, sid)
+    for i in (0, 1):
+        assert sc.pogo.account(members[i])["stake"] == 10 * ETH and sc.pogo.withdrawable(members[i]) == 0
+    for i in (2, 3):
+        assert sc.pogo.account(members[i])["stake"] == 10 * ETH - 10 * ETH * 200 // 10_000
+    assert balanced(sc)
+
+
+def test_submission_expires_when_nobody_draws_its_committee(sc, task):
+    sid = submit(sc, task)
+    with expect("WrongStatus"):
+        sc.pogo.finalize(sid)
+    sc.mine(258)
+    with expect("WindowClosed"):
+        sc.pogo.draw_committee(sid)
+    sc.pogo.finalize(sid)
+    assert sc.pogo.submission(sid).status == Status.EXPIRED and sc.pogo.submission(sid).seats == 0
+    with expect("SeatOutOfRange"):
+        sc.pogo.settle_seat(sid, 0)
+
+
+# -- rounds, aggregation, rewards ---------------------------------------------------------
+
+def test_several_accepted_updates_share_the_reward_and_wait_for_an_aggregate(sc, task):
+    sids = [submit(sc, task, miner=i, root=r) for i, r in ((0, ROOT_A), (1, ROOT_B))]
+    for sid, gain in zip(sids, (100_000, 300_000)):
+        members = draw(sc, sid)
+        vote(sc, sid, members, [(True, gain)] * 3 + [None])
+        sc.pogo.finalize(sid)
+    sc.mine(40)
+    sc.pogo.close_round(task)
+    t = sc.pogo.task(task)
+    assert t.aggregating and t.round == 0 and t.head_root != ROOT_A
+    with expect("Aggregating"):
+        submit(sc, task, miner=2)
+    for sid, share in zip(sids, (ETH * 3 // 4, ETH * 9 // 4)):
+        sc.pogo.claim_reward(sid)
+        assert sc.pogo.withdrawable(sc.pogo.submission(sid).miner) == share
+
+    aggregate_root = hashlib.sha256(b"average").digest()
+    agg, _ = sc.as_(sc.miners[2]).propose_aggregate(task, aggregate_root, DIFF, "d", "t", "c")
+    members = draw(sc, agg)
+    vote(sc, agg, members, [(True, 0)] * 4)
+    sc.pogo.finalize(agg)
+    t = sc.pogo.task(task)
+    assert not t.aggregating and t.round == 1 and t.head_root == aggregate_root
+    with expect("WrongStatus"):
+        sc.pogo.claim_reward(agg)  # aggregates earn no round reward
+    with expect("NotAggregating"):
+        sc.as_(sc.miners[2]).propose_aggregate(task, aggregate_root, DIFF, "d", "t", "c")
+    assert balanced(sc)
+
+
+def test_a_round_without_an_accepted_aggregate_keeps_its_head(sc, task):
+    for i, r in ((0, ROOT_A), (1, ROOT_B)):
+        sid = submit(sc, task, miner=i, root=r)
+        vote(sc, sid, draw(sc, sid), [(True, 1)] * 3 + [None])
+        sc.pogo.finalize(sid)
+    sc.mine(40)
+    head = sc.pogo.task(task).head_root
+    sc.pogo.close_round(task)
+    agg, _ = sc.as_(sc.miners[2]).propose_aggregate(task, ROOT_A, DIFF)
+    vote(sc, agg, draw(sc, agg), [(False, 0)] * 3 + [None])
+    sc.pogo.finalize(agg)
+    assert sc.pogo.account(sc.miners[2].address)["stake"] == 5 * ETH - ETH // 2
+    with expect("WindowOpen"):
+        sc.pogo.close_round(task)
+    sc.mine(40)
+    sc.pogo.close_round(task)
+    t = sc.pogo.task(task)
+    assert t.round == 1 and t.head_root == head and not t.aggregating
+
+
+def test_a_round_with_no_accepted_update_opens_the_next(sc, task):
+    sc.mine(40)
+    sc.pogo.close_round(task)
+    t = sc.pogo.task(task)
+    assert t.round == 1 and t.pool == 20 * ETH
+
+
+def test_committee_is_the_python_draw_over_chain_weights(sc, task):
+    sid = submit(sc, task)
+    members = draw(sc, sid)
+    s = sc.pogo.submission(sid)
+    block_hash = sc.w3.eth.get_block(s.submit_block + 1)["hash"]
+    assert s.seed == seedstream.challenge_seed(bytes(block_hash), sid, ROOT_A)
+    f = sc.pogo.contract.functions
+    weights = [sc.pogo.account(f.slotOwner(i).call())["stake"] for i in range(1, f.verifierCount().call() + 1)]
+    slots = seedstream.draw_committee(s.seed, weights, 4, exclude=None)
+    assert [f.slotOwner(i).call() for i in slots] == members
+
+
+def test_a_miner_that_verifies_is_never_on_its_own_committee(sc, task):
+    miner = sc.as_(sc.miners[0])
+    miner.stake(100 * ETH)  # enough weight to be drawn nearly every time
+    miner.register_verifier()
+    slot = sc.pogo.account(sc.miners[0].address)["slot"]
+    sid = submit(sc, task)
+    members = draw(sc, sid)
+    assert sc.miners[0].address not in members
+    f = sc.pogo.contract.functions
+    weights = [sc.pogo.account(f.slotOwner(i).call())["stake"] for i in range(1, f.verifierCount().call() + 1)]
+    slots = seedstream.draw_committee(sc.pogo.submission(sid).seed, weights, 4, exclude=slot)
+    assert [f.slotOwner(i).call() for i in slots] == members
+
+
+# -- staking ---------------------------------------------------------------------------------
+
+def test_unbonding_waits_its_delay_and_open_seats(sc, task):
+    sid = submit(sc, task)
+    members = draw(sc, sid)
+    holder = sc.by_address(members[0])
+    holding = sc.as_(holder)
+    holding.request_unstake(4 * ETH)
+    acct = sc.pogo.account(holder.address)
+    assert acct["stake"] == 6 * ETH and acct["unbonding"] == 4 * ETH and acct["open_seats"] == 1
+    holding.attest(sid, True, 1, Reason.OK)
+    sc.mine(25)
+    with expect("NothingToWithdraw"):
+        holding.withdraw()  # matured, but the unsettled seat keeps the unbonding locked
+    sc.pogo.finalize(sid)
+    settle_all(sc, sid)
+    before = sc.w3.eth.get_balance(holder.address)
+    receipt = holding.withdraw()
+    gas = receipt["gasUsed"] * receipt["effectiveGasPrice"]
+    assert sc.w3.eth.get_balance(holder.address) == before + 4 * ETH - gas
+    assert balanced(sc)
+
+
+def test_staking_reverts(sc, task):
+    fresh = sc.as_(sc.owner)
+    with expect("ZeroAmount"):
+        fresh.stake(0)
+    with expect("ZeroAmount"):
+        fresh.request_unstake(0)
+    with expect("InsufficientFreeStake"):
+        fresh.request_unstake(1)
+    with expect("NothingToWithdraw"):
+        fresh.withdraw()
+    with expect("AlreadyVerifier"):
+        sc.as_(sc.verifiers[0]).register_verifier()
+    sid = submit(sc, task)
+    with expect("InsufficientFreeStake"):  # the bond is locked
+        sc.as_(sc.miners[0]).request_unstake(5 * ETH)
+    assert sid
+
+
+def test_verifier_pool_is_bounded(sc, w3, task):
+    f = sc.pogo.contract.functions
+    slot = 3  # Staking's storage: accounts, withdrawable, slotOwner, verifierCount
+    w3.provider.make_request("anvil_setStorageAt", [sc.pogo.address, hex(slot), "0x" + (4096).to_bytes(32, "big").hex()])
+    assert f.verifierCount().call() == 4096
+    with expect("PoolFull"):
+        sc.as_(sc.owner).register_verifier()
+
+
+def test_withdraw_to_a_contract_that_refuses_eth(sc, artifacts, task):
+    rejector = sc.owner.deploy(artifacts["RejectingStaker"])
+    sc.owner.transact(rejector, "stakeAndUnstake", sc.pogo.address, value=ETH)
+    sc.mine(25)
+    with pytest.raises(ChainError) as err:
+        sc.owner.transact(rejector, "withdrawFrom", sc.pogo.address)
+    # The revert bubbles up through the rejector, whose ABI does not know PoGO's errors.
+    assert err.value.args_ == (keccak(text="TransferFailed()")[:4].hex(),)
+
+
+# -- task and submission reverts -------------------------------------------------------------
+
+@pytest.mark.parametrize("field, value", [
+    ("initial_root", bytes(32)), ("n_params", 0), ("leaf_size", 48), ("leaf_size", 16), ("n_shards", 1),
+    ("round_blocks", 0), ("vote_blocks", 0), ("committee_size", 5), ("committee_size", 1), ("committee_size", 19),
+    ("miner_slash_bps", 10_001), ("verifier_slash_bps", 10_001), ("liveness_slash_bps", 10_001), ("miner_bond", 0),
+])
+def test_bad_task_params(sc, snapshot, field, value):
+    with expect("BadParams"):
+        sc.create_task(**({field: value} if field != "initial_root" else {}),
+                       **({"initial_root": value} if field == "initial_root" else {}))
+
+
+def test_task_and_submission_reverts(sc, task):
+    p = sc.as_(sc.miners[0])
+    head = sc.pogo.task(task).head_root
+    with expect("UnknownTask"):
+        sc.pogo.fund_task(99, ETH)
+    with expect("ZeroAmount"):
+        sc.pogo.fund_task(task, 0)
+    with expect("UnknownTask"):
+        p.submit_update(99, head, ROOT_A, DIFF)
+    with expect("StaleBase"):
+        p.submit_update(task, ROOT_B, ROOT_A, DIFF)
+    with expect("ZeroRoot"):
+        p.submit_update(task, head, bytes(32), DIFF)
+    with expect("ZeroRoot"):
+        p.submit_update(task, head, ROOT_A, bytes(32))
+    with expect("InsufficientFreeStake"):
+        sc.as_(sc.owner).submit_update(task, head, ROOT_A, DIFF)
+    with expect("NotAggregating"):
+        p.propose_aggregate(task, ROOT_A, DIFF)
+    sid, _ = p.submit_update(task, head, ROOT_A, DIFF)
+    with expect("AlreadySubmitted"):
+        p.submit_update(task, head, ROOT_B, DIFF)
+    with expect("SeedNotReady"):
+        sc.pogo.draw_committee(sid)
+    with expect("UnknownSubmission"):
+        sc.pogo.draw_committee(sid + 10)
+    with expect("WrongStatus"):
+        sc.as_(sc.verifiers[0]).attest(sid, True, 1, Reason.OK)
+    with expect("WrongStatus"):
+        sc.pogo.settle_seat(sid, 0)
+    with expect("WrongStatus"):
+        sc.pogo.claim_reward(sid)
+    members = draw(sc, sid)
+    with expect("WrongStatus"):
+        sc.pogo.draw_committee(sid)
+    outsider = next(v for v in sc.verifiers if v.address not in members)
+    with expect("NotCommitteeMember"):
+        sc.as_(outsider).attest(sid, True, 1, Reason.OK)
+    member = sc.as_(sc.by_address(members[0]))
+    for approve, reason in ((True, Reason.MALFORMED), (False, Reason.OK), (False, 7)):
+        with expect("BadReason"):
+            member.attest(sid, approve, 1, reason)
+    member.attest(sid, True, 1, Reason.OK)
+    with expect("AlreadyVoted"):
+        member.attest(sid, False, 0, Reason.MALFORMED)
+    vote(sc, sid, members[1:], [(True, 1)] * 2)
+    sc.mine(40)
+    with expect("RoundStillOpen"):
+        sc.pogo.close_round(task)
+    with expect("WindowClosed"):
+        sc.as_(sc.miners[1]).submit_update(task, head, ROOT_B, DIFF)
+    sc.pogo.finalize(sid)  # a reached quorum still finalizes after the vote window
+    with expect("WrongStatus"):
+        sc.pogo.finalize(sid)
+    with expect("RoundNotClosed"):
+        sc.pogo.claim_reward(sid)
+    with pytest.raises(ContractCustomError) as err:
+        sc.pogo.task(99)
+    assert decode_revert(sc.pogo.contract.abi, err.value.data).name == "UnknownTask"
+
+
+def test_every_transition_emits_its_event(sc, task):
+    sid = submit(sc, task)
+    s_receipt = sc.w3.eth.get_transaction_receipt(
+        sc.w3.eth.get_block(sc.pogo.submission(sid).submit_block, full_transactions=True)["transactions"][0]["hash"])
+    got = sc.pogo.events(s_receipt, "UpdateSubmitted")[0]
+    assert (got["diffCid"], got["treeCid"], got["checkpointCid"], got["claimedTrainLoss"]) == ("diff", "tree", "ckpt", 2_000_000)
+    sc.mine(2)
+    _, receipt = sc.pogo.draw_committee(sid)
+    assert sc.pogo.events(receipt, "CommitteeDrawn")[0]["seed"] == sc.pogo.submission(sid).seed
+    members = sc.pogo.committee(sid)
+    receipt = sc.as_(sc.by_address(members[0])).attest(sid, True, 7, Reason.OK)
+    assert sc.pogo.events(receipt, "VoteCast")[0]["improvement"] == 7
+    vote(sc, sid, members[1:3], [(True, 7)] * 2)
+    receipt = sc.pogo.finalize(sid)
+    assert sc.pogo.events(receipt, "Finalized")[0]["status"] == Status.ACCEPTED
+    receipt = sc.pogo.settle_seat(sid, 0)
+    assert sc.pogo.events(receipt, "SeatSettled")[0]["paid"] == 10**16
+    receipt = sc.pogo.settle_seat(sid, 3)  # did not vote on a decided update: neither paid nor slashed
+    assert sc.pogo.events(receipt, "SeatSettled")[0]["slashed"] == 0
+    sc.mine(40)
+    receipt = sc.pogo.close_round(task)
+    assert sc.pogo.events(receipt, "RoundClosed")[0]["rewardPot"] == 3 * ETH
+    assert sc.pogo.events(receipt, "HeadAdvanced")[0]["root"] == ROOT_A
+    receipt = sc.pogo.claim_reward(sid)
+    assert sc.pogo.events(receipt, "Rewarded")[0]["amount"] == 3 * ETH
+    receipt = sc.pogo.fund_task(task, ETH)
+    assert sc.pogo.events(receipt, "TaskFunded")[0]["pool"] == sc.pogo.task(task).pool
