@@ -7,10 +7,11 @@ from enum import IntEnum
 
 from web3 import Web3
 from web3.contract import Contract
+from web3.exceptions import ContractCustomError
 from web3.logs import DISCARD
 
 from pogo import compiler
-from pogo.chain import Client, Deployment
+from pogo.chain import Client, Deployment, decode_revert
 
 
 class Status(IntEnum):
@@ -112,6 +113,13 @@ class PoGOContract:
     def as_signer(self, client: Client) -> "PoGOContract":
         return PoGOContract(client, self.contract)
 
+    def _call(self, fn: str, *args):
+        """A view call; a custom-error revert comes back as ChainError, like a transaction's."""
+        try:
+            return getattr(self.contract.functions, fn)(*args).call()
+        except ContractCustomError as exc:
+            raise decode_revert(self.contract.abi, exc.data) from None
+
     def _tx(self, fn: str, *args, value: int = 0) -> dict:
         return self.client.transact(self.contract, fn, *args, value=value)
 
@@ -178,19 +186,19 @@ class PoGOContract:
     # -- views ------------------------------------------------------------------------
 
     def task(self, task_id: int) -> TaskState:
-        p, owner, pool, rnd, start, head, aggregating = self.contract.functions.getTask(task_id).call()
+        p, owner, pool, rnd, start, head, aggregating = self._call("getTask", task_id)
         return TaskState(TaskParams(*p), owner, pool, rnd, start, head, aggregating)
 
     def submission(self, submission_id: int) -> Submission:
-        raw = self.contract.functions.getSubmission(submission_id).call()
+        raw = self._call("getSubmission", submission_id)
         return Submission(submission_id, raw[0], raw[1], Status(raw[2]), *raw[3:])
 
     def committee(self, submission_id: int) -> list[str]:
         seats = self.submission(submission_id).seats
-        return [self.contract.functions.committee(submission_id, i).call() for i in range(seats)]
+        return [self._call("committee", submission_id, i) for i in range(seats)]
 
     def account(self, address: str) -> dict:
-        stake, locked, unbonding, ready, open_seats, slot = self.contract.functions.accounts(address).call()
+        stake, locked, unbonding, ready, open_seats, slot = self._call("accounts", address)
         return {"stake": stake, "locked": locked, "unbonding": unbonding, "unbonding_ready": ready,
                 "open_seats": open_seats, "slot": slot}
 
