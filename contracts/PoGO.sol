@@ -62,12 +62,12 @@ contract PoGO is Staking {
         uint128 pool;
         uint64 round;
         uint64 roundStart;
-        bytes32 headRoot;
+        uint32 open;             // submissions (updates and aggregates) not yet finalized
         bool aggregating;        // the round closed with several accepted updates
+        bytes32 headRoot;
     }
 
     struct Round {
-        uint32 open;             // submissions (updates and aggregates) not yet finalized
         uint32 accepted;         // accepted updates
         uint64 sumImprovement;   // sum of the accepted updates' median improvements
         uint64 lastAccepted;     // the accepted update, when it is the only one
@@ -75,24 +75,26 @@ contract PoGO is Staking {
         bool closed;
     }
 
+    /// @dev Two storage words are written when an update is submitted (gas); the rest as its
+    ///      vote goes on. The bond is the task's minerBond; diffRoot and the CIDs live in
+    ///      UpdateSubmitted. An update's round is recorded when it is finalized: its round cannot
+    ///      close while it is open, so it is still the task's round then.
     struct Submission {
         address miner;           // slot 0
-        uint64 taskId;
+        uint48 submitBlock;
+        uint32 taskId;
         uint8 status;
         uint8 kind;
+        bytes32 newRoot;         // slot 1
+        uint64 round;            // slot 2
+        uint48 voteDeadline;
         uint8 seats;
-        uint8 approvals;         // slot 1
+        uint8 approvals;
         uint8 rejections;
-        uint64 round;
-        uint64 submitBlock;
-        uint64 voteDeadline;
-        uint128 bond;            // slot 2
         int64 improvement;       // median of the approving votes, once accepted
         bool rewardClaimed;
-        bytes32 newRoot;         // slot 3
-        bytes32 diffRoot;        // slot 4
-        bytes32 seed;            // slot 5
-        uint128 rejecterShare;   // per rejecting member, once rejected
+        bytes32 seed;            // slot 3
+        uint128 rejecterShare;   // slot 4: per rejecting member, once rejected
     }
 
     struct Vote {
@@ -111,7 +113,7 @@ contract PoGO is Staking {
     mapping(uint256 => mapping(uint256 => address)) public committee;      // submission => seat => verifier
     mapping(uint256 => mapping(address => uint256)) public seatOf;          // submission => verifier => seat + 1
     mapping(uint256 => mapping(uint256 => Vote)) public votes;              // submission => seat => vote
-    mapping(bytes32 => bool) internal submitted;                            // keccak(task, round, miner)
+    mapping(bytes32 => uint256) internal lastSubmitted;                     // keccak(task, miner) => round + 1
 
     event TaskCreated(uint256 indexed taskId, address indexed owner, TaskParams params, string specCid,
                       string checkpointCid, string treeCid);
@@ -162,6 +164,7 @@ contract PoGO is Staking {
     function createTask(TaskParams calldata p, string calldata specCid, string calldata checkpointCid,
                         string calldata treeCid) external payable returns (uint256 taskId) {
         _checkParams(p);
+        if (taskCount == type(uint32).max) revert BadParams("taskCount");
         taskId = ++taskCount;
         Task storage t = tasks[taskId];
         t.p = p;
@@ -185,9 +188,9 @@ contract PoGO is Staking {
 
     /// @notice A task's parameters and head.
     function getTask(uint256 taskId) external view returns (TaskParams memory p, address owner, uint256 pool,
-        uint256 round, uint256 roundStart, bytes32 headRoot, bool aggregating) {
+        uint256 round, uint256 roundStart, bytes32 headRoot, bool aggregating, uint256 open) {
         Task storage t = _task(taskId);
-        return (t.p, t.owner, t.pool, t.round, t.roundStart, t.headRoot, t.aggregating);
+        return (t.p, t.owner, t.pool, t.round, t.roundStart, t.headRoot, t.aggregating, t.open);
     }
 
     /// @notice A submission's full record.
@@ -212,9 +215,10 @@ contract PoGO is Staking {
         if (t.aggregating) revert Aggregating();
         uint256 windowEnd = t.roundStart + t.p.roundBlocks;
         if (block.number >= windowEnd) revert WindowClosed(windowEnd - 1);
-        bytes32 key = keccak256(abi.encode(taskId, t.round, msg.sender));
-        if (submitted[key]) revert AlreadySubmitted();
-        submitted[key] = true;
+        // One update per miner per round; one reused word per (task, miner) keeps later rounds cheap.
+        bytes32 key = keccak256(abi.encode(taskId, msg.sender));
+        if (lastSubmitted[key] == t.round + 1) revert AlreadySubmitted();
+        lastSubmitted[key] = t.round + 1;
         id = _openSubmission(t, taskId, Kind.Update, prevRoot, newRoot, diffRoot);
         emit UpdateSubmitted(id, taskId, t.round, msg.sender, uint8(Kind.Update), prevRoot, newRoot, diffRoot,
                              diffCid, treeCid, checkpointCid, claimedTrainLoss, claimedValLoss);
@@ -246,7 +250,7 @@ contract PoGO is Staking {
         s.seed = seed;
         s.status = uint8(Status.Voting);
         s.seats = uint8(members.length);
-        s.voteDeadline = uint64(block.number) + t.p.voteBlocks;
+        s.voteDeadline = uint48(block.number + t.p.voteBlocks);
         for (uint256 i = 0; i < members.length; ++i) {
             committee[submissionId][i] = members[i];
             seatOf[submissionId][members[i]] = i + 1;
@@ -294,8 +298,8 @@ contract PoGO is Staking {
         }
 
         s.status = uint8(outcome);
-        Account storage miner = accounts[s.miner];
-        miner.locked -= s.bond;
+        if (s.kind == uint8(Kind.Update)) s.round = t.round;
+        accounts[s.miner].locked -= t.p.minerBond;
         uint256 minerSlash = 0;
         if (outcome == Status.Accepted) {
             s.improvement = _medianApproval(submissionId, s.seats);
@@ -306,13 +310,13 @@ contract PoGO is Staking {
                 r.lastAccepted = uint64(submissionId);
             }
         } else if (outcome == Status.Rejected) {
-            minerSlash = _slash(s.miner, s.bond * t.p.minerSlashBps / BPS, submissionId, SLASH_MINER);
+            minerSlash = _slash(s.miner, uint256(t.p.minerBond) * t.p.minerSlashBps / BPS, submissionId, SLASH_MINER);
             uint256 toRejecters = minerSlash / 2;
             s.rejecterShare = uint128(toRejecters / s.rejections);
             // Rounding dust and the other half stay with the task.
             t.pool += uint128(minerSlash - uint256(s.rejecterShare) * s.rejections);
         }
-        rounds[s.taskId][s.round].open -= 1;
+        t.open -= 1;
         // An aggregate moves the head only while its round still waits for one: a second
         // accepted aggregate of the same round, or one outlived by its round, changes nothing.
         if (s.kind == uint8(Kind.Aggregate) && outcome == Status.Accepted && t.aggregating && t.round == s.round) {
@@ -365,8 +369,8 @@ contract PoGO is Staking {
         Task storage t = _task(taskId);
         uint256 windowEnd = t.roundStart + t.p.roundBlocks;
         if (block.number < windowEnd) revert WindowOpen(windowEnd);
+        if (t.open != 0) revert RoundStillOpen(t.open);
         Round storage r = rounds[taskId][t.round];
-        if (r.open != 0) revert RoundStillOpen(r.open);
 
         if (t.aggregating) {
             // No aggregate was accepted within a whole window: keep the head.
@@ -442,15 +446,13 @@ contract PoGO is Staking {
         id = ++submissionCount;
         Submission storage s = submissions[id];
         s.miner = msg.sender;
-        s.taskId = uint64(taskId);
+        s.taskId = uint32(taskId);
         s.status = uint8(Status.Pending);
         s.kind = uint8(kind);
-        s.round = t.round;
-        s.submitBlock = uint64(block.number);
-        s.bond = t.p.minerBond;
+        s.submitBlock = uint48(block.number);
         s.newRoot = newRoot;
-        s.diffRoot = diffRoot;
-        rounds[taskId][t.round].open += 1;
+        if (kind == Kind.Aggregate) s.round = t.round;
+        t.open += 1;
     }
 
     /// @dev Stake-weighted seats from the seed stream: draw k picks the slot whose cumulative

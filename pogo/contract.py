@@ -62,20 +62,18 @@ class TaskParams:
 class Submission:
     id: int
     miner: str
+    submit_block: int
     task_id: int
     status: Status
     kind: int
+    new_root: bytes
+    round: int           # an update's round is recorded when it is finalized
+    vote_deadline: int
     seats: int
     approvals: int
     rejections: int
-    round: int
-    submit_block: int
-    vote_deadline: int
-    bond: int
     improvement: int
     reward_claimed: bool
-    new_root: bytes
-    diff_root: bytes
     seed: bytes
     rejecter_share: int
 
@@ -89,6 +87,7 @@ class TaskState:
     round_start: int
     head_root: bytes
     aggregating: bool
+    open: int
 
 
 class PoGOContract:
@@ -186,12 +185,12 @@ class PoGOContract:
     # -- views ------------------------------------------------------------------------
 
     def task(self, task_id: int) -> TaskState:
-        p, owner, pool, rnd, start, head, aggregating = self._call("getTask", task_id)
-        return TaskState(TaskParams(*p), owner, pool, rnd, start, head, aggregating)
+        p, *rest = self._call("getTask", task_id)
+        return TaskState(TaskParams(*p), *rest)
 
     def submission(self, submission_id: int) -> Submission:
         raw = self._call("getSubmission", submission_id)
-        return Submission(submission_id, raw[0], raw[1], Status(raw[2]), *raw[3:])
+        return Submission(submission_id, raw[0], raw[1], raw[2], Status(raw[3]), *raw[4:])
 
     def committee(self, submission_id: int) -> list[str]:
         seats = self.submission(submission_id).seats
