@@ -1,0 +1,159 @@
+"""Training with DeepSpeed: one code path for CPU (gloo) and GPU (nccl).
+
+DeepSpeed picks the accelerator and the collective backend itself: ``init_distributed()``
+without a backend gives gloo on CPU and nccl on GPU. A miner run by hand (no launcher) is a
+world of one; ``deepspeed --num_gpus N -m workers.cli ...`` makes it data-parallel.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from pogo import manifest
+from workers.data import batch
+from workers.model import GPT, GPTConfig
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    steps: int = 30             # K optimizer steps a round
+    batch_size: int = 16        # per process
+    lr: float = 2e-3
+    zero_stage: int = 0         # 0-3; ZeRO-3 gathers full fp32 params to publish them
+    seed: int = 0
+
+
+def _launcher_defaults() -> None:
+    """DeepSpeed reads the launcher's variables even for one process; supply a world of one."""
+    from pogo.devnet import free_port
+
+    defaults = {"RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "1", "MASTER_ADDR": "127.0.0.1"}
+    for key, value in defaults.items():
+        os.environ.setdefault(key, value)
+    os.environ.setdefault("MASTER_PORT", str(free_port()))
+
+
+def _skip_shm_comm_build() -> None:
+    """On CPU, init_distributed compiles a shared-memory all-reduce kernel (~40 s of C++) that
+    only speeds up inference collectives; training does without it."""
+    import deepspeed.ops
+
+    deepspeed.ops.__compatible_ops__["deepspeed_shm_comm"] = False
+
+
+def init_distributed() -> None:
+    import deepspeed
+    import deepspeed.comm as dist
+
+    if dist.is_initialized():
+        return
+    _launcher_defaults()
+    _skip_shm_comm_build()
+    deepspeed.init_distributed()
+
+
+def deepspeed_config(train: TrainConfig) -> dict:
+    zero: dict = {"stage": train.zero_stage}
+    if train.zero_stage == 3:
+        zero["memory_efficient_linear"] = False  # keep nn.Linear's autograd so params gather cleanly
+    return {
+        "train_micro_batch_size_per_gpu": train.batch_size,
+        "gradient_accumulation_steps": 1,
+        "optimizer": {"type": "Adam", "params": {"lr": train.lr, "torch_adam": True}},
+        "zero_optimization": zero,
+        "steps_per_print": 10**9,
+        "wall_clock_breakdown": False,
+    }
+
+
+class Trainer:
+    """A DeepSpeed engine over the GPT; load theta, train K steps, read theta back."""
+
+    def __init__(self, cfg: GPTConfig, train: TrainConfig):
+        import deepspeed
+
+        init_distributed()
+        torch.manual_seed(train.seed)
+        self.cfg, self.train_cfg = cfg, train
+        net = GPT(cfg)
+        self.manifest = manifest.of_module(net)
+        self.engine, _, _, _ = deepspeed.initialize(model=net, model_parameters=net.parameters(),
+                                                    config=deepspeed_config(train))
+        self.device = self.engine.device
+        self.rng = np.random.default_rng(train.seed + int(os.environ.get("RANK", "0")))
+
+    def load(self, theta: np.ndarray) -> None:
+        """Set every parameter (and the optimizer's fp32 master copy) to theta."""
+        from deepspeed.utils import safe_set_full_fp32_param
+
+        flat = torch.from_numpy(np.ascontiguousarray(theta[: self.manifest.n_params], dtype=np.float32))
+        params = dict(self.engine.module.named_parameters())
+        for e in self.manifest.entries:
+            value = flat[e.offset:e.offset + e.size].view(e.shape)
+            p = params[e.name]
+            if self.train_cfg.zero_stage == 0:
+                with torch.no_grad():
+                    p.copy_(value.to(p.device))
+            else:
+                safe_set_full_fp32_param(p, value.to(self.device))
+
+    def theta(self) -> np.ndarray:
+        """Every parameter in full fp32, in manifest order, on the CPU."""
+        from deepspeed.utils import safe_get_full_fp32_param
+
+        parts = []
+        for _, p in self.engine.module.named_parameters():
+            full = safe_get_full_fp32_param(p) if self.train_cfg.zero_stage > 0 else None
+            parts.append((full if full is not None else p.detach()).reshape(-1).float().cpu())
+        return torch.cat(parts).numpy().astype("<f4", copy=False)
+
+    def train(self, tokens: np.ndarray, steps: int | None = None, progress=None) -> list[float]:
+        """K optimizer steps on random windows of ``tokens``; returns each step's loss."""
+        self.engine.train()
+        block = self.cfg.block_size
+        losses = []
+        steps = steps or self.train_cfg.steps
+        for step in range(steps):
+            offsets = self.rng.integers(0, len(tokens) - block - 1, self.train_cfg.batch_size).tolist()
+            x, y = batch(tokens, offsets, block, self.device)
+            _, loss = self.engine(x, y)
+            self.engine.backward(loss)
+            self.engine.step()
+            losses.append(float(loss.item()))
+            if progress:
+                progress(step + 1, steps, losses[-1])
+        return losses
+
+
+@torch.no_grad()
+def evaluate(net: GPT, tokens: np.ndarray, offsets: list[int], device: torch.device | str = "cpu") -> float:
+    """Mean next-token loss (nats) over the windows at ``offsets``: what verifiers measure."""
+    net.eval()
+    x, y = batch(tokens, offsets, net.cfg.block_size, device)
+    _, loss = net(x, y)
+    return float(loss.item())
+
+
+def flat_params(net: torch.nn.Module) -> np.ndarray:
+    return manifest.flatten(net)
+
+
+def train_plain(net: GPT, tokens: np.ndarray, steps: int, batch_size: int, seed: int, lr: float = 2e-3) -> list[float]:
+    """A few Adam steps without DeepSpeed, for benchmarks that need a real update fast."""
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    losses = []
+    for _ in range(steps):
+        offsets = rng.integers(0, len(tokens) - net.cfg.block_size - 1, batch_size).tolist()
+        x, y = batch(tokens, offsets, net.cfg.block_size)
+        _, loss = net(x, y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(float(loss.item()))
+    return losses
