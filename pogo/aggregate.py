@@ -1,0 +1,33 @@
+"""The outer step of a round with several accepted updates (PROTOCOL.md section 7).
+
+    acc = 0; for each accepted diff in ascending submission id: acc = float32(acc + dequant(q))
+    theta_next = float32(theta_prev + float32(acc * float32(1/k)))
+
+An aggregate has no diff file of its own: its ``diff_root`` is the Merkle root (section 2
+rules) over the accepted updates' diff roots in the same order, leaf_i = sha256(0x00 || root_i),
+so a verifier knows exactly which updates it averages.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from pogo import merkle
+from pogo.difffile import Diff
+from pogo.errors import PogoError
+
+
+def aggregate(theta_prev_padded: np.ndarray, diffs: Sequence[Diff]) -> np.ndarray:
+    if not diffs:
+        raise PogoError("nothing to aggregate")
+    acc = np.zeros_like(theta_prev_padded, dtype=np.float32)
+    for d in diffs:
+        acc += d.dequantize()  # float32 + float32 -> float32, one rounding each
+    scale = np.float32(1.0) / np.float32(len(diffs))
+    return (theta_prev_padded + (acc * scale).astype(np.float32)).astype(np.float32)
+
+
+def sources_root(diff_roots: Sequence[bytes]) -> bytes:
+    return merkle.MerkleTree.from_leaf_hashes([merkle.hash_leaf(r) for r in diff_roots]).root

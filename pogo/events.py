@@ -1,0 +1,84 @@
+"""Reading the chain's history: the events every role and explorer rebuilds its view from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pogo.contract import PoGOContract
+from pogo.errors import PogoError
+
+
+@dataclass(frozen=True)
+class Published:
+    """What a submission (or the task's creation) published: roots and IPFS CIDs."""
+
+    submission_id: int
+    miner: str
+    kind: int
+    prev_root: bytes
+    new_root: bytes
+    diff_root: bytes
+    diff_cid: str
+    tree_cid: str
+    checkpoint_cid: str
+    claimed_train_loss: int
+    claimed_val_loss: int
+    block: int
+
+
+class EventLog:
+    """Event queries against one PoGO deployment, from its deployment block on."""
+
+    def __init__(self, pogo: PoGOContract, from_block: int = 0):
+        self.pogo = pogo
+        self.events = pogo.contract.events
+        self.from_block = from_block
+
+    def _logs(self, name: str, from_block: int | None = None, to_block: int | str = "latest", **filters) -> list:
+        event = getattr(self.events, name)
+        return event.get_logs(from_block=self.from_block if from_block is None else from_block, to_block=to_block,
+                              argument_filters=filters or None)
+
+    def task_created(self, task_id: int) -> dict:
+        logs = self._logs("TaskCreated", taskId=task_id)
+        if not logs:
+            raise PogoError(f"task {task_id} was not created on this deployment")
+        return dict(logs[0]["args"])
+
+    def submission(self, submission_id: int) -> Published:
+        logs = self._logs("UpdateSubmitted", submissionId=submission_id)
+        if not logs:
+            raise PogoError(f"no submission {submission_id} on this deployment")
+        a, block = logs[0]["args"], logs[0]["blockNumber"]
+        return Published(submission_id, a["miner"], a["kind"], a["prevRoot"], a["newRoot"], a["diffRoot"],
+                         a["diffCid"], a["treeCid"], a["checkpointCid"], a["claimedTrainLoss"],
+                         a["claimedValLoss"], block)
+
+    def submissions(self, task_id: int, from_block: int | None = None, to_block: int | str = "latest") -> list[Published]:
+        return [self.submission(log["args"]["submissionId"])
+                for log in self._logs("UpdateSubmitted", from_block, to_block, taskId=task_id)]
+
+    def head_artifacts(self, task_id: int) -> tuple[bytes, str, str]:
+        """(root, checkpoint CID, tree CID) of the task's current head."""
+        heads = self._logs("HeadAdvanced", taskId=task_id)
+        last = heads[-1]["args"]
+        if last["fromSubmission"] == 0:
+            created = self.task_created(task_id)
+            return last["root"], created["checkpointCid"], created["treeCid"]
+        p = self.submission(last["fromSubmission"])
+        return p.new_root, p.checkpoint_cid, p.tree_cid
+
+    def committee_drawn(self, from_block: int, to_block: int | str = "latest") -> list[dict]:
+        return [dict(log["args"]) | {"block": log["blockNumber"]}
+                for log in self._logs("CommitteeDrawn", from_block, to_block)]
+
+    def accepted_updates(self, task_id: int, round_: int) -> list[Published]:
+        """The round's accepted updates, in ascending submission id (the aggregation order)."""
+        from pogo.contract import Status
+
+        out = []
+        for p in self.submissions(task_id):
+            s = self.pogo.submission(p.submission_id)
+            if p.kind == 0 and s.status == Status.ACCEPTED and s.round == round_:
+                out.append(p)
+        return sorted(out, key=lambda p: p.submission_id)

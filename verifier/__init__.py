@@ -1,0 +1,1 @@
+"""Verifiers: check submissions (PROTOCOL.md section 6) and vote."""

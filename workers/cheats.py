@@ -1,0 +1,88 @@
+"""Dishonest miners, for the demo and the tests: each builds artifacts that one check of
+PROTOCOL.md section 6 must catch. They share the honest miner's loop (workers.miner)."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+
+from pogo import checkpoint, difffile, mxint4, treefile
+from workers.miner import Built, build_honest
+
+
+def _from_records(prev_padded: np.ndarray, q: np.ndarray, scales: np.ndarray, prev_root: bytes, n_params: int,
+                  leaf: int) -> Built:
+    """Honest commitments to a chosen (q, scales): only the update itself is a lie."""
+    records = difffile.encode_records(q, scales, leaf)
+    theta_new = mxint4.apply(prev_padded, q, scales)
+    new_tree = checkpoint.model_tree(theta_new, leaf)
+    header = difffile.DiffHeader(n_params, leaf, mxint4.GROUP_SIZE, prev_root, new_tree.root,
+                                 difffile.records_root(records).root)
+    return Built(difffile.Diff(header, records).encode(), treefile.encode(new_tree, leaf), theta_new.tobytes(),
+                 prev_root, new_tree.root, header.diff_root)
+
+
+def random_update(prev_padded, raw, prev_root, leaf) -> Built:
+    """Noise of the honest update's size instead of training: NO_PROGRESS."""
+    honest_q, honest_scales = mxint4.quantize(checkpoint.pad(raw, leaf) - prev_padded)
+    rng = np.random.default_rng(int.from_bytes(prev_root[:4], "big"))
+    q = rng.integers(-7, 8, honest_q.size).astype(np.int8)
+    q[raw.size:] = 0
+    return _from_records(prev_padded, q, honest_scales, prev_root, raw.size, leaf)
+
+
+def zero_update(prev_padded, raw, prev_root, leaf) -> Built:
+    """Submit the head unchanged: NO_PROGRESS."""
+    n_groups = prev_padded.size // mxint4.GROUP_SIZE
+    return _from_records(prev_padded, np.zeros(prev_padded.size, np.int8),
+                         np.full(n_groups, mxint4.SCALE_MIN, np.uint8), prev_root, raw.size, leaf)
+
+
+def wrong_root(prev_padded, raw, prev_root, leaf) -> Built:
+    """Claim a new_root the diff does not produce: ROOT_MISMATCH."""
+    built = build_honest(prev_padded, raw, prev_root, leaf)
+    fake = hashlib.sha256(b"not the model" + built.new_root).digest()
+    header = difffile.decode_header(built.diff)
+    patched = difffile.DiffHeader(header.n_params, header.leaf_size, header.group_size, header.prev_root, fake,
+                                  header.diff_root)
+    return Built(patched.encode() + built.diff[difffile.HEADER_SIZE:], built.tree, built.checkpoint, prev_root, fake,
+                 built.diff_root)
+
+
+def bad_scales(prev_padded, raw, prev_root, leaf) -> Built:
+    """A scale byte outside [7, 247] (NaN-like E8M0 0xFF): MALFORMED."""
+    built = build_honest(prev_padded, raw, prev_root, leaf)
+    diff = difffile.Diff(difffile.decode_header(built.diff),
+                         np.frombuffer(built.diff[difffile.HEADER_SIZE:], np.uint8).reshape(-1, difffile.record_size(leaf)).copy())
+    diff.records[0, 0] = 0xFF
+    root = difffile.records_root(diff.records).root
+    header = difffile.DiffHeader(diff.header.n_params, leaf, diff.header.group_size, prev_root, built.new_root, root)
+    return Built(header.encode() + diff.records.tobytes(), built.tree, built.checkpoint, prev_root, built.new_root, root)
+
+
+def withheld(prev_padded, raw, prev_root, leaf) -> Built:
+    """Commit to an honest update but never publish it: DATA_UNAVAILABLE."""
+    built = build_honest(prev_padded, raw, prev_root, leaf)
+    built.withhold = True
+    return built
+
+
+class Replay:
+    """Resubmit a diff built on an earlier head: STALE_BASE."""
+
+    def __init__(self, old: Built):
+        self.old = old
+
+    def __call__(self, prev_padded, raw, prev_root, leaf) -> Built:
+        return self.old
+
+
+class Copy:
+    """Resubmit another miner's diff of the same round: MALFORMED (a copy)."""
+
+    def __init__(self, original: Built):
+        self.original = original
+
+    def __call__(self, prev_padded, raw, prev_root, leaf) -> Built:
+        return self.original

@@ -1,0 +1,200 @@
+"""The miner loop: sync the head, train K steps on the assigned shard, quantize with error
+feedback, publish diff/tree/checkpoint to IPFS, submit the roots, and later claim the reward.
+
+Every phase is recorded in ``WORKDIR/miner.json`` before the next begins, and artifacts are
+written whole or not at all, so a miner killed at any point resumes where it stopped: a built
+update is not trained again, an uploaded one not rebuilt, a submitted one not resubmitted.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from pogo import difffile, seedstream, treefile
+from pogo.atomicfile import write_bytes_atomic
+from pogo.chain import ChainError
+from pogo.context import Context
+from pogo.contract import Status
+
+
+@dataclass
+class Built:
+    """The artifacts of one update, ready to publish."""
+
+    diff: bytes
+    tree: bytes
+    checkpoint: bytes
+    prev_root: bytes
+    new_root: bytes
+    diff_root: bytes
+    residual: np.ndarray | None = None
+    withhold: bool = False   # a cheat that never publishes its data (tests, demo)
+
+
+def build_honest(prev_padded: np.ndarray, raw: np.ndarray, prev_root: bytes, leaf_size: int) -> Built:
+    result = difffile.make_diff(prev_padded[: raw.size], raw, leaf_size, prev_root=prev_root)
+    h = result.diff.header
+    return Built(result.diff.encode(), treefile.encode(result.new_tree, leaf_size),
+                 result.theta_new.tobytes(), h.prev_root, h.new_root, h.diff_root, result.residual)
+
+
+Builder = Callable[[np.ndarray, np.ndarray, bytes, int], Built]
+
+
+@dataclass
+class MinerState:
+    round: int = -1
+    phase: str = "idle"            # idle -> built -> uploaded -> submitted
+    head_root: str = ""
+    submission_id: int = 0
+    cids: dict = field(default_factory=dict)
+    roots: dict = field(default_factory=dict)
+    losses: list = field(default_factory=list)
+    claimed: list = field(default_factory=list)
+    timings: dict = field(default_factory=dict)
+
+
+@dataclass
+class RoundReport:
+    round: int
+    submission_id: int
+    shard: int
+    train_loss_first: float
+    train_loss_last: float
+    timings: dict
+
+
+class Miner:
+    def __init__(self, ctx: Context, trainer, builder: Builder = build_honest,
+                 progress: Callable[[str], None] = lambda _: None):
+        self.ctx, self.trainer, self.builder, self.progress = ctx, trainer, builder, progress
+        self.address = ctx.pogo.client.address
+        self.state_path = ctx.workdir / "miner.json"
+        self.residual_path = ctx.workdir / "residual.npy"
+        self.state = self._load()
+
+    # -- state ------------------------------------------------------------------------
+
+    def _load(self) -> MinerState:
+        if self.state_path.exists():
+            return MinerState(**json.loads(self.state_path.read_text()))
+        return MinerState()
+
+    def _save(self) -> None:
+        write_bytes_atomic(self.state_path, json.dumps(asdict(self.state), indent=1).encode())
+
+    def _round_dir(self, round_: int) -> Path:
+        d = self.ctx.workdir / f"round-{round_}"
+        d.mkdir(parents=True, exist_ok=True)
+        return d
+
+    # -- one round --------------------------------------------------------------------
+
+    def work(self) -> RoundReport | None:
+        """Do this round's work, resuming whatever a crash interrupted; None if nothing to do."""
+        task = self.ctx.pogo.task(self.ctx.task_id)
+        if task.aggregating:
+            return None
+        head_root, ckpt_cid, _ = self.ctx.head()
+        if self.state.round != task.round or self.state.head_root != head_root.hex():
+            self.state = MinerState(round=task.round, head_root=head_root.hex())
+            self._save()
+        if self.state.phase == "submitted":
+            return None
+        shard = seedstream.shard_of(self.ctx.task_id, task.round, self.address, self.ctx.spec.n_shards)
+        d = self._round_dir(task.round)
+        leaf = self.ctx.spec.leaf_size
+        timings = self.state.timings
+
+        if self.state.phase == "idle":
+            prev = self.ctx.checkpoint(head_root, ckpt_cid)
+            tokens = self.ctx.shard(shard)
+            start = time.perf_counter()
+            self.trainer.load(prev)
+            losses = self.trainer.train(tokens, progress=self._train_progress)
+            raw = self.trainer.theta()
+            if self.residual_path.exists():  # error feedback: what earlier diffs could not carry
+                raw = (raw + np.load(self.residual_path)[: raw.size]).astype(np.float32)
+            timings["train_s"] = time.perf_counter() - start
+            start = time.perf_counter()
+            built = self.builder(prev, raw, head_root, leaf)
+            timings["quantize_hash_s"] = time.perf_counter() - start
+            for name in ("diff", "tree", "checkpoint"):
+                write_bytes_atomic(d / name, getattr(built, name))
+            if built.residual is not None:
+                np.save(d / "residual.npy", built.residual)
+            self.state.roots = {"prev": built.prev_root.hex(), "new": built.new_root.hex(),
+                                "diff": built.diff_root.hex(), "withhold": built.withhold}
+            self.state.losses = [losses[0], losses[-1]]
+            self.state.phase = "built"
+            self._save()
+
+        if self.state.phase == "built":
+            start = time.perf_counter()
+            if self.state.roots.get("withhold"):
+                # Publish nothing: CIDs of data that no node holds.
+                self.state.cids = {n: unpublished_cid((d / n).read_bytes())
+                                   for n in ("diff", "tree", "checkpoint")}
+            else:
+                self.state.cids = {n: self.ctx.ipfs.add_file(d / n) for n in ("diff", "tree", "checkpoint")}
+            timings["upload_s"] = time.perf_counter() - start
+            self.state.phase = "uploaded"
+            self._save()
+
+        if self.state.phase == "uploaded":
+            start = time.perf_counter()
+            r = self.state.roots
+            sid, _ = self.ctx.pogo.submit_update(
+                self.ctx.task_id, head_root, bytes.fromhex(r["new"]), bytes.fromhex(r["diff"]),
+                self.state.cids["diff"], self.state.cids["tree"], self.state.cids["checkpoint"],
+                int(self.state.losses[0] * 1e6), int(self.state.losses[1] * 1e6))
+            timings["submit_tx_s"] = time.perf_counter() - start
+            self.state.submission_id = sid
+            self.state.phase = "submitted"
+            if (d / "residual.npy").exists():  # the residual carries forward once its diff is out
+                write_bytes_atomic(self.residual_path, (d / "residual.npy").read_bytes())
+            self._save()
+            self.progress(f"submitted update {sid} for round {task.round} (shard {shard})")
+        return RoundReport(task.round, self.state.submission_id, shard, self.state.losses[0],
+                           self.state.losses[1], dict(timings))
+
+    def _train_progress(self, step: int, steps: int, loss: float) -> None:
+        if step == steps or step % max(1, steps // 4) == 0:
+            self.progress(f"step {step}/{steps} loss {loss:.3f}")
+
+    # -- after the vote ---------------------------------------------------------------
+
+    def claim(self) -> int:
+        """Claim the rewards of this miner's accepted updates whose rounds have closed."""
+        total = 0
+        for p in self.ctx.log.submissions(self.ctx.task_id):
+            if p.miner != self.address or p.submission_id in self.state.claimed:
+                continue
+            s = self.ctx.pogo.submission(p.submission_id)
+            if s.status != Status.ACCEPTED or s.reward_claimed or p.kind != 0:
+                continue
+            try:
+                receipt = self.ctx.pogo.claim_reward(p.submission_id)
+            except ChainError as exc:
+                if exc.name == "RoundNotClosed":
+                    continue
+                raise
+            total += self.ctx.pogo.events(receipt, "Rewarded")[0]["amount"]
+            self.state.claimed.append(p.submission_id)
+            self._save()
+        return total
+
+
+def unpublished_cid(data: bytes) -> str:
+    """The CIDv0 that ``data`` would have as one raw block, without adding it anywhere."""
+    import hashlib
+
+    import base58
+
+    return base58.b58encode(b"\x12\x20" + hashlib.sha256(b"withheld:" + data).digest()).decode()
