@@ -33,7 +33,7 @@ def cmd_devnet(args: argparse.Namespace) -> int:
 
     net = Devnet(args.state_dir, progress=_progress)
     if args.action == "up":
-        state = net.up(args.anvil_port, args.ipfs_port)
+        state = net.up(args.anvil_port, args.ipfs_port, args.block_time)
         _print_json({"rpc_url": state.rpc_url, "ipfs_api": state.ipfs_api, "state_dir": str(net.dir)})
     elif args.action == "status":
         status = net.status()
@@ -119,6 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
     devnet.add_argument("--state-dir", help="where pids, logs and chain state live (default ./.pogo/devnet)")
     devnet.add_argument("--anvil-port", type=int, default=0, help="default: a free port")
     devnet.add_argument("--ipfs-port", type=int, default=0, help="default: a free port")
+    devnet.add_argument("--block-time", type=int, default=2,
+                        help="seconds between empty blocks, besides one per transaction (0: only on transactions)")
     devnet.set_defaults(func=cmd_devnet)
 
     comp = sub.add_parser("compile", help="compile contracts/ with solc 0.8.28")

@@ -144,14 +144,19 @@ class Devnet:
 
     # -- up ---------------------------------------------------------------------------
 
-    def up(self, anvil_port: int = 0, ipfs_port: int = 0) -> DevnetState:
-        """Start whatever is not already healthy; return the running network's addresses."""
+    def up(self, anvil_port: int = 0, ipfs_port: int = 0, block_time: int = 0) -> DevnetState:
+        """Start whatever is not already healthy; return the running network's addresses.
+
+        ``block_time`` > 0 adds a block every that many seconds to the blocks each transaction
+        mines, so that windows and seeds move on with no traffic (as on a live chain); tests
+        and the demo keep 0 and mine the blocks they need.
+        """
         self.dir.mkdir(parents=True, exist_ok=True)
         state = self.load() or DevnetState(Service("anvil"), Service("ipfs"))
         if anvil_healthy(state.anvil.url) and _alive(state.anvil.pid):
             self.progress(f"anvil already running at {state.anvil.url}")
         else:
-            state.anvil = self._start_anvil(anvil_port or state.anvil.port or free_port())
+            state.anvil = self._start_anvil(anvil_port or state.anvil.port or free_port(), block_time)
         self._save(state)
         if ipfs_healthy(state.ipfs.port) and _alive(state.ipfs.pid):
             self.progress(f"ipfs already running at {state.ipfs_api}")
@@ -184,7 +189,7 @@ class Devnet:
         raise PogoError(f"{name} did not answer on 127.0.0.1:{port} within {START_TIMEOUT_S:.0f} s; "
                         f"see {self.dir / (name + '.log')}")
 
-    def _start_anvil(self, port: int) -> Service:
+    def _start_anvil(self, port: int, block_time: int = 0) -> Service:
         binary = toolchain.anvil()
         if not port_is_free(port):
             raise PogoError(f"port {port} for anvil is already taken by another program; choose another with --anvil-port")
@@ -193,6 +198,8 @@ class Devnet:
         argv = [str(binary), "--host", "127.0.0.1", "--port", str(port), "--chain-id", str(CHAIN_ID),
                 "--accounts", "20", "--balance", "100000", "--state", str(chain_state), "--state-interval", "2",
                 "--config-out", str(self.dir / "anvil-accounts.json")]
+        if block_time > 0:
+            argv += ["--block-time", str(block_time), "--mixed-mining"]
         proc = self._spawn("anvil", argv)
         url = f"http://127.0.0.1:{port}"
         self._wait_healthy("anvil", proc, lambda: anvil_healthy(url), port)

@@ -59,9 +59,10 @@ class VerifierBot:
         """One pass over the chain; returns the votes cast."""
         self.votes = []
         latest = self.ctx.pogo.w3.eth.block_number
-        for p in self.ctx.log.submissions(self.ctx.task_id, from_block=self.state.scanned_to, to_block=latest):
-            if p.submission_id not in self.state.open:
-                self.state.open.append(p.submission_id)
+        if self.state.scanned_to <= latest:
+            for p in self.ctx.log.submissions(self.ctx.task_id, from_block=self.state.scanned_to, to_block=latest):
+                if p.submission_id not in self.state.open:
+                    self.state.open.append(p.submission_id)
         self.state.scanned_to = latest + 1
         self._save()
         for sid in list(self.state.open):

@@ -101,6 +101,17 @@ class Miner:
         task = self.ctx.pogo.task(self.ctx.task_id)
         if task.aggregating:
             return None
+        if self.ctx.pogo.w3.eth.block_number + 1 >= task.round_start + task.params.round_blocks:
+            # The round's window has passed: close it if everything is final (anyone may), then
+            # work on the next one; otherwise wait for the verifiers.
+            if task.open > 0:
+                return None
+            try:
+                self.ctx.pogo.close_round(self.ctx.task_id)
+            except ChainError as exc:
+                if exc.name not in ("RoundStillOpen", "WindowOpen"):
+                    raise
+            return None
         head_root, ckpt_cid, _ = self.ctx.head()
         if self.state.round != task.round or self.state.head_root != head_root.hex():
             self.state = MinerState(round=task.round, head_root=head_root.hex())
@@ -150,10 +161,16 @@ class Miner:
         if self.state.phase == "uploaded":
             start = time.perf_counter()
             r = self.state.roots
-            sid, _ = self.ctx.pogo.submit_update(
-                self.ctx.task_id, head_root, bytes.fromhex(r["new"]), bytes.fromhex(r["diff"]),
-                self.state.cids["diff"], self.state.cids["tree"], self.state.cids["checkpoint"],
-                int(self.state.losses[0] * 1e6), int(self.state.losses[1] * 1e6))
+            try:
+                sid, _ = self.ctx.pogo.submit_update(
+                    self.ctx.task_id, head_root, bytes.fromhex(r["new"]), bytes.fromhex(r["diff"]),
+                    self.state.cids["diff"], self.state.cids["tree"], self.state.cids["checkpoint"],
+                    int(self.state.losses[0] * 1e6), int(self.state.losses[1] * 1e6))
+            except ChainError as exc:
+                if exc.name != "WindowClosed":
+                    raise
+                self.progress("the round's window closed before the update was in; training again next round")
+                return None
             timings["submit_tx_s"] = time.perf_counter() - start
             self.state.submission_id = sid
             self.state.phase = "submitted"

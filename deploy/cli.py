@@ -1,0 +1,58 @@
+"""`pogo deploy` and `pogo task create`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from pogo import chain
+from pogo.config import add_node_options, connect, parse_eth
+from pogo.contract import PoGOContract, TaskParams
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    node = connect(args)
+    pogo = PoGOContract.deploy(node.client, args.unbonding_blocks, args.min_verifier_stake)
+    w3 = node.client.w3
+    deployment = chain.Deployment(w3.eth.chain_id, pogo.address, w3.eth.block_number, args.rpc or "")
+    deployment.save(args.deployment)
+    print(json.dumps({"address": pogo.address, "chain_id": deployment.chain_id, "block": deployment.block,
+                      "written": str(args.deployment)}, indent=2))
+    return 0
+
+
+def cmd_task_create(args: argparse.Namespace) -> int:
+    from deploy.task import publish_task
+
+    node = connect(args)
+    params = TaskParams(spec_hash=b"", initial_root=b"", n_params=0, round_blocks=args.round_blocks,
+                        vote_blocks=args.vote_blocks, committee_size=args.committee_size,
+                        miner_bond=args.miner_bond, round_reward=args.round_reward,
+                        verifier_fee=args.verifier_fee)
+    task_id = publish_task(node.contract(), node.ipfs, params, n_shards=args.shards, funding=args.funding,
+                           progress=lambda m: print(f"pogo: {m}", file=sys.stderr))
+    print(json.dumps({"task_id": task_id}))
+    return 0
+
+
+def register(sub) -> None:
+    d = sub.add_parser("deploy", help="deploy the PoGO contract and write the deployment record")
+    add_node_options(d)
+    d.add_argument("--unbonding-blocks", type=int, default=20)
+    d.add_argument("--min-verifier-stake", default="1", type=parse_eth, help="ETH")
+    d.set_defaults(func=cmd_deploy)
+
+    t = sub.add_parser("task", help="training tasks")
+    tsub = t.add_subparsers(dest="action", required=True, parser_class=sub._parser_class)
+    c = tsub.add_parser("create", help="publish the Shakespeare GPT task and fund it")
+    add_node_options(c)
+    c.add_argument("--funding", default="50", type=parse_eth, help="ETH for the reward pool")
+    c.add_argument("--shards", type=int, default=8)
+    c.add_argument("--round-blocks", type=int, default=40)
+    c.add_argument("--vote-blocks", type=int, default=80)
+    c.add_argument("--committee-size", type=int, default=4)
+    c.add_argument("--miner-bond", default="1", type=parse_eth, help="ETH")
+    c.add_argument("--round-reward", default="3", type=parse_eth, help="ETH")
+    c.add_argument("--verifier-fee", default="0.01", type=parse_eth, help="ETH")
+    c.set_defaults(func=cmd_task_create)

@@ -1,0 +1,83 @@
+"""Where a node finds its chain, IPFS, key and deployment: flags first, then environment
+variables, then the local devnet's state, so that on a laptop everything just works."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from eth_account import Account
+
+from pogo import chain
+from pogo.contract import PoGOContract
+from pogo.devnet import Devnet
+from pogo.errors import PogoError
+from pogo.ipfs import Ipfs
+
+DEFAULT_DEPLOYMENT = Path(".pogo") / "deployment.json"
+
+
+def add_node_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--rpc", default=os.environ.get("POGO_RPC"), help="EVM JSON-RPC URL (default: the devnet's)")
+    p.add_argument("--ipfs", default=os.environ.get("POGO_IPFS"),
+                   help="IPFS RPC multiaddr, e.g. /ip4/127.0.0.1/tcp/5001/http (default: the devnet's)")
+    key = p.add_mutually_exclusive_group()
+    key.add_argument("--key", default=os.environ.get("POGO_KEY"), help="hex private key (or POGO_KEY)")
+    key.add_argument("--dev-account", type=int, help="use Anvil's development account N (local chains only)")
+    p.add_argument("--deployment", type=Path, default=Path(os.environ.get("POGO_DEPLOYMENT", DEFAULT_DEPLOYMENT)))
+    p.add_argument("--devnet-dir", help="the devnet state dir to take default addresses from")
+
+
+@dataclass
+class Node:
+    """A connected signer: chain client, IPFS, and (once deployed) the PoGO contract."""
+
+    client: chain.Client
+    ipfs: Ipfs
+    deployment_path: Path
+
+    def contract(self) -> PoGOContract:
+        deployment = chain.Deployment.load(self.deployment_path)
+        chain_id = self.client.w3.eth.chain_id
+        if deployment.chain_id != chain_id:
+            raise PogoError(f"{self.deployment_path} is for chain {deployment.chain_id}, the RPC serves {chain_id}")
+        return PoGOContract.at(self.client, deployment)
+
+
+def connect(args: argparse.Namespace) -> Node:
+    rpc, ipfs_addr = args.rpc, args.ipfs
+    if not rpc or not ipfs_addr:
+        state = Devnet(args.devnet_dir).load()
+        if state is None:
+            raise PogoError("no --rpc/--ipfs given and no devnet running here: run `pogo devnet up`, or pass them")
+        rpc, ipfs_addr = rpc or state.rpc_url, ipfs_addr or state.ipfs_api
+    w3 = chain.connect(rpc)
+    if args.key:
+        try:
+            account = Account.from_key(args.key)
+        except (ValueError, TypeError):
+            raise PogoError("--key is not a valid hex private key") from None
+    elif args.dev_account is not None:
+        if not 0 <= args.dev_account < 20:
+            raise PogoError("--dev-account must be 0..19")
+        account = chain.dev_account(args.dev_account)
+    else:
+        raise PogoError("no signing key: pass --key (or set POGO_KEY), or --dev-account N on a local chain")
+    ipfs = Ipfs(ipfs_addr)
+    ipfs.version()
+    return Node(chain.Client(w3, account), ipfs, args.deployment)
+
+
+def parse_eth(text: str) -> int:
+    """'1.5' -> wei."""
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an amount of ETH") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("the amount must be positive")
+    return int(value * 10**18)

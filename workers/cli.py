@@ -1,0 +1,68 @@
+"""`pogo miner stake|run|claim`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from pogo.config import add_node_options, connect, parse_eth
+
+
+def _say(message: str) -> None:
+    print(f"pogo miner: {message}", file=sys.stderr, flush=True)
+
+
+def cmd_stake(args: argparse.Namespace) -> int:
+    pogo = connect(args).contract()
+    pogo.stake(args.amount)
+    print(json.dumps(pogo.account(pogo.client.address), default=str))
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from pogo.context import Context
+    from workers.miner import Miner
+    from workers.model import GPTConfig
+    from workers.trainer import TrainConfig, Trainer
+
+    node = connect(args)
+    pogo = node.contract()
+    deployment_block = json.loads(args.deployment.read_text())["block"]
+    workdir = Path(args.workdir or f".pogo/miner-{pogo.client.address[:10].lower()}")
+    ctx = Context.open(pogo, node.ipfs, args.task, workdir, deployment_block)
+    trainer = Trainer(GPTConfig(**ctx.spec.model), TrainConfig(steps=args.steps, zero_stage=args.zero_stage))
+    miner = Miner(ctx, trainer, progress=_say)
+    done = 0
+    while args.rounds == 0 or done < args.rounds:
+        report = miner.work()
+        if report:
+            done += 1
+            print(json.dumps(report.__dict__), flush=True)
+        claimed = miner.claim()
+        if claimed:
+            _say(f"claimed {claimed / 1e18:.4f} ETH of rewards")
+        if args.rounds and done >= args.rounds:
+            break
+        time.sleep(args.interval)
+    return 0
+
+
+def register(sub) -> None:
+    m = sub.add_parser("miner", help="stake, then train and submit updates")
+    msub = m.add_subparsers(dest="action", required=True, parser_class=sub._parser_class)
+    s = msub.add_parser("stake", help="stake ETH as a miner")
+    add_node_options(s)
+    s.add_argument("--amount", required=True, type=parse_eth, help="ETH")
+    s.set_defaults(func=cmd_stake)
+    r = msub.add_parser("run", help="train and submit an update every round (resumes after a crash)")
+    add_node_options(r)
+    r.add_argument("--task", type=int, required=True)
+    r.add_argument("--rounds", type=int, default=0, help="stop after this many updates (0: run on)")
+    r.add_argument("--steps", type=int, default=30)
+    r.add_argument("--zero-stage", type=int, choices=[0, 1, 2, 3], default=0)
+    r.add_argument("--interval", type=float, default=2.0, help="seconds between polls of the chain")
+    r.add_argument("--workdir", help="state and artifacts (default .pogo/miner-ADDRESS)")
+    r.set_defaults(func=cmd_run)
