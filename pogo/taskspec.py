@@ -19,9 +19,9 @@ class Verification:
     catch_fraction: float = 0.01      # f: the smallest corrupted fraction of leaves to catch
     miss_probability: float = 0.05    # delta: the accepted miss probability per member
     eval_windows: int = 16            # windows of the assigned and the validation shard
-    min_improvement: int = 1_000      # micro-nats the loss on assigned windows must fall
+    min_improvement: int = 5_000      # micro-nats the loss on assigned windows must fall
     max_validation_rise: int = 20_000 # micro-nats the validation loss may rise
-    loss_tolerance: int = 2_000       # micro-nats of float noise across hardware
+    loss_tolerance: int = 1_000       # micro-nats of float noise across hardware (< min_improvement)
     fetch_timeout_s: float = 20.0     # DATA_UNAVAILABLE after this
 
     def spot_checks(self) -> int:

@@ -1,0 +1,181 @@
+"""Miners and verifiers end to end on the real chain, IPFS and DeepSpeed: an honest round with
+aggregation, every cheat of PROTOCOL.md section 6 caught with its reason code and slashed, and
+crash recovery of both roles."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from deploy import scenario
+from deploy.scenario import ETH
+from deploy.task import publish_task
+from pogo import aggregate, checkpoint, difffile
+from pogo.context import Context
+from pogo.contract import PoGOContract, Status, TaskParams
+from pogo.ipfs import Ipfs
+from pogo.source import BytesSource
+from pogo.taskspec import Verification
+from verifier.bot import VerifierBot
+from workers import cheats
+from workers.miner import Built, Miner, build_honest
+from workers.model import GPTConfig
+from workers.trainer import TrainConfig, Trainer
+
+TINY = GPTConfig(block_size=32, n_layer=1, n_head=2, n_embd=32)
+LEAF = 1024
+CHEATS = ["random", "zero", "replayed", "copied", "wrong_root", "stale_base", "withheld", "bad_scales"]
+EXPECTED = {"random": "NO_PROGRESS", "zero": "NO_PROGRESS", "replayed": "STALE_BASE", "copied": "MALFORMED",
+            "wrong_root": "ROOT_MISMATCH", "stale_base": "STALE_BASE", "withheld": "DATA_UNAVAILABLE",
+            "bad_scales": "MALFORMED"}
+
+
+class CountingTrainer:
+    """The real trainer, counting its training runs (to prove a resumed miner does not retrain)."""
+
+    def __init__(self, trainer: Trainer):
+        self.trainer, self.runs = trainer, 0
+
+    def load(self, theta):
+        self.trainer.load(theta)
+
+    def theta(self):
+        return self.trainer.theta()
+
+    def train(self, tokens, steps=None, progress=None):
+        self.runs += 1
+        return self.trainer.train(tokens, steps, progress)
+
+
+@pytest.fixture(scope="module")
+def net(w3, devnet, tmp_path_factory):
+    snap = w3.provider.make_request("evm_snapshot", [])["result"]
+    sc = scenario.build(w3, n_miners=11, n_verifiers=4,
+                        pogo=PoGOContract.deploy(scenario.chain.Client(w3, scenario.chain.dev_account(0))))
+    ipfs = Ipfs(devnet.ipfs_api)
+    params = TaskParams(spec_hash=b"", initial_root=b"", n_params=0, round_blocks=60, vote_blocks=200)
+    verification = Verification(fetch_timeout_s=2.0, eval_windows=8)
+    task = publish_task(sc.pogo, ipfs, params, model_cfg=TINY, n_shards=4, leaf_size=LEAF,
+                        verification=verification, funding=30 * ETH)
+    root = tmp_path_factory.mktemp("roles")
+    ctx = Context.open(sc.pogo, ipfs, task, root / "owner")
+    trainer = Trainer(TINY, TrainConfig(steps=8, batch_size=8, lr=3e-3))
+    bots = [VerifierBot(ctx.as_signer(sc.as_(v), root / f"v{i}"), aggregator=(i == 0)) for i, v in enumerate(sc.verifiers)]
+    yield {"sc": sc, "ctx": ctx, "task": task, "trainer": trainer, "bots": bots, "root": root, "ipfs": ipfs}
+    w3.provider.make_request("evm_revert", [snap])
+
+
+def miner(net, index: int, builder=build_honest, trainer=None) -> Miner:
+    sc = net["sc"]
+    return Miner(net["ctx"].as_signer(sc.as_(sc.miners[index]), net["root"] / f"m{index}"),
+                 trainer or net["trainer"], builder)
+
+
+def drive(net, until_round: int) -> list:
+    """Poll the bots (mining blocks as a live chain would) until the task reaches a round."""
+    sc, votes = net["sc"], []
+    for _ in range(60):
+        sc.mine(2)
+        for bot in net["bots"]:
+            votes += bot.poll()
+        task = sc.pogo.task(net["task"])
+        if task.round >= until_round:
+            return votes
+        if task.open == 0 and sc.block() < task.round_start + task.params.round_blocks:
+            sc.mine(task.round_start + task.params.round_blocks - sc.block())
+    raise AssertionError("the round never closed")
+
+
+def built_from(m: Miner, round_: int) -> Built:
+    d = m.ctx.workdir / f"round-{round_}"
+    r = m.state.roots if m.state.round == round_ else None
+    header = difffile.decode_header((d / "diff").read_bytes())
+    assert r is None or r["new"] == header.new_root.hex()
+    return Built((d / "diff").read_bytes(), (d / "tree").read_bytes(), (d / "checkpoint").read_bytes(),
+                 header.prev_root, header.new_root, header.diff_root)
+
+
+def test_honest_round_with_aggregation_then_every_cheat_is_caught_and_slashed(net):
+    sc, ctx, task = net["sc"], net["ctx"], net["task"]
+    prev_root, prev_cid, _ = ctx.head()
+    prev = ctx.checkpoint(prev_root, prev_cid)
+
+    # Round 0: two honest miners; both accepted, so the round waits for an aggregate.
+    honest = [miner(net, 0), miner(net, 1)]
+    sids = [m.work().submission_id for m in honest]
+    votes = drive(net, until_round=1)
+    assert all(sc.pogo.submission(s).status == Status.ACCEPTED for s in sids)
+    assert {v.verdict.reason.name for v in votes} == {"OK"}
+    diffs = [difffile.read(BytesSource((m.ctx.workdir / "round-0" / "diff").read_bytes())) for m in honest]
+    assert ctx.head()[0] == checkpoint.model_root(aggregate.aggregate(prev, diffs), LEAF)
+    gains = [sc.pogo.submission(s).improvement for s in sids]
+    claimed = [m.claim() for m in honest]
+    assert claimed == [3 * ETH * g // sum(gains) for g in gains]  # pro rata to the median improvement
+
+    # Round 1: an honest miner and one miner for every cheat.
+    old_head, old_head_cid = prev_root, prev_cid
+    first = miner(net, 2)
+    first_report = first.work()
+    builders = {
+        "random": cheats.random_update, "zero": cheats.zero_update,
+        "replayed": cheats.Replay(built_from(honest[0], 0)),
+        "copied": cheats.Copy(built_from(first, 1)),
+        "wrong_root": cheats.wrong_root,
+        "stale_base": lambda p, raw, root, leaf: build_honest(ctx.checkpoint(old_head, old_head_cid), raw, old_head, leaf),
+        "withheld": cheats.withheld, "bad_scales": cheats.bad_scales,
+    }
+    cheaters = {name: miner(net, 3 + i, builders[name]) for i, name in enumerate(CHEATS)}
+    cheat_sids = {name: m.work().submission_id for name, m in cheaters.items()}
+    votes = drive(net, until_round=2)
+    assert sc.pogo.submission(first_report.submission_id).status == Status.ACCEPTED
+    for name, sid in cheat_sids.items():
+        reasons = {v.verdict.reason.name for v in votes if v.submission_id == sid}
+        assert reasons == {EXPECTED[name]}, (name, reasons)
+        assert sc.pogo.submission(sid).status == Status.REJECTED, name
+        assert sc.pogo.account(cheaters[name].address)["stake"] == 5 * ETH - ETH // 2, name
+    assert sc.pogo.accounted_balance() == sc.pogo.balance()
+
+
+def test_a_miner_killed_mid_round_resumes_without_retraining(net, monkeypatch):
+    sc = net["sc"]
+    counting = CountingTrainer(net["trainer"])
+    m = miner(net, 10, trainer=counting)
+    real_submit = PoGOContract.submit_update
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt("killed")
+
+    monkeypatch.setattr(PoGOContract, "submit_update", crash)
+    with pytest.raises(KeyboardInterrupt):
+        m.work()
+    assert m.state.phase == "uploaded" and counting.runs == 1
+    monkeypatch.setattr(PoGOContract, "submit_update", real_submit)
+    resumed = miner(net, 10, trainer=counting)  # a fresh process: state comes from disk
+    report = resumed.work()
+    assert counting.runs == 1 and report.submission_id > 0
+    assert resumed.work() is None  # submitted: nothing more this round
+    assert sc.pogo.submission(report.submission_id).new_root.hex() == resumed.state.roots["new"]
+
+
+def test_a_restarted_verifier_does_not_vote_twice(net):
+    sc = net["sc"]
+    m = miner(net, 9)
+    report = m.work()
+    sc.mine(2)
+    bot = net["bots"][1]
+    assert any(v.submission_id == report.submission_id for v in bot.poll())
+    again = VerifierBot(bot.ctx)  # a restarted process: the same workdir, so the same state file
+    assert str(report.submission_id) in again.state.voted
+    assert all(v.submission_id != report.submission_id for v in again.poll())
+
+
+def test_bad_cli_input_is_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "pogo", "miner", "run", "--task", "1", "--rpc", "http://127.0.0.1:9",
+                        "--ipfs", "/ip4/127.0.0.1/tcp/9/http", "--dev-account", "1"],
+                       capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "no Ethereum node" in r.stderr
