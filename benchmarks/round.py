@@ -1,0 +1,83 @@
+"""Cost of one miner round and of verifying it, on a real devnet; prints JSON.
+
+    python -m benchmarks.round [--steps 30]
+
+train_seconds          K DeepSpeed steps of the demo's GPT on the assigned shard
+overhead_seconds       quantize + hash + upload + submit transaction
+overhead_ratio         overhead / train
+verify_seconds         one committee seat: fetch, spot checks, full rebuild, both loss checks
+verify_to_train_ratio  verify / train
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+from deploy import scenario
+from deploy.scenario import ETH
+from deploy.task import publish_task
+from pogo import chain
+from pogo.context import Context
+from pogo.contract import PoGOContract, TaskParams
+from pogo.devnet import Devnet
+from pogo.ipfs import Ipfs
+from verifier.checks import AggregateChecker
+from workers.miner import Miner
+from workers.model import GPTConfig
+from workers.trainer import TrainConfig, Trainer
+
+
+def measure(state, workdir: Path, steps: int) -> dict:
+    w3 = chain.connect(state.rpc_url)
+    ipfs = Ipfs(state.ipfs_api)
+    sc = scenario.build(w3, n_miners=1, n_verifiers=4,
+                        pogo=PoGOContract.deploy(chain.Client(w3, chain.dev_account(0))))
+    task = publish_task(sc.pogo, ipfs, TaskParams(spec_hash=b"", initial_root=b"", n_params=0), funding=10 * ETH)
+    ctx = Context.open(sc.pogo, ipfs, task, workdir / "owner")
+    cfg = GPTConfig(**ctx.spec.model)
+    miner = Miner(ctx.as_signer(sc.as_(sc.miners[0]), workdir / "miner"), Trainer(cfg, TrainConfig(steps=steps)))
+    report = miner.work()
+    t = report.timings
+    overhead = t["quantize_hash_s"] + t["upload_s"] + t["submit_tx_s"]
+
+    sc.mine(2)
+    sc.pogo.draw_committee(report.submission_id)
+    s = sc.pogo.submission(report.submission_id)
+    verifier_ctx = ctx.as_signer(sc.as_(sc.verifiers[0]), workdir / "verifier")
+    checker = AggregateChecker(verifier_ctx)
+    sub = verifier_ctx.log.submission(report.submission_id)
+    head = verifier_ctx.head()
+    checker.check(sub, 0, s.seed, 0, head)  # warm: the head checkpoint and shards are fetched once a round
+    start = time.perf_counter()
+    verdict = checker.check(sub, 1, s.seed, 0, head)
+    verify = time.perf_counter() - start
+    return {
+        "n_params": ctx.spec.n_params, "steps": steps, "verdict": verdict.reason.name,
+        "train_seconds": round(t["train_s"], 3),
+        "quantize_hash_seconds": round(t["quantize_hash_s"], 3), "upload_seconds": round(t["upload_s"], 3),
+        "submit_tx_seconds": round(t["submit_tx_s"], 3),
+        "overhead_seconds": round(overhead, 3), "overhead_ratio": round(overhead / t["train_s"], 4),
+        "verify_seconds": round(verify, 3), "verify_to_train_ratio": round(verify / t["train_s"], 4),
+        "spot_checks": ctx.spec.verification.spot_checks(),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=30)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        net = Devnet(Path(tmp) / "devnet")
+        state = net.up()
+        try:
+            print(json.dumps(measure(state, Path(tmp), args.steps), indent=2))
+        finally:
+            net.down()
+
+
+if __name__ == "__main__":
+    main()
