@@ -36,6 +36,12 @@ def cmd_task_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from deploy import demo  # torch and DeepSpeed load only for the commands that train
+
+    return demo.cmd_demo(args)
+
+
 def register(sub) -> None:
     d = sub.add_parser("deploy", help="deploy the PoGO contract and write the deployment record")
     add_node_options(d)
@@ -56,3 +62,11 @@ def register(sub) -> None:
     c.add_argument("--round-reward", default="3", type=parse_eth, help="ETH")
     c.add_argument("--verifier-fee", default="0.01", type=parse_eth, help="ETH")
     c.set_defaults(func=cmd_task_create)
+
+    p = sub.add_parser("demo", help="run a local network through real rounds and print the results")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--steps", type=int, default=30, help="training steps per miner per round")
+    p.add_argument("--json", help="also write the results here")
+    p.add_argument("--state-dir", default=".pogo/demo")
+    p.add_argument("--keep", action="store_true", help="leave the chain and IPFS running afterwards")
+    p.set_defaults(func=cmd_demo)

@@ -156,13 +156,3 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"\nvalidation loss {first:.4f} → {last:.4f}; honest updates accepted: {honest_ok}; "
           f"cheater slashed every round: {cheater_slashed}; books balance: {report['balance_accounted']}")
     return 0 if (honest_ok and cheater_slashed and last < first and report["balance_accounted"]) else 1
-
-
-def register(sub) -> None:
-    p = sub.add_parser("demo", help="run a local network through real rounds and print the results")
-    p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--steps", type=int, default=30, help="training steps per miner per round")
-    p.add_argument("--json", help="also write the results here")
-    p.add_argument("--state-dir", default=".pogo/demo")
-    p.add_argument("--keep", action="store_true", help="leave the chain and IPFS running afterwards")
-    p.set_defaults(func=cmd_demo)

@@ -153,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_role_commands(sub: argparse._SubParsersAction) -> None:
     """Subcommands of the roles, registered by their own modules once they exist."""
-    for module in ("deploy.cli", "workers.cli", "verifier.cli", "deploy.demo"):
+    for module in ("deploy.cli", "workers.cli", "verifier.cli"):
         try:
             register: Callable[[argparse._SubParsersAction], None] = __import__(module, fromlist=["register"]).register
         except ImportError:

@@ -70,6 +70,17 @@ def connect(args: argparse.Namespace) -> Node:
     return Node(chain.Client(w3, account), ipfs, args.deployment)
 
 
+def open_task(args: argparse.Namespace, role: str):
+    """The Context of ``args.task`` for a role, with its state in --workdir or .pogo/ROLE-ADDRESS."""
+    from pogo.context import Context
+
+    node = connect(args)
+    pogo = node.contract()
+    deployment_block = chain.Deployment.load(args.deployment).block
+    workdir = Path(args.workdir or f".pogo/{role}-{pogo.client.address[:10].lower()}")
+    return Context.open(pogo, node.ipfs, args.task, workdir, deployment_block)
+
+
 def parse_eth(text: str) -> int:
     """'1.5' -> wei."""
     from decimal import Decimal, InvalidOperation

@@ -38,6 +38,9 @@ class CountingTrainer:
     def __init__(self, trainer: Trainer):
         self.trainer, self.runs = trainer, 0
 
+    def share_job(self, job):
+        return self.trainer.share_job(job)
+
     def load(self, theta):
         self.trainer.load(theta)
 

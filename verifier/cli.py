@@ -6,9 +6,8 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
 
-from pogo.config import add_node_options, connect, parse_eth
+from pogo.config import add_node_options, connect, open_task, parse_eth
 
 
 def _say(message: str) -> None:
@@ -25,15 +24,9 @@ def cmd_stake(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from pogo.context import Context
     from verifier.bot import VerifierBot
 
-    node = connect(args)
-    pogo = node.contract()
-    deployment_block = json.loads(args.deployment.read_text())["block"]
-    workdir = Path(args.workdir or f".pogo/verifier-{pogo.client.address[:10].lower()}")
-    bot = VerifierBot(Context.open(pogo, node.ipfs, args.task, workdir, deployment_block), _say,
-                      aggregator=not args.no_aggregate)
+    bot = VerifierBot(open_task(args, "verifier"), _say, aggregator=not args.no_aggregate)
     while True:
         for vote in bot.poll():
             print(json.dumps({"submission": vote.submission_id, "seat": vote.seat, "reason": vote.verdict.reason.name,

@@ -6,9 +6,8 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
 
-from pogo.config import add_node_options, connect, parse_eth
+from pogo.config import add_node_options, connect, open_task, parse_eth
 
 
 def _say(message: str) -> None:
@@ -23,18 +22,23 @@ def cmd_stake(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from pogo.context import Context
-    from workers.miner import Miner
+    from workers.miner import Miner, follow
     from workers.model import GPTConfig
     from workers.trainer import TrainConfig, Trainer
 
-    node = connect(args)
-    pogo = node.contract()
-    deployment_block = json.loads(args.deployment.read_text())["block"]
-    workdir = Path(args.workdir or f".pogo/miner-{pogo.client.address[:10].lower()}")
-    ctx = Context.open(pogo, node.ipfs, args.task, workdir, deployment_block)
+    ctx = open_task(args, "miner")
     trainer = Trainer(GPTConfig(**ctx.spec.model), TrainConfig(steps=args.steps, zero_stage=args.zero_stage))
+    if trainer.rank != 0:
+        follow(ctx, trainer)
+        return 0
     miner = Miner(ctx, trainer, progress=_say)
+    try:
+        return _lead(args, miner)
+    finally:
+        trainer.share_job(None)  # release the other ranks
+
+
+def _lead(args: argparse.Namespace, miner) -> int:
     done = 0
     while args.rounds == 0 or done < args.rounds:
         report = miner.work()

@@ -124,12 +124,9 @@ class Miner:
         timings = self.state.timings
 
         if self.state.phase == "idle":
-            prev = self.ctx.checkpoint(head_root, ckpt_cid)
-            tokens = self.ctx.shard(shard)
             start = time.perf_counter()
-            self.trainer.load(prev)
-            losses = self.trainer.train(tokens, progress=self._train_progress)
-            raw = self.trainer.theta()
+            prev, losses, raw = run_job(self.ctx, self.trainer, {"root": head_root.hex(), "cid": ckpt_cid,
+                                                                 "shard": shard}, self._train_progress)
             if self.residual_path.exists():  # error feedback: what earlier diffs could not carry
                 raw = (raw + np.load(self.residual_path)[: raw.size]).astype(np.float32)
             timings["train_s"] = time.perf_counter() - start
@@ -206,6 +203,26 @@ class Miner:
             self.state.claimed.append(p.submission_id)
             self._save()
         return total
+
+
+def run_job(ctx: Context, trainer, job: dict, progress=None) -> tuple[np.ndarray, list[float], np.ndarray]:
+    """Train one round's job on every rank: load the head, K steps on the shard, full fp32 back."""
+    job = trainer.share_job(job)
+    prev = ctx.checkpoint(bytes.fromhex(job["root"]), job["cid"])
+    tokens = ctx.shard(job["shard"])
+    trainer.load(prev)
+    losses = trainer.train(tokens, progress=progress)
+    return prev, losses, trainer.theta()  # under ZeRO-3 a collective: every rank gathers
+
+
+def follow(ctx: Context, trainer) -> int:
+    """The loop of ranks other than 0 under the DeepSpeed launcher: train each job rank 0
+    shares, until it shares None. Only rank 0 quantizes, publishes and submits."""
+    jobs = 0
+    while (job := trainer.share_job(None)) is not None:
+        run_job(ctx, trainer, job)
+        jobs += 1
+    return jobs
 
 
 def unpublished_cid(data: bytes) -> str:

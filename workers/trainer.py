@@ -86,6 +86,30 @@ class Trainer:
         self.device = self.engine.device
         self.rng = np.random.default_rng(train.seed + int(os.environ.get("RANK", "0")))
 
+    # -- data parallelism: rank 0 leads, the other ranks train the same job in lockstep ------
+
+    @property
+    def rank(self) -> int:
+        import deepspeed.comm as dist
+
+        return dist.get_rank()
+
+    @property
+    def world_size(self) -> int:
+        import deepspeed.comm as dist
+
+        return dist.get_world_size()
+
+    def share_job(self, job: dict | None) -> dict | None:
+        """Rank 0 sends the round's job (or None: stop) to every rank; all ranks return it."""
+        if self.world_size == 1:
+            return job
+        import torch.distributed as tdist
+
+        box = [job]
+        tdist.broadcast_object_list(box, src=0)
+        return box[0]
+
     def load(self, theta: np.ndarray) -> None:
         """Set every parameter (and the optimizer's fp32 master copy) to theta."""
         from deepspeed.utils import safe_set_full_fp32_param
