@@ -4,6 +4,7 @@ crash recovery of both roles."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -182,3 +183,34 @@ def test_bad_cli_input_is_one_line(tmp_path):
                         "--ipfs", "/ip4/127.0.0.1/tcp/9/http", "--dev-account", "1"],
                        capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "no Ethereum node" in r.stderr
+
+
+def test_a_data_parallel_miner_under_the_launcher_submits_once(net, w3, devnet, tmp_path):
+    """Two ranks (gloo on CPU, nccl on GPUs): both train, rank 0 alone publishes and submits."""
+    import os
+    import subprocess
+    import sys
+
+    from pogo import chain
+    from pogo.devnet import free_port
+
+    sc = net["sc"]
+    deployment = tmp_path / "deployment.json"
+    chain.Deployment(w3.eth.chain_id, sc.pogo.address, 0, devnet.rpc_url).save(deployment)
+    before = sc.pogo.contract.functions.submissionCount().call()
+    port = str(free_port())
+    procs = []
+    for rank in (0, 1):
+        env = dict(os.environ, RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE="2", MASTER_ADDR="127.0.0.1",
+                   MASTER_PORT=port)
+        procs.append(subprocess.Popen(
+            [sys.executable, "-m", "pogo", "miner", "run", "--task", str(net["task"]), "--rounds", "1",
+             "--steps", "4", "--rpc", devnet.rpc_url, "--ipfs", devnet.ipfs_api, "--dev-account", "9",
+             "--deployment", str(deployment), "--workdir", str(tmp_path / f"rank{rank}"), "--interval", "0.2"],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs[0][1][-2000:] + outs[1][1][-2000:]
+    assert sc.pogo.contract.functions.submissionCount().call() == before + 1
+    reports = [[json.loads(line) for line in out.splitlines() if line.startswith("{")] for out, _ in outs]
+    assert len(reports[0]) == 1 and reports[1] == []  # rank 1 trained but reported and submitted nothing
+    assert sc.pogo.submission(reports[0][0]["submission_id"]).miner == sc.miners[8].address

@@ -125,8 +125,8 @@ class Miner:
 
         if self.state.phase == "idle":
             start = time.perf_counter()
-            prev, losses, raw = run_job(self.ctx, self.trainer, {"root": head_root.hex(), "cid": ckpt_cid,
-                                                                 "shard": shard}, self._train_progress)
+            job = self.trainer.share_job({"root": head_root.hex(), "cid": ckpt_cid, "shard": shard})
+            prev, losses, raw = run_job(self.ctx, self.trainer, job, self._train_progress)
             if self.residual_path.exists():  # error feedback: what earlier diffs could not carry
                 raw = (raw + np.load(self.residual_path)[: raw.size]).astype(np.float32)
             timings["train_s"] = time.perf_counter() - start
@@ -206,8 +206,7 @@ class Miner:
 
 
 def run_job(ctx: Context, trainer, job: dict, progress=None) -> tuple[np.ndarray, list[float], np.ndarray]:
-    """Train one round's job on every rank: load the head, K steps on the shard, full fp32 back."""
-    job = trainer.share_job(job)
+    """Train one round's job (on every rank): load the head, K steps on the shard, full fp32 back."""
     prev = ctx.checkpoint(bytes.fromhex(job["root"]), job["cid"])
     tokens = ctx.shard(job["shard"])
     trainer.load(prev)
