@@ -299,7 +299,7 @@ contract PoGO is Staking {
 
         s.status = uint8(outcome);
         if (s.kind == uint8(Kind.Update)) s.round = t.round;
-        accounts[s.miner].locked -= t.p.minerBond;
+        _unlock(s.miner, t.p.minerBond);
         uint256 minerSlash = 0;
         if (outcome == Status.Accepted) {
             s.improvement = _medianApproval(submissionId, s.seats);

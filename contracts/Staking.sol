@@ -157,6 +157,12 @@ abstract contract Staking {
         emit Slashed(who, taken, submissionId, why);
     }
 
+    /// @dev Release a bond. Saturating: a slash may already have clamped `locked` to the stake.
+    function _unlock(address who, uint256 amount) internal {
+        Account storage a = accounts[who];
+        a.locked = a.locked > amount ? a.locked - uint128(amount) : 0;
+    }
+
     /// @dev Move `amount` of escrow to `to`'s withdrawable balance.
     function _payFromEscrow(address to, uint256 amount) internal {
         totalEscrow -= amount;

@@ -58,8 +58,10 @@ def _error_table(abi: list) -> dict[bytes, tuple[str, list[str]]]:
 
 def decode_revert(abi: list, data: str | bytes | None) -> ChainError:
     """Turn revert data into a ChainError naming the custom error."""
-    raw = bytes.fromhex(data[2:] if isinstance(data, str) and data.startswith("0x") else data or "") \
-        if isinstance(data, str) else (data or b"")
+    if isinstance(data, str):
+        raw = bytes.fromhex(data.removeprefix("0x"))
+    else:
+        raw = bytes(data or b"")
     if len(raw) < 4:
         return ChainError("Reverted", (), "transaction reverted without a reason")
     table = _error_table(abi)

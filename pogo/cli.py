@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Callable, Sequence
+from typing import Sequence
 
 from pogo.errors import PogoError
 
@@ -152,13 +152,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_role_commands(sub: argparse._SubParsersAction) -> None:
-    """Subcommands of the roles, registered by their own modules once they exist."""
-    for module in ("deploy.cli", "workers.cli", "verifier.cli"):
-        try:
-            register: Callable[[argparse._SubParsersAction], None] = __import__(module, fromlist=["register"]).register
-        except ImportError:
-            continue
-        register(sub)
+    """The roles' subcommands, each registered by its own light module (heavy imports wait
+    for the command that needs them)."""
+    from deploy import cli as deploy_cli
+    from verifier import cli as verifier_cli
+    from workers import cli as workers_cli
+
+    for module in (deploy_cli, workers_cli, verifier_cli):
+        module.register(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -402,3 +402,26 @@ def test_every_transition_emits_its_event(sc, task):
     assert sc.pogo.events(receipt, "Rewarded")[0]["amount"] == 3 * ETH
     receipt = sc.pogo.fund_task(task, ETH)
     assert sc.pogo.events(receipt, "TaskFunded")[0]["pool"] == sc.pogo.task(task).pool
+
+
+def test_a_slashed_verifier_can_still_finalize_its_own_bonded_updates(w3, snapshot):
+    """A verifier-miner whose minority slash cut its stake below its locked bonds: releasing
+    those bonds must not underflow, or its submissions could never be finalized."""
+    sc = scenario.build(w3, n_miners=1, n_verifiers=4)  # a fresh contract: the committee is the whole pool
+    v0 = sc.verifiers[0]
+    tasks = [sc.create_task(miner_bond=5 * ETH) for _ in range(2)]
+    own = [sc.as_(v0).submit_update(t, sc.pogo.task(t).head_root, ROOT_A, DIFF)[0] for t in tasks]
+    assert sc.pogo.account(v0.address)["locked"] == 10 * ETH == sc.pogo.account(v0.address)["stake"]
+    other = submit(sc, tasks[0], miner=0)
+    members = draw(sc, other)
+    assert v0.address in members
+    vote(sc, other, members, [(v0.address != m, 1) for m in members])  # v0 alone rejects
+    sc.pogo.finalize(other)
+    settle_all(sc, other)
+    assert sc.pogo.account(v0.address)["stake"] == 9 * ETH and sc.pogo.account(v0.address)["locked"] == 9 * ETH
+    for sid in own:
+        vote(sc, sid, draw(sc, sid), [(True, 1)] * 3)
+        sc.pogo.finalize(sid)
+        assert sc.pogo.submission(sid).status == Status.ACCEPTED
+    assert sc.pogo.account(v0.address)["locked"] == 0
+    assert balanced(sc)
