@@ -66,3 +66,13 @@ def test_devnet_names_the_busy_port(tmp_path):
                             "--state-dir", str(tmp_path)], capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and f"port {port} for anvil is already taken" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_devnet_names_the_missing_binary(tmp_path):
+    import os
+
+    env = dict(os.environ, POGO_ANVIL=str(tmp_path / "no-anvil"))
+    r = subprocess.run([sys.executable, "-m", "pogo", "devnet", "up", "--state-dir", str(tmp_path)],
+                       capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 2 and "anvil not found at" in r.stderr and "POGO_ANVIL" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
