@@ -22,7 +22,7 @@ import time
 
 import numpy as np
 
-from pogo import checkpoint, difffile, merkle, mxint4
+from pogo import checkpoint, difffile, mxint4
 from pogo.source import BytesSource
 
 LEAF = 4096

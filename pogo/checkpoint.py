@@ -12,7 +12,7 @@ import numpy as np
 from pogo import merkle
 from pogo.atomicfile import write_bytes_atomic
 from pogo.errors import FormatError
-from pogo.source import ByteSource, FileSource
+from pogo.source import ByteSource
 
 FLOAT32_LE = np.dtype("<f4")
 DEFAULT_LEAF_SIZE = 4096
@@ -88,6 +88,3 @@ def read_leaf(source: ByteSource, index: int, leaf_size: int) -> np.ndarray:
 def root_of_file(path: str | os.PathLike[str], leaf_size: int = DEFAULT_LEAF_SIZE) -> bytes:
     theta = read(path, leaf_size)
     return merkle.MerkleTree.from_leaf_hashes(leaf_hashes(theta, leaf_size)).root
-
-
-__all__ = ["FileSource", "DEFAULT_LEAF_SIZE", "model_root", "model_tree", "pad", "read", "read_leaf", "write"]

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from pogo import checkpoint, difffile, merkle, mxint4
+from pogo import checkpoint, difffile, merkle
 from pogo.errors import FormatError
 from pogo.source import BytesSource, FileSource
 

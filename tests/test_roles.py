@@ -5,9 +5,7 @@ crash recovery of both roles."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import numpy as np
 import pytest
 
 from deploy import scenario
@@ -102,7 +100,7 @@ def built_from(m: Miner, round_: int) -> Built:
 
 
 def test_honest_round_with_aggregation_then_every_cheat_is_caught_and_slashed(net):
-    sc, ctx, task = net["sc"], net["ctx"], net["task"]
+    sc, ctx = net["sc"], net["ctx"]
     prev_root, prev_cid, _ = ctx.head()
     prev = ctx.checkpoint(prev_root, prev_cid)
 
