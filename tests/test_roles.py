@@ -85,7 +85,7 @@ def drive(net, until_round: int) -> list:
         task = sc.pogo.task(net["task"])
         if task.round >= until_round:
             return votes
-        if task.open == 0 and sc.block() < task.round_start + task.params.round_blocks:
+        if task.open == 0 and not task.aggregating and sc.block() < task.round_start + task.params.round_blocks:
             sc.mine(task.round_start + task.params.round_blocks - sc.block())
     raise AssertionError("the round never closed")
 

@@ -119,12 +119,17 @@ class VerifierBot:
 
     def _advance_round(self) -> None:
         task = self.pogo.task(self.ctx.task_id)
-        latest = self.pogo.w3.eth.block_number
-        if task.open == 0 and latest >= task.round_start + task.params.round_blocks:
+        if task.open > 0:
+            return
+        if task.aggregating and self.aggregator:
+            # Propose before anything else: closing an aggregating round whose window has
+            # passed would give up on this round's average.
+            self.propose_aggregate(task.round)
+        elif self.pogo.w3.eth.block_number >= task.round_start + task.params.round_blocks:
             self._try(self.pogo.close_round, self.ctx.task_id)
             task = self.pogo.task(self.ctx.task_id)
-        if task.aggregating and self.aggregator and task.open == 0:
-            self.propose_aggregate(task.round)
+            if task.aggregating and self.aggregator:
+                self.propose_aggregate(task.round)
 
     def propose_aggregate(self, round_: int) -> int | None:
         """Average the round's accepted updates, publish the result, and propose it."""
