@@ -37,6 +37,15 @@ def test_parallel_hashing_matches_serial():
     assert merkle.hash_leaves(data, 16384, workers=4) == merkle.hash_leaves(data, 16384, workers=1)
 
 
+@pytest.mark.parametrize("n", [2, 3, 7, 8, 9, 63, 64, 65, 200, 257])
+@pytest.mark.parametrize("workers", [2, 3])
+def test_threaded_leaf_hashes_are_the_serial_ones(monkeypatch, n, workers):
+    monkeypatch.setattr(merkle, "_PARALLEL_MIN_BYTES", 1)  # thread even tiny inputs
+    data = hashlib.sha256(n.to_bytes(2, "big")).digest() * (n * 2)
+    serial = [merkle.hash_leaf(data[i * 64:(i + 1) * 64]) for i in range(n)]
+    assert merkle.hash_leaves(data, 64, workers=workers) == serial
+
+
 @settings(max_examples=60, deadline=None)
 @given(n=st.integers(1, 40), data=st.data())
 def test_proofs_accept_exactly_the_right_leaf_index_and_root(n, data):
