@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 
 from pogo.config import add_node_options, connect, open_task, parse_eth
+from pogo.loop import poll_until
 
 
 def _say(message: str) -> None:
@@ -27,13 +27,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     from verifier.bot import VerifierBot
 
     bot = VerifierBot(open_task(args, "verifier"), _say, aggregator=not args.no_aggregate)
-    while True:
+
+    def step() -> bool:
         for vote in bot.poll():
             print(json.dumps({"submission": vote.submission_id, "seat": vote.seat, "reason": vote.verdict.reason.name,
                               "improvement": vote.verdict.improvement, "seconds": round(vote.seconds, 3)}), flush=True)
-        if args.once:
-            return 0
-        time.sleep(args.interval)
+        return args.once
+
+    if args.once:
+        step()
+    else:
+        poll_until(step, args.interval, _say)
+    return 0
 
 
 def register(sub) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 
 from pogo.config import add_node_options, connect, open_task, parse_eth
+from pogo.loop import poll_until
 
 
 def _say(message: str) -> None:
@@ -40,7 +40,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _lead(args: argparse.Namespace, miner) -> int:
     done = 0
-    while args.rounds == 0 or done < args.rounds:
+
+    def step() -> bool:
+        nonlocal done
         report = miner.work()
         if report:
             done += 1
@@ -48,9 +50,9 @@ def _lead(args: argparse.Namespace, miner) -> int:
         claimed = miner.claim()
         if claimed:
             _say(f"claimed {claimed / 1e18:.4f} ETH of rewards")
-        if args.rounds and done >= args.rounds:
-            break
-        time.sleep(args.interval)
+        return bool(args.rounds) and done >= args.rounds
+
+    poll_until(step, args.interval, _say)
     return 0
 
 

@@ -1,0 +1,33 @@
+"""The roles' polling loop keeps going through transient faults, and stops when asked."""
+
+import requests
+
+from pogo.ipfs import DataUnavailable
+from pogo.loop import poll_until
+
+
+def test_transient_faults_are_reported_and_retried():
+    faults = [requests.exceptions.ConnectionError("node down"), DataUnavailable("Qm… not found")]
+    said, calls = [], []
+
+    def step():
+        calls.append(1)
+        if faults:
+            raise faults.pop(0)
+        return len(calls) == 4
+
+    poll_until(step, 0.0, said.append)
+    assert len(calls) == 4 and len(said) == 2
+    assert said[0].startswith("ConnectionError: node down") and "retrying" in said[1]
+
+
+def test_other_errors_stop_the_loop():
+    def step():
+        raise ValueError("a bug")
+
+    try:
+        poll_until(step, 0.0, print)
+    except ValueError as exc:
+        assert str(exc) == "a bug"
+    else:
+        raise AssertionError("a bug must not be retried forever")
