@@ -212,3 +212,14 @@ def test_a_data_parallel_miner_under_the_launcher_submits_once(net, w3, devnet, 
     reports = [[json.loads(line) for line in out.splitlines() if line.startswith("{")] for out, _ in outs]
     assert len(reports[0]) == 1 and reports[1] == []  # rank 1 trained but reported and submitted nothing
     assert sc.pogo.submission(reports[0][0]["submission_id"]).miner == sc.miners[8].address
+
+
+def test_a_bot_back_after_the_seed_horizon_expires_the_submission(net):
+    sc = net["sc"]
+    report = miner(net, 7).work()
+    sc.mine(300)  # every bot was down for longer than blockhash() reaches
+    votes = net["bots"][2].poll()
+    assert all(v.submission_id != report.submission_id for v in votes)
+    s = sc.pogo.submission(report.submission_id)
+    assert s.status == Status.EXPIRED and s.seats == 0
+    assert sc.pogo.account(sc.miners[7].address)["locked"] == 0

@@ -23,6 +23,7 @@ from pogo.source import BytesSource
 from verifier.checks import AggregateChecker, Verdict
 
 FINAL = (Status.ACCEPTED, Status.REJECTED, Status.EXPIRED)
+SEED_HORIZON = 256  # blockhash() reaches back this far (PoGO.sol)
 
 
 @dataclass
@@ -75,7 +76,10 @@ class VerifierBot:
     def _advance(self, sid: int, latest: int) -> None:
         s = self.pogo.submission(sid)
         if s.status == Status.PENDING and latest >= s.submit_block + 2:
-            self._try(self.pogo.draw_committee, sid)
+            if latest > s.submit_block + 1 + SEED_HORIZON:
+                self._try(self.pogo.finalize, sid)  # nobody drew it in time: it expires
+            else:
+                self._try(self.pogo.draw_committee, sid)
             s = self.pogo.submission(sid)
         if s.status == Status.VOTING:
             seat = self.pogo.contract.functions.seatOf(sid, self.address).call() - 1
@@ -155,7 +159,7 @@ class VerifierBot:
         try:
             return fn(*args)
         except ChainError as exc:
-            if exc.name in ("WrongStatus", "AlreadySettled", "AlreadyVoted", "WindowOpen", "RoundStillOpen",
-                            "NotAggregating", "NotDecided", "InsufficientFreeStake"):
+            if exc.name in ("WrongStatus", "AlreadySettled", "AlreadyVoted", "WindowOpen", "WindowClosed",
+                            "RoundStillOpen", "NotAggregating", "NotDecided", "InsufficientFreeStake"):
                 return None
             raise
