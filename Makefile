@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 SOLCX  := $(HOME)/.solcx/solc-v0.8.28
 
-.PHONY: setup solcx test demo devnet-up devnet-down bench clean
+.PHONY: setup solcx test demo devnet-up devnet-down bench clean abi
 
 setup: $(VENV)/.installed node_modules/.installed solcx
 
@@ -33,6 +33,11 @@ solcx:
 	mkdir -p $(dir $(SOLCX))
 	printf '#!/bin/sh\nexec node "%s/deploy/solc-shim.cjs" "$$@"\n' "$(CURDIR)" > $(SOLCX)
 	chmod +x $(SOLCX)
+
+# The ABI and bytecode that nodes load (pogo/net/abi/): regenerate after changing contracts/;
+# tests/test_layout.py fails while they differ from a fresh compile.
+abi: setup
+	$(PY) -m pogo.dev.compiler
 
 test: setup
 	$(PY) -m pytest -q

@@ -22,8 +22,8 @@ import time
 
 import numpy as np
 
-from pogo import checkpoint, difffile, mxint4
-from pogo.source import BytesSource
+from pogo.protocol import checkpoint, difffile, mxint4
+from pogo.protocol.source import BytesSource
 
 LEAF = 4096
 GB = 1e9
@@ -49,7 +49,9 @@ def sha256_single_thread_gbps(block: bytes, seconds: float = 1.0) -> float:
 
 def real_update(steps: int = 20) -> tuple[np.ndarray, np.ndarray]:
     """theta before and after a few optimizer steps of the miners' model on the real corpus."""
-    from workers import data, model, trainer
+    from deploy import corpus as data
+    from pogo.model import gpt as model
+    from workers import trainer
 
     cfg = model.GPTConfig.small()
     corpus = data.load_corpus()

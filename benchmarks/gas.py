@@ -17,9 +17,10 @@ import tempfile
 
 from deploy import scenario
 from deploy.scenario import ETH
-from pogo import chain, compiler
-from pogo.contract import Reason
-from pogo.devnet import Devnet
+from pogo.dev import compiler
+from pogo.dev.devnet import Devnet
+from pogo.net import chain
+from pogo.net.contract import Reason
 from tests.vectors import b, load
 
 TARGETS = {"submitUpdate": 150_000, "attest": 80_000, "finalize": 150_000, "verify_leaf_proof_depth26": 40_000}

@@ -20,14 +20,14 @@ from pathlib import Path
 from deploy import scenario
 from deploy.scenario import ETH
 from deploy.task import publish_task
-from pogo import chain
 from pogo.context import Context
-from pogo.contract import PoGOContract, TaskParams
-from pogo.devnet import Devnet
-from pogo.ipfs import Ipfs
+from pogo.dev.devnet import Devnet
+from pogo.model.gpt import GPTConfig
+from pogo.net import chain
+from pogo.net.contract import PoGOContract, TaskParams
+from pogo.net.ipfs import Ipfs
 from verifier.checks import AggregateChecker
 from workers.miner import Miner
-from workers.model import GPTConfig
 from workers.trainer import TrainConfig, Trainer
 
 
@@ -36,7 +36,7 @@ def measure(state, workdir: Path, steps: int) -> dict:
     ipfs = Ipfs(state.ipfs_api)
     sc = scenario.build(w3, n_miners=1, n_verifiers=4,
                         pogo=PoGOContract.deploy(chain.Client(w3, chain.dev_account(0))))
-    task = publish_task(sc.pogo, ipfs, TaskParams(spec_hash=b"", initial_root=b"", n_params=0), funding=10 * ETH)
+    task = publish_task(sc.pogo, ipfs, TaskParams(), funding=10 * ETH)
     ctx = Context.open(sc.pogo, ipfs, task, workdir / "owner")
     cfg = GPTConfig(**ctx.spec.model)
     miner = Miner(ctx.as_signer(sc.as_(sc.miners[0]), workdir / "miner"), Trainer(cfg, TrainConfig(steps=steps)))

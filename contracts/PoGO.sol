@@ -120,7 +120,7 @@ contract PoGO is Staking {
     event TaskFunded(uint256 indexed taskId, address indexed from, uint256 amount, uint256 pool);
     event UpdateSubmitted(uint256 indexed submissionId, uint256 indexed taskId, uint256 indexed round, address miner,
                           uint8 kind, bytes32 prevRoot, bytes32 newRoot, bytes32 diffRoot, string diffCid,
-                          string treeCid, string checkpointCid, int64 claimedTrainLoss, int64 claimedValLoss);
+                          string treeCid, string checkpointCid, int64 claimedLossFirst, int64 claimedLossLast);
     event CommitteeDrawn(uint256 indexed submissionId, bytes32 seed, address[] members, uint256 voteDeadline);
     event VoteCast(uint256 indexed submissionId, address indexed verifier, uint256 seat, bool approve,
                    int64 improvement, uint8 reason);
@@ -207,10 +207,11 @@ contract PoGO is Staking {
 
     /// @notice Submit an update of the task's head; locks the task's miner bond.
     /// @param prevRoot must be the current head root.
-    /// @param claimedTrainLoss claimed loss drop inputs, in millionths of a nat (event only).
+    /// @param claimedLossFirst the miner's training loss at its first step, in millionths of a nat (event only).
+    /// @param claimedLossLast the miner's training loss at its last step, in millionths of a nat (event only).
     function submitUpdate(uint256 taskId, bytes32 prevRoot, bytes32 newRoot, bytes32 diffRoot,
                           string calldata diffCid, string calldata treeCid, string calldata checkpointCid,
-                          int64 claimedTrainLoss, int64 claimedValLoss) external returns (uint256 id) {
+                          int64 claimedLossFirst, int64 claimedLossLast) external returns (uint256 id) {
         Task storage t = _task(taskId);
         if (t.aggregating) revert Aggregating();
         uint256 windowEnd = t.roundStart + t.p.roundBlocks;
@@ -221,7 +222,7 @@ contract PoGO is Staking {
         lastSubmitted[key] = t.round + 1;
         id = _openSubmission(t, taskId, Kind.Update, prevRoot, newRoot, diffRoot);
         emit UpdateSubmitted(id, taskId, t.round, msg.sender, uint8(Kind.Update), prevRoot, newRoot, diffRoot,
-                             diffCid, treeCid, checkpointCid, claimedTrainLoss, claimedValLoss);
+                             diffCid, treeCid, checkpointCid, claimedLossFirst, claimedLossLast);
     }
 
     /// @notice Propose the average of a round's accepted updates as the next head (section 7).

@@ -6,9 +6,9 @@ import argparse
 import json
 import sys
 
-from pogo import chain
-from pogo.config import add_node_options, connect, parse_eth
-from pogo.contract import PoGOContract, TaskParams
+from pogo.net import chain
+from pogo.net.contract import PoGOContract, TaskParams
+from pogo.node import add_node_options, connect, parse_eth
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
@@ -26,7 +26,7 @@ def cmd_task_create(args: argparse.Namespace) -> int:
     from deploy.task import publish_task
 
     node = connect(args)
-    params = TaskParams(spec_hash=b"", initial_root=b"", n_params=0, round_blocks=args.round_blocks,
+    params = TaskParams(round_blocks=args.round_blocks,
                         vote_blocks=args.vote_blocks, committee_size=args.committee_size,
                         miner_bond=args.miner_bond, round_reward=args.round_reward,
                         verifier_fee=args.verifier_fee)

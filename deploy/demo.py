@@ -20,17 +20,19 @@ import numpy as np
 from deploy import scenario
 from deploy.scenario import ETH
 from deploy.task import publish_task
-from pogo import chain, manifest
 from pogo.context import Context
-from pogo.contract import PoGOContract, Status, TaskParams
-from pogo.devnet import Devnet
-from pogo.ipfs import Ipfs
-from pogo.taskspec import Verification
+from pogo.dev.devnet import Devnet
+from pogo.model import manifest
+from pogo.model.gpt import GPT, GPTConfig
+from pogo.model.loss import evaluate
+from pogo.net import chain
+from pogo.net.contract import PoGOContract, Status, TaskParams
+from pogo.net.ipfs import Ipfs
+from pogo.protocol.taskspec import Verification
 from verifier.bot import VerifierBot
 from workers import cheats
 from workers.miner import Miner, build_honest
-from workers.model import GPT, GPTConfig
-from workers.trainer import TrainConfig, Trainer, evaluate
+from workers.trainer import TrainConfig, Trainer
 
 ROUND_BLOCKS = 40
 VOTE_BLOCKS = 80
@@ -71,7 +73,7 @@ def _run(state, rounds: int, state_dir: Path, steps: int) -> dict:
     ipfs = Ipfs(state.ipfs_api)
     sc = scenario.build(w3, n_miners=4, n_verifiers=4, miner_stake=5 * ETH, verifier_stake=10 * ETH,
                         pogo=PoGOContract.deploy(chain.Client(w3, chain.dev_account(0))))
-    params = TaskParams(spec_hash=b"", initial_root=b"", n_params=0, round_blocks=ROUND_BLOCKS,
+    params = TaskParams(round_blocks=ROUND_BLOCKS,
                         vote_blocks=VOTE_BLOCKS, committee_size=4, round_reward=3 * ETH, verifier_fee=ETH // 100)
     task_id = publish_task(sc.pogo, ipfs, params, verification=Verification(), funding=50 * ETH, progress=_say)
     ctx = Context.open(sc.pogo, ipfs, task_id, state_dir / "owner")
@@ -93,7 +95,7 @@ def _run(state, rounds: int, state_dir: Path, steps: int) -> dict:
         block0 = w3.eth.block_number
         works = {name: m.work() for name, m in zip(names, miners)}
         train_s = time.perf_counter() - started
-        votes = _drive(sc, bots, task_id)
+        votes = sc.drive(bots, task_id, sc.pogo.task(task_id).round + 1, max_polls=40)
         rewards = {name: m.claim() for name, m in zip(names, miners)}
         rows = []
         for name, work in works.items():
@@ -116,22 +118,6 @@ def _run(state, rounds: int, state_dir: Path, steps: int) -> dict:
         _print_round(report["rounds"][-1])
     report["balance_accounted"] = sc.pogo.accounted_balance() == sc.pogo.balance()
     return report
-
-
-def _drive(sc, bots: list[VerifierBot], task_id: int) -> list:
-    """Let the bots run the round to its end: votes, finalization, round close, aggregation."""
-    votes = []
-    start_round = sc.pogo.task(task_id).round
-    for _ in range(40):
-        sc.mine(2)
-        for bot in bots:
-            votes += bot.poll()
-        task = sc.pogo.task(task_id)
-        if task.round > start_round:
-            return votes
-        if task.open == 0 and not task.aggregating and sc.block() < task.round_start + task.params.round_blocks:
-            sc.mine(task.round_start + task.params.round_blocks - sc.block())
-    raise RuntimeError("the round did not close: see the verifier logs above")
 
 
 def _print_round(row: dict) -> None:

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 from web3 import Web3
 
-from pogo import chain
-from pogo.contract import PoGOContract, TaskParams
+from pogo.net import chain
+from pogo.net.contract import PoGOContract, TaskParams
 
 ETH = 10**18
 
@@ -38,6 +38,21 @@ class Scenario:
 
     def block(self) -> int:
         return self.w3.eth.block_number
+
+    def drive(self, bots: list, task_id: int, until_round: int, max_polls: int = 60) -> list:
+        """Poll the verifier bots, mining blocks as a live chain would, until the task reaches
+        ``until_round``: votes, finalization, round close and aggregation. Returns the votes."""
+        votes = []
+        for _ in range(max_polls):
+            self.mine(2)
+            for bot in bots:
+                votes += bot.poll()
+            task = self.pogo.task(task_id)
+            if task.round >= until_round:
+                return votes
+            if task.open == 0 and not task.aggregating and self.block() < task.round_start + task.params.round_blocks:
+                self.mine(task.round_start + task.params.round_blocks - self.block())
+        raise RuntimeError(f"task {task_id} did not reach round {until_round}: see the verifier logs")
 
     def create_task(self, initial_root: bytes | None = None, funding: int = 20 * ETH, **overrides) -> int:
         params = TaskParams(spec_hash=hashlib.sha256(b"pogo test task").digest(),

@@ -8,12 +8,13 @@ from typing import Callable
 
 import torch
 
-from pogo import checkpoint, manifest, treefile
-from pogo.contract import PoGOContract, TaskParams
-from pogo.ipfs import Ipfs
-from pogo.taskspec import TaskSpec, Verification
-from workers import data
-from workers.model import GPT, GPTConfig
+from deploy import corpus as data
+from pogo.model import manifest
+from pogo.model.gpt import GPT, GPTConfig
+from pogo.net.contract import PoGOContract, TaskParams
+from pogo.net.ipfs import Ipfs
+from pogo.protocol import dataset
+from pogo.protocol.taskspec import TaskSpec, Verification
 
 
 def publish_task(pogo: PoGOContract, ipfs: Ipfs, params: TaskParams | None = None, model_cfg: GPTConfig | None = None,
@@ -30,23 +31,20 @@ def publish_task(pogo: PoGOContract, ipfs: Ipfs, params: TaskParams | None = Non
     corpus = data.load_corpus(n_shards)
     shards = data.shards(corpus.tokens, n_shards)
     shard_cids = [ipfs.add_bytes(s.tobytes()) for s in shards]
-    dataset_json = data.dataset_manifest(shard_cids, [len(s) for s in shards])
+    dataset_json = dataset.manifest_json(shard_cids, [len(s) for s in shards])
     dataset_cid = ipfs.add_bytes(dataset_json)
 
     progress(f"publishing the initial checkpoint ({man.n_params:,} parameters)")
-    padded = checkpoint.pad(theta, leaf_size)
-    tree = checkpoint.model_tree(padded, leaf_size)
-    ckpt_cid = ipfs.add_bytes(padded.tobytes())
-    tree_cid = ipfs.add_bytes(treefile.encode(tree, leaf_size))
+    initial = ipfs.add_model(theta, leaf_size)
 
     spec = TaskSpec(model=cfg.to_json(), manifest_hash="0x" + man.hash().hex(), n_params=man.n_params,
                     leaf_size=leaf_size, dataset_cid=dataset_cid,
-                    dataset_hash="0x" + data.dataset_hash(dataset_json).hex(), n_shards=n_shards,
+                    dataset_hash="0x" + dataset.manifest_hash(dataset_json).hex(), n_shards=n_shards,
                     verification=verification or Verification())
     spec_cid = ipfs.add_bytes(spec.canonical_json())
-    base = params or TaskParams(spec_hash=b"", initial_root=b"", n_params=0)
-    params = replace(base, spec_hash=spec.hash(), initial_root=tree.root, n_params=man.n_params,
+    base = params or TaskParams()
+    params = replace(base, spec_hash=spec.hash(), initial_root=initial.root, n_params=man.n_params,
                      leaf_size=leaf_size, n_shards=n_shards)
-    task_id, _ = pogo.create_task(params, spec_cid, ckpt_cid, tree_cid, funding=funding)
-    progress(f"task {task_id} created: head 0x{tree.root.hex()[:16]}…")
+    task_id, _ = pogo.create_task(params, spec_cid, initial.checkpoint_cid, initial.tree_cid, funding=funding)
+    progress(f"task {task_id} created: head 0x{initial.root.hex()[:16]}…")
     return task_id

@@ -29,7 +29,7 @@ def _progress(message: str) -> None:
 # -- devnet ---------------------------------------------------------------------------
 
 def cmd_devnet(args: argparse.Namespace) -> int:
-    from pogo.devnet import Devnet
+    from pogo.dev.devnet import Devnet
 
     net = Devnet(args.state_dir, progress=_progress)
     if args.action == "up":
@@ -48,7 +48,7 @@ def cmd_devnet(args: argparse.Namespace) -> int:
 # -- compile / deploy -----------------------------------------------------------------
 
 def cmd_compile(args: argparse.Namespace) -> int:
-    from pogo import compiler
+    from pogo.dev import compiler
 
     artifacts = compiler.compile_contracts(force=args.force, progress=_progress)
     _print_json({name: {"bytecode_bytes": len(a.bytecode) // 2 - 1} for name, a in artifacts.items()})
@@ -58,8 +58,8 @@ def cmd_compile(args: argparse.Namespace) -> int:
 # -- inspect --------------------------------------------------------------------------
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    from pogo import checkpoint, difffile
-    from pogo.source import FileSource
+    from pogo.protocol import checkpoint, difffile
+    from pogo.protocol.source import FileSource
 
     if args.what == "root":
         print("0x" + checkpoint.root_of_file(args.checkpoint, args.leaf_size).hex())
@@ -151,19 +151,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_role_commands(sub: argparse._SubParsersAction) -> None:
-    """The roles' subcommands, each registered by its own light module (heavy imports wait
-    for the command that needs them)."""
-    from deploy import cli as deploy_cli
-    from verifier import cli as verifier_cli
-    from workers import cli as workers_cli
+ROLE_COMMANDS = "pogo.commands"
 
-    for module in (deploy_cli, workers_cli, verifier_cli):
-        module.register(sub)
+
+def _add_role_commands(sub: argparse._SubParsersAction) -> None:
+    """The roles' subcommands, declared as entry points in the ``pogo.commands`` group (see
+    pyproject.toml), each registered by its own light module: heavy imports wait for the
+    command that needs them. An entry point that fails to import fails loudly."""
+    from importlib.metadata import entry_points
+
+    found = sorted(entry_points(group=ROLE_COMMANDS), key=lambda ep: ep.name)
+    if not found:
+        raise PogoError("no role commands are installed (entry points `pogo.commands`): run `make setup`")
+    for ep in found:
+        ep.load()(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        parser = build_parser()
+    except PogoError as exc:
+        print(f"pogo: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    args = parser.parse_args(argv)
     try:
         return args.func(args)
     except PogoError as exc:

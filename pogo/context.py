@@ -9,13 +9,13 @@ from pathlib import Path
 
 import numpy as np
 
-from pogo import checkpoint
-from pogo.atomicfile import write_bytes_atomic
-from pogo.contract import PoGOContract
 from pogo.errors import FormatError, PogoError
-from pogo.events import EventLog
-from pogo.ipfs import Ipfs
-from pogo.taskspec import TaskSpec
+from pogo.net.contract import PoGOContract
+from pogo.net.events import EventLog
+from pogo.net.ipfs import Ipfs
+from pogo.protocol import checkpoint
+from pogo.protocol.atomicfile import write_bytes_atomic
+from pogo.protocol.taskspec import TaskSpec
 
 
 @dataclass

@@ -7,9 +7,10 @@ import os
 
 import pytest
 
-from pogo import chain, compiler
-from pogo.contract import PoGOContract
-from pogo.devnet import Devnet
+from pogo.dev import compiler
+from pogo.dev.devnet import Devnet
+from pogo.net import chain
+from pogo.net.contract import PoGOContract
 
 # Fail loudly rather than skip when a tool is missing: these are real parts of the system.
 os.environ.setdefault("PYTHONHASHSEED", "0")

@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from pogo import checkpoint
+from pogo.protocol import checkpoint
 
 
 def pogo(*args: str) -> subprocess.CompletedProcess:

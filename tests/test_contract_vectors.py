@@ -3,11 +3,10 @@
 import random
 
 import pytest
-
-from pogo import seedstream
 from web3.exceptions import ContractCustomError
 
-from pogo.chain import ChainError, decode_revert
+from pogo.net.chain import ChainError, decode_revert
+from pogo.protocol import seedstream
 from tests.vectors import b, load
 
 

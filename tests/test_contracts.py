@@ -9,10 +9,9 @@ from eth_utils import keccak
 
 from deploy import scenario
 from deploy.scenario import ETH, Scenario
-from pogo import seedstream
-
-from pogo.chain import ChainError
-from pogo.contract import Reason, Status
+from pogo.net.chain import ChainError
+from pogo.net.contract import Reason, Status
+from pogo.protocol import seedstream
 
 ROOT_A = hashlib.sha256(b"update a").digest()
 ROOT_B = hashlib.sha256(b"update b").digest()
@@ -380,7 +379,7 @@ def test_every_transition_emits_its_event(sc, task):
     s_receipt = sc.w3.eth.get_transaction_receipt(
         sc.w3.eth.get_block(sc.pogo.submission(sid).submit_block, full_transactions=True)["transactions"][0]["hash"])
     got = sc.pogo.events(s_receipt, "UpdateSubmitted")[0]
-    assert (got["diffCid"], got["treeCid"], got["checkpointCid"], got["claimedTrainLoss"]) == ("diff", "tree", "ckpt", 2_000_000)
+    assert (got["diffCid"], got["treeCid"], got["checkpointCid"], got["claimedLossFirst"]) == ("diff", "tree", "ckpt", 2_000_000)
     sc.mine(2)
     _, receipt = sc.pogo.draw_committee(sid)
     assert sc.pogo.events(receipt, "CommitteeDrawn")[0]["seed"] == sc.pogo.submission(sid).seed

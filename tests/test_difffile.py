@@ -2,11 +2,12 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from pogo import checkpoint, difffile, merkle
 from pogo.errors import FormatError
-from pogo.source import BytesSource, FileSource
+from pogo.protocol import checkpoint, difffile, merkle
+from pogo.protocol.source import BytesSource, FileSource
 
 
 def _models(n_params: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -88,7 +89,7 @@ def test_a_diff_that_writes_into_the_padding_is_malformed():
     records = result.diff.records.copy()
     records[0, 2 + 31] = 0x11  # nibbles of elements 62 and 63, both padding
     bad = difffile.Diff(result.diff.header.__class__(**{**result.diff.header.__dict__,
-                        "diff_root": difffile.records_root(records).root}), records)
+                        "diff_root": difffile.records_tree(records).root}), records)
     with pytest.raises(FormatError, match="padding"):
         difffile.read(BytesSource(bad.encode()))
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from deploy import scenario
 from deploy.scenario import ETH
-from pogo.chain import ChainError
-from pogo.contract import Reason, Status
+from pogo.net.chain import ChainError
+from pogo.net.contract import Reason, Status
 
 ACTIONS = ["stake", "unstake", "withdraw", "submit", "draw", "attest", "finalize", "settle", "close",
            "claim", "fund", "aggregate", "mine"]

@@ -2,8 +2,8 @@
 
 import requests
 
-from pogo.ipfs import DataUnavailable
-from pogo.loop import poll_until
+from pogo.net.ipfs import DataUnavailable
+from pogo.net.loop import poll_until
 
 
 def test_transient_faults_are_reported_and_retried():

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from pogo import manifest
 from pogo.errors import FormatError
+from pogo.model import manifest
 
 
 class Tiny(torch.nn.Module):

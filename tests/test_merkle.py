@@ -3,11 +3,12 @@
 import hashlib
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from pogo import merkle, treefile
 from pogo.errors import FormatError
-from pogo.source import BytesSource
+from pogo.protocol import merkle, treefile
+from pogo.protocol.source import BytesSource
 
 
 def test_hashes_follow_the_spec_by_hand():

@@ -2,11 +2,12 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from pogo import mxint4
 from pogo.errors import FormatError
+from pogo.protocol import mxint4
 
 finite_f32 = st.floats(min_value=-2.0**100, max_value=2.0**100, allow_nan=False, width=32)
 

@@ -11,16 +11,16 @@ import pytest
 from deploy import scenario
 from deploy.scenario import ETH
 from deploy.task import publish_task
-from pogo import aggregate, checkpoint, difffile
 from pogo.context import Context
-from pogo.contract import PoGOContract, Status, TaskParams
-from pogo.ipfs import Ipfs
-from pogo.source import BytesSource
-from pogo.taskspec import Verification
+from pogo.model.gpt import GPTConfig
+from pogo.net.contract import PoGOContract, Status, TaskParams
+from pogo.net.ipfs import Ipfs
+from pogo.protocol import aggregate, checkpoint, difffile
+from pogo.protocol.source import BytesSource
+from pogo.protocol.taskspec import Verification
 from verifier.bot import VerifierBot
 from workers import cheats
 from workers.miner import Built, Miner, build_honest
-from workers.model import GPTConfig
 from workers.trainer import TrainConfig, Trainer
 
 TINY = GPTConfig(block_size=32, n_layer=1, n_head=2, n_embd=32)
@@ -57,7 +57,7 @@ def net(w3, devnet, tmp_path_factory):
     sc = scenario.build(w3, n_miners=11, n_verifiers=4,
                         pogo=PoGOContract.deploy(scenario.chain.Client(w3, scenario.chain.dev_account(0))))
     ipfs = Ipfs(devnet.ipfs_api)
-    params = TaskParams(spec_hash=b"", initial_root=b"", n_params=0, round_blocks=60, vote_blocks=200)
+    params = TaskParams(round_blocks=60, vote_blocks=200)
     verification = Verification(fetch_timeout_s=2.0, eval_windows=8)
     task = publish_task(sc.pogo, ipfs, params, model_cfg=TINY, n_shards=4, leaf_size=LEAF,
                         verification=verification, funding=30 * ETH)
@@ -76,18 +76,7 @@ def miner(net, index: int, builder=build_honest, trainer=None) -> Miner:
 
 
 def drive(net, until_round: int) -> list:
-    """Poll the bots (mining blocks as a live chain would) until the task reaches a round."""
-    sc, votes = net["sc"], []
-    for _ in range(60):
-        sc.mine(2)
-        for bot in net["bots"]:
-            votes += bot.poll()
-        task = sc.pogo.task(net["task"])
-        if task.round >= until_round:
-            return votes
-        if task.open == 0 and not task.aggregating and sc.block() < task.round_start + task.params.round_blocks:
-            sc.mine(task.round_start + task.params.round_blocks - sc.block())
-    raise AssertionError("the round never closed")
+    return net["sc"].drive(net["bots"], net["task"], until_round)
 
 
 def built_from(m: Miner, round_: int) -> Built:
@@ -189,8 +178,8 @@ def test_a_data_parallel_miner_under_the_launcher_submits_once(net, w3, devnet, 
     import subprocess
     import sys
 
-    from pogo import chain
-    from pogo.devnet import free_port
+    from pogo.net import chain
+    from pogo.net.ports import free_port
 
     sc = net["sc"]
     deployment = tmp_path / "deployment.json"

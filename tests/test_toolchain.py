@@ -6,7 +6,7 @@ import sys
 
 import yaml
 
-from pogo import compiler, toolchain
+from pogo.dev import compiler, toolchain
 
 
 def test_solc_shim_speaks_like_native_solc(tmp_path):
@@ -52,7 +52,7 @@ def test_devnet_up_is_idempotent_and_down_stops_it(tmp_path):
     assert down.returncode == 0 and "anvil" in down.stderr and "ipfs" in down.stderr
     assert pogo("status").returncode == 1
     for pid in pids:
-        assert not __import__("pogo.devnet", fromlist=["_alive"])._alive(pid)
+        assert not __import__("pogo.dev.devnet", fromlist=["_alive"])._alive(pid)
 
 
 def test_devnet_names_the_busy_port(tmp_path):

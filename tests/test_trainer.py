@@ -4,9 +4,9 @@ under every ZeRO stage: theta goes in and comes back bit for bit, and training m
 import numpy as np
 import pytest
 
-from pogo import manifest
-from workers import data
-from workers.model import GPT, GPTConfig
+from deploy import corpus as data
+from pogo.model import manifest
+from pogo.model.gpt import GPT, GPTConfig
 from workers.trainer import TrainConfig, Trainer
 
 TINY = GPTConfig(block_size=32, n_layer=1, n_head=2, n_embd=32)

@@ -4,8 +4,8 @@ import hashlib
 
 import numpy as np
 
-from pogo import checkpoint, difffile, merkle, mxint4, seedstream
-from pogo.source import BytesSource
+from pogo.protocol import checkpoint, difffile, merkle, mxint4, seedstream
+from pogo.protocol.source import BytesSource
 from tests.vectors import b, load
 
 

@@ -14,12 +14,12 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Callable
 
-from pogo import aggregate, checkpoint, difffile, treefile
-from pogo.atomicfile import write_bytes_atomic
-from pogo.chain import ChainError
 from pogo.context import Context
-from pogo.contract import Status
-from pogo.source import BytesSource
+from pogo.net.chain import ChainError
+from pogo.net.contract import Status
+from pogo.protocol import aggregate, difffile
+from pogo.protocol.atomicfile import write_bytes_atomic
+from pogo.protocol.source import BytesSource
 from verifier.checks import AggregateChecker, Verdict
 
 FINAL = (Status.ACCEPTED, Status.REJECTED, Status.EXPIRED)
@@ -141,13 +141,10 @@ class VerifierBot:
         head_root, ckpt_cid, _ = self.ctx.head()
         prev = self.ctx.checkpoint(head_root, ckpt_cid)
         diffs = [difffile.read(BytesSource(self.ctx.ipfs.cat(p.diff_cid))) for p in sources]
-        theta = aggregate.aggregate(prev, diffs)
-        leaf = self.ctx.spec.leaf_size
-        tree = checkpoint.model_tree(theta, leaf)
-        ckpt = self.ctx.ipfs.add_bytes(theta.tobytes())
-        tree_cid = self.ctx.ipfs.add_bytes(treefile.encode(tree, leaf))
-        receipt = self._try(self.pogo.propose_aggregate, self.ctx.task_id, tree.root,
-                            aggregate.sources_root([p.diff_root for p in sources]), "", tree_cid, ckpt)
+        model = self.ctx.ipfs.add_model(aggregate.aggregate(prev, diffs), self.ctx.spec.leaf_size)
+        receipt = self._try(self.pogo.propose_aggregate, self.ctx.task_id, model.root,
+                            aggregate.sources_root([p.diff_root for p in sources]), "", model.tree_cid,
+                            model.checkpoint_cid)
         if receipt is None:
             return None
         sid = receipt[0]

@@ -14,15 +14,16 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-from pogo import aggregate, checkpoint, difffile, manifest, merkle, seedstream, treefile
 from pogo.context import Context
-from pogo.contract import Reason
 from pogo.errors import FormatError
-from pogo.events import Published
-from pogo.ipfs import DataUnavailable, IpfsSource
-from pogo.source import BytesSource
-from workers.model import GPT, GPTConfig
-from workers.trainer import evaluate
+from pogo.model import manifest
+from pogo.model.gpt import GPT, GPTConfig
+from pogo.model.loss import evaluate
+from pogo.net.contract import Reason
+from pogo.net.events import Published
+from pogo.net.ipfs import DataUnavailable, IpfsSource
+from pogo.protocol import aggregate, checkpoint, difffile, merkle, seedstream, treefile
+from pogo.protocol.source import BytesSource
 
 
 @dataclass(frozen=True)

@@ -6,21 +6,12 @@ import argparse
 import json
 import sys
 
-from pogo.config import add_node_options, connect, open_task, parse_eth
-from pogo.loop import poll_until
+from pogo.net.loop import poll_until
+from pogo.node import add_node_options, add_stake_command, open_task
 
 
 def _say(message: str) -> None:
     print(f"pogo verifier: {message}", file=sys.stderr, flush=True)
-
-
-def cmd_stake(args: argparse.Namespace) -> int:
-    pogo = connect(args).contract()
-    pogo.stake(args.amount)
-    if pogo.account(pogo.client.address)["slot"] == 0:
-        pogo.register_verifier()
-    print(json.dumps(pogo.account(pogo.client.address), default=str))
-    return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -44,10 +35,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def register(sub) -> None:
     v = sub.add_parser("verifier", help="stake, then check submissions and vote")
     vsub = v.add_subparsers(dest="action", required=True, parser_class=sub._parser_class)
-    s = vsub.add_parser("stake", help="stake ETH and join the verifier pool")
-    add_node_options(s)
-    s.add_argument("--amount", required=True, type=parse_eth, help="ETH")
-    s.set_defaults(func=cmd_stake)
+    add_stake_command(vsub, "verifier", join_verifier_pool=True)
     r = vsub.add_parser("run", help="watch the task, vote on this verifier's seats, finalize, aggregate")
     add_node_options(r)
     r.add_argument("--task", type=int, required=True)

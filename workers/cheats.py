@@ -7,20 +7,14 @@ import hashlib
 
 import numpy as np
 
-from pogo import checkpoint, difffile, mxint4, treefile
+from pogo.protocol import checkpoint, difffile, mxint4
 from workers.miner import Built, build_honest
 
 
 def _from_records(prev_padded: np.ndarray, q: np.ndarray, scales: np.ndarray, prev_root: bytes, n_params: int,
                   leaf: int) -> Built:
     """Honest commitments to a chosen (q, scales): only the update itself is a lie."""
-    records = difffile.encode_records(q, scales, leaf)
-    theta_new = mxint4.apply(prev_padded, q, scales)
-    new_tree = checkpoint.model_tree(theta_new, leaf)
-    header = difffile.DiffHeader(n_params, leaf, mxint4.GROUP_SIZE, prev_root, new_tree.root,
-                                 difffile.records_root(records).root)
-    return Built(difffile.Diff(header, records).encode(), treefile.encode(new_tree, leaf), theta_new.tobytes(),
-                 prev_root, new_tree.root, header.diff_root)
+    return Built.of(difffile.commit(prev_padded, q, scales, prev_root, n_params, leaf), leaf)
 
 
 def random_update(prev_padded, raw, prev_root, leaf) -> Built:
@@ -56,7 +50,7 @@ def bad_scales(prev_padded, raw, prev_root, leaf) -> Built:
     diff = difffile.Diff(difffile.decode_header(built.diff),
                          np.frombuffer(built.diff[difffile.HEADER_SIZE:], np.uint8).reshape(-1, difffile.record_size(leaf)).copy())
     diff.records[0, 0] = 0xFF
-    root = difffile.records_root(diff.records).root
+    root = difffile.records_tree(diff.records).root
     header = difffile.DiffHeader(diff.header.n_params, leaf, diff.header.group_size, prev_root, built.new_root, root)
     return Built(header.encode() + diff.records.tobytes(), built.tree, built.checkpoint, prev_root, built.new_root, root)
 

@@ -6,24 +6,17 @@ import argparse
 import json
 import sys
 
-from pogo.config import add_node_options, connect, open_task, parse_eth
-from pogo.loop import poll_until
+from pogo.net.loop import poll_until
+from pogo.node import add_node_options, add_stake_command, open_task
 
 
 def _say(message: str) -> None:
     print(f"pogo miner: {message}", file=sys.stderr, flush=True)
 
 
-def cmd_stake(args: argparse.Namespace) -> int:
-    pogo = connect(args).contract()
-    pogo.stake(args.amount)
-    print(json.dumps(pogo.account(pogo.client.address), default=str))
-    return 0
-
-
 def cmd_run(args: argparse.Namespace) -> int:
+    from pogo.model.gpt import GPTConfig
     from workers.miner import Miner, follow
-    from workers.model import GPTConfig
     from workers.trainer import TrainConfig, Trainer
 
     ctx = open_task(args, "miner")
@@ -59,10 +52,7 @@ def _lead(args: argparse.Namespace, miner) -> int:
 def register(sub) -> None:
     m = sub.add_parser("miner", help="stake, then train and submit updates")
     msub = m.add_subparsers(dest="action", required=True, parser_class=sub._parser_class)
-    s = msub.add_parser("stake", help="stake ETH as a miner")
-    add_node_options(s)
-    s.add_argument("--amount", required=True, type=parse_eth, help="ETH")
-    s.set_defaults(func=cmd_stake)
+    add_stake_command(msub, "miner")
     r = msub.add_parser("run", help="train and submit an update every round (resumes after a crash)")
     add_node_options(r)
     r.add_argument("--task", type=int, required=True)

@@ -16,11 +16,11 @@ from typing import Callable
 
 import numpy as np
 
-from pogo import difffile, seedstream, treefile
-from pogo.atomicfile import write_bytes_atomic
-from pogo.chain import ChainError
 from pogo.context import Context
-from pogo.contract import Status
+from pogo.net.chain import ChainError
+from pogo.net.contract import Status
+from pogo.protocol import difffile, seedstream, treefile
+from pogo.protocol.atomicfile import write_bytes_atomic
 
 
 @dataclass
@@ -36,12 +36,15 @@ class Built:
     residual: np.ndarray | None = None
     withhold: bool = False   # a cheat that never publishes its data (tests, demo)
 
+    @classmethod
+    def of(cls, q: difffile.Quantized, leaf_size: int) -> "Built":
+        h = q.diff.header
+        return cls(q.diff.encode(), treefile.encode(q.new_tree, leaf_size), q.theta_new.tobytes(),
+                   h.prev_root, h.new_root, h.diff_root, q.residual)
+
 
 def build_honest(prev_padded: np.ndarray, raw: np.ndarray, prev_root: bytes, leaf_size: int) -> Built:
-    result = difffile.make_diff(prev_padded[: raw.size], raw, leaf_size, prev_root=prev_root)
-    h = result.diff.header
-    return Built(result.diff.encode(), treefile.encode(result.new_tree, leaf_size),
-                 result.theta_new.tobytes(), h.prev_root, h.new_root, h.diff_root, result.residual)
+    return Built.of(difffile.make_diff(prev_padded[: raw.size], raw, leaf_size, prev_root=prev_root), leaf_size)
 
 
 Builder = Callable[[np.ndarray, np.ndarray, bytes, int], Built]

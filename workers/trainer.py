@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from pogo import manifest
-from workers.data import batch
-from workers.model import GPT, GPTConfig
+from pogo.model import manifest
+from pogo.model.gpt import GPT, GPTConfig
+from pogo.model.loss import batch
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class TrainConfig:
 
 def _launcher_defaults() -> None:
     """DeepSpeed reads the launcher's variables even for one process; supply a world of one."""
-    from pogo.devnet import free_port
+    from pogo.net.ports import free_port
 
     defaults = {"RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "1", "MASTER_ADDR": "127.0.0.1"}
     for key, value in defaults.items():
@@ -153,13 +153,6 @@ class Trainer:
         return losses
 
 
-@torch.no_grad()
-def evaluate(net: GPT, tokens: np.ndarray, offsets: list[int], device: torch.device | str = "cpu") -> float:
-    """Mean next-token loss (nats) over the windows at ``offsets``: what verifiers measure."""
-    net.eval()
-    x, y = batch(tokens, offsets, net.cfg.block_size, device)
-    _, loss = net(x, y)
-    return float(loss.item())
 
 
 def flat_params(net: torch.nn.Module) -> np.ndarray:

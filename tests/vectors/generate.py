@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pogo import checkpoint, difffile, merkle, mxint4, seedstream
-from pogo.chain import dev_account
+from pogo.net.chain import dev_account
+from pogo.protocol import checkpoint, difffile, merkle, mxint4, seedstream
 
 HERE = Path(__file__).parent
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pogo.errors import PogoError
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 NODE_MODULES = Path(os.environ.get("POGO_NODE_MODULES", REPO_ROOT / "node_modules"))
 SOLC_VERSION = "0.8.28"
 EVM_VERSION = "cancun"

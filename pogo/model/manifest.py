@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from pogo.errors import FormatError
+from pogo.protocol import canonical
 
 if TYPE_CHECKING:  # torch is heavy; only the functions that take a module need it
     import torch
@@ -43,7 +44,7 @@ class Manifest:
 
     def canonical_json(self) -> bytes:
         rows = [{"name": e.name, "offset": e.offset, "shape": list(e.shape)} for e in self.entries]
-        return json.dumps(rows, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+        return canonical.dumps(rows)
 
     def hash(self) -> bytes:
         return hashlib.sha256(self.canonical_json()).digest()

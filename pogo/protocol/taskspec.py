@@ -12,6 +12,7 @@ import math
 from dataclasses import asdict, dataclass, field
 
 from pogo.errors import FormatError
+from pogo.protocol import canonical
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ class TaskSpec:
     verification: Verification = field(default_factory=Verification)
 
     def canonical_json(self) -> bytes:
-        return json.dumps(asdict(self), sort_keys=True, separators=(",", ":")).encode()
+        return canonical.dumps(asdict(self))
 
     def hash(self) -> bytes:
         return hashlib.sha256(self.canonical_json()).digest()

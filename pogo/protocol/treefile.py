@@ -22,10 +22,10 @@ import os
 import struct
 from dataclasses import dataclass
 
-from pogo import merkle
-from pogo.atomicfile import write_bytes_atomic
 from pogo.errors import FormatError
-from pogo.source import ByteSource
+from pogo.protocol import merkle
+from pogo.protocol.atomicfile import write_bytes_atomic
+from pogo.protocol.source import ByteSource
 
 MAGIC = b"POGOTRE1"
 VERSION = 1

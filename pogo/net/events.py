@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pogo.contract import PoGOContract
 from pogo.errors import PogoError
+from pogo.net.contract import PoGOContract
 
 
 @dataclass(frozen=True)
@@ -21,8 +21,8 @@ class Published:
     diff_cid: str
     tree_cid: str
     checkpoint_cid: str
-    claimed_train_loss: int
-    claimed_val_loss: int
+    claimed_loss_first: int
+    claimed_loss_last: int
     block: int
 
 
@@ -51,8 +51,8 @@ class EventLog:
             raise PogoError(f"no submission {submission_id} on this deployment")
         a, block = logs[0]["args"], logs[0]["blockNumber"]
         return Published(submission_id, a["miner"], a["kind"], a["prevRoot"], a["newRoot"], a["diffRoot"],
-                         a["diffCid"], a["treeCid"], a["checkpointCid"], a["claimedTrainLoss"],
-                         a["claimedValLoss"], block)
+                         a["diffCid"], a["treeCid"], a["checkpointCid"], a["claimedLossFirst"],
+                         a["claimedLossLast"], block)
 
     def submissions(self, task_id: int, from_block: int | None = None, to_block: int | str = "latest") -> list[Published]:
         return [self.submission(log["args"]["submissionId"])
@@ -74,7 +74,7 @@ class EventLog:
 
     def accepted_updates(self, task_id: int, round_: int) -> list[Published]:
         """The round's accepted updates, in ascending submission id (the aggregation order)."""
-        from pogo.contract import Status
+        from pogo.net.contract import Status
 
         out = []
         for p in self.submissions(task_id):

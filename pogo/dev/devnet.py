@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -20,9 +19,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from pogo import toolchain
-from pogo.atomicfile import write_bytes_atomic
+from pogo.dev import toolchain
 from pogo.errors import PogoError
+from pogo.net.ports import free_port, port_is_free
+from pogo.protocol.atomicfile import write_bytes_atomic
 
 CHAIN_ID = 31337
 START_TIMEOUT_S = 60.0
@@ -60,17 +60,6 @@ class DevnetState:
 
 def default_state_dir() -> Path:
     return Path(os.environ.get("POGO_HOME", Path.cwd() / ".pogo")) / "devnet"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def port_is_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        return s.connect_ex(("127.0.0.1", port)) != 0
 
 
 def _post(url: str, body: bytes | None, timeout: float = 2.0) -> bytes:

@@ -10,8 +10,8 @@ from web3.contract import Contract
 from web3.exceptions import ContractCustomError
 from web3.logs import DISCARD
 
-from pogo import compiler
-from pogo.chain import Client, Deployment, decode_revert
+from pogo.net import artifacts
+from pogo.net.chain import Client, Deployment, decode_revert
 
 
 class Status(IntEnum):
@@ -37,11 +37,12 @@ class Reason(IntEnum):
 
 @dataclass(frozen=True)
 class TaskParams:
-    """The on-chain parameters of a task, in the Solidity struct's order."""
+    """The on-chain parameters of a task, in the Solidity struct's order. The first three
+    commit to what the task publishes: ``deploy.task.publish_task`` fills them in."""
 
-    spec_hash: bytes
-    initial_root: bytes
-    n_params: int
+    spec_hash: bytes = b""
+    initial_root: bytes = b""
+    n_params: int = 0
     leaf_size: int = 4096
     n_shards: int = 8
     round_blocks: int = 40
@@ -101,12 +102,12 @@ class PoGOContract:
 
     @classmethod
     def deploy(cls, client: Client, unbonding_blocks: int = 20, min_verifier_stake: int = 10**18) -> "PoGOContract":
-        artifact = compiler.compile_contracts()["PoGO"]
+        artifact = artifacts.load("PoGO")
         return cls(client, client.deploy(artifact, unbonding_blocks, min_verifier_stake))
 
     @classmethod
     def at(cls, client: Client, deployment: Deployment) -> "PoGOContract":
-        abi = compiler.compile_contracts()["PoGO"].abi
+        abi = artifacts.load("PoGO").abi
         return cls(client, client.w3.eth.contract(address=deployment.address, abi=abi))
 
     def as_signer(self, client: Client) -> "PoGOContract":
@@ -152,10 +153,10 @@ class PoGOContract:
         return self._tx("fundTask", task_id, value=amount)
 
     def submit_update(self, task_id: int, prev_root: bytes, new_root: bytes, diff_root: bytes, diff_cid: str = "",
-                      tree_cid: str = "", checkpoint_cid: str = "", train_loss: int = 0,
-                      val_loss: int = 0) -> tuple[int, dict]:
+                      tree_cid: str = "", checkpoint_cid: str = "", loss_first: int = 0,
+                      loss_last: int = 0) -> tuple[int, dict]:
         receipt = self._tx("submitUpdate", task_id, prev_root, new_root, diff_root, diff_cid, tree_cid,
-                           checkpoint_cid, train_loss, val_loss)
+                           checkpoint_cid, loss_first, loss_last)
         return self._event(receipt, "UpdateSubmitted")["submissionId"], receipt
 
     def propose_aggregate(self, task_id: int, new_root: bytes, diff_root: bytes, diff_cid: str = "",

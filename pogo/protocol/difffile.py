@@ -22,14 +22,14 @@ from __future__ import annotations
 
 import os
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from pogo import checkpoint, merkle, mxint4
-from pogo.atomicfile import write_bytes_atomic
 from pogo.errors import FormatError
-from pogo.source import ByteSource
+from pogo.protocol import checkpoint, merkle, mxint4
+from pogo.protocol.atomicfile import write_bytes_atomic
+from pogo.protocol.source import ByteSource
 
 MAGIC = b"POGODIF1"
 VERSION = 1
@@ -132,7 +132,7 @@ def encode_records(q: np.ndarray, scales: np.ndarray, leaf_size: int, group_size
     return np.ascontiguousarray(np.concatenate([scales, nibbles], axis=1))
 
 
-def records_root(records: np.ndarray) -> merkle.MerkleTree:
+def records_tree(records: np.ndarray) -> merkle.MerkleTree:
     return merkle.MerkleTree.from_leaf_data(records.reshape(-1), records.shape[1])
 
 
@@ -144,7 +144,7 @@ class Quantized:
     theta_new: np.ndarray      # padded, float32
     new_tree: merkle.MerkleTree
     diff_tree: merkle.MerkleTree
-    residual: np.ndarray       # delta - dequant(q), padded: the miner's error feedback
+    residual: np.ndarray | None  # delta - dequant(q), padded: the miner's error feedback
 
 
 def make_diff(theta_prev: np.ndarray, theta_raw: np.ndarray, leaf_size: int = checkpoint.DEFAULT_LEAF_SIZE,
@@ -154,19 +154,25 @@ def make_diff(theta_prev: np.ndarray, theta_raw: np.ndarray, leaf_size: int = ch
     raw = np.asarray(theta_raw, dtype=np.float32).reshape(-1)
     if prev.size != raw.size:
         raise FormatError(f"the models differ in size: {prev.size} and {raw.size} parameters")
-    n_params = prev.size
     prev_p, raw_p = checkpoint.pad(prev, leaf_size), checkpoint.pad(raw, leaf_size)
     delta = raw_p - prev_p
     q, scales = mxint4.quantize(delta)
-    records = encode_records(q, scales, leaf_size)
-    theta_new = mxint4.apply(prev_p, q, scales)
-    new_tree = checkpoint.model_tree(theta_new, leaf_size)
-    diff_tree = records_root(records)
     if prev_root is None:
         prev_root = checkpoint.model_root(prev_p, leaf_size)
+    result = commit(prev_p, q, scales, prev_root, prev.size, leaf_size)
+    return replace(result, residual=delta - mxint4.dequantize(q, scales))
+
+
+def commit(prev_padded: np.ndarray, q: np.ndarray, scales: np.ndarray, prev_root: bytes, n_params: int,
+           leaf_size: int) -> Quantized:
+    """The diff, the new model and both trees for a given (q, scales): the one place that turns
+    a quantized update into commitments (the honest miner, the cheats and the tests use it)."""
+    records = encode_records(q, scales, leaf_size)
+    theta_new = mxint4.apply(prev_padded, q, scales)
+    new_tree = checkpoint.model_tree(theta_new, leaf_size)
+    diff_tree = records_tree(records)
     header = DiffHeader(n_params, leaf_size, mxint4.GROUP_SIZE, prev_root, new_tree.root, diff_tree.root)
-    residual = delta - mxint4.dequantize(q, scales)
-    return Quantized(Diff(header, records), theta_new, new_tree, diff_tree, residual)
+    return Quantized(Diff(header, records), theta_new, new_tree, diff_tree, None)
 
 
 def write(path: str | os.PathLike[str], diff: Diff) -> None:
@@ -181,7 +187,7 @@ def read(source: ByteSource) -> Diff:
     diff = Diff(header, records)
     q, scales = diff.q_and_scales()
     mxint4.check_scales(scales)
-    if records_root(records).root != header.diff_root:
+    if records_tree(records).root != header.diff_root:
         raise FormatError("the records do not hash to the header's diff_root")
     if q[header.n_params:].any():
         raise FormatError("the diff updates padding beyond the model's last parameter")

@@ -8,7 +8,7 @@ from typing import Callable
 import requests
 from web3.exceptions import TimeExhausted
 
-from pogo.ipfs import DataUnavailable
+from pogo.net.ipfs import DataUnavailable
 
 # The node or IPFS briefly unreachable or slow: the state is on disk, so the next pass resumes.
 TRANSIENT = (requests.exceptions.RequestException, ConnectionError, TimeoutError, TimeExhausted, DataUnavailable)

@@ -9,16 +9,16 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import solcx
 from solcx.exceptions import SolcError
 
-from pogo import toolchain
-from pogo.atomicfile import write_bytes_atomic
+from pogo.dev import toolchain
 from pogo.errors import PogoError
+from pogo.net.artifacts import ABI_DIR, DEPLOYED, Artifact
+from pogo.protocol.atomicfile import write_bytes_atomic
 
 CONTRACTS_DIR = toolchain.REPO_ROOT / "contracts"
 CACHE_DIR = Path(os.environ.get("POGO_BUILD_DIR", toolchain.REPO_ROOT / "build")) / "contracts"
@@ -28,13 +28,6 @@ SETTINGS = {
     "viaIR": True,
     "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"]}},
 }
-
-
-@dataclass(frozen=True)
-class Artifact:
-    name: str
-    abi: list
-    bytecode: str  # 0x-hex creation code
 
 
 def _sources(root: Path) -> dict[str, str]:
@@ -77,3 +70,20 @@ def compile_contracts(root: Path = CONTRACTS_DIR, force: bool = False,
                 raise PogoError(f"two contracts are named {name}")
             artifacts[name] = Artifact(name, c["abi"], "0x" + c["evm"]["bytecode"]["object"])
     return artifacts
+
+
+def write_package_artifacts(force: bool = False, progress: Callable[[str], None] = lambda _: None) -> list[Path]:
+    """Compile and write the deployed contracts' ABI and bytecode into pogo/net/abi/."""
+    compiled = compile_contracts(force=force, progress=progress)
+    ABI_DIR.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in DEPLOYED:
+        path = ABI_DIR / f"{name}.json"
+        write_bytes_atomic(path, compiled[name].to_json())
+        written.append(path)
+    return written
+
+
+if __name__ == "__main__":
+    for path in write_package_artifacts(progress=print):
+        print(f"wrote {path}")

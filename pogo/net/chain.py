@@ -17,9 +17,9 @@ from web3 import Web3
 from web3.contract import Contract
 from web3.exceptions import ContractCustomError, ContractLogicError, Web3RPCError
 
-from pogo.atomicfile import write_bytes_atomic
-from pogo.compiler import Artifact
 from pogo.errors import PogoError
+from pogo.net.artifacts import Artifact
+from pogo.protocol.atomicfile import write_bytes_atomic
 
 # Anvil's well-known development mnemonic; its keys hold only test ETH on local chains.
 ANVIL_MNEMONIC = "test test test test test test test test test test test junk"

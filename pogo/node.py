@@ -4,17 +4,18 @@ variables, then the local devnet's state, so that on a laptop everything just wo
 from __future__ import annotations
 
 import argparse
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from eth_account import Account
 
-from pogo import chain
-from pogo.contract import PoGOContract
-from pogo.devnet import Devnet
+from pogo.dev.devnet import Devnet
 from pogo.errors import PogoError
-from pogo.ipfs import Ipfs
+from pogo.net import chain
+from pogo.net.contract import PoGOContract
+from pogo.net.ipfs import Ipfs
 
 DEFAULT_DEPLOYMENT = Path(".pogo") / "deployment.json"
 
@@ -92,3 +93,22 @@ def parse_eth(text: str) -> int:
     if value <= 0:
         raise argparse.ArgumentTypeError("the amount must be positive")
     return int(value * 10**18)
+
+
+def add_stake_command(role_sub, role: str, join_verifier_pool: bool = False) -> None:
+    """``pogo ROLE stake --amount ETH``: the same command for miners and verifiers; a verifier
+    also joins the verifier pool (once)."""
+
+    def cmd_stake(args: argparse.Namespace) -> int:
+        pogo = connect(args).contract()
+        pogo.stake(args.amount)
+        if join_verifier_pool and pogo.account(pogo.client.address)["slot"] == 0:
+            pogo.register_verifier()
+        print(json.dumps(pogo.account(pogo.client.address), default=str))
+        return 0
+
+    what = "stake ETH and join the verifier pool" if join_verifier_pool else f"stake ETH as a {role}"
+    s = role_sub.add_parser("stake", help=what)
+    add_node_options(s)
+    s.add_argument("--amount", required=True, type=parse_eth, help="ETH")
+    s.set_defaults(func=cmd_stake)

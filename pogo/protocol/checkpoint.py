@@ -9,10 +9,10 @@ import os
 
 import numpy as np
 
-from pogo import merkle
-from pogo.atomicfile import write_bytes_atomic
 from pogo.errors import FormatError
-from pogo.source import ByteSource
+from pogo.protocol import merkle
+from pogo.protocol.atomicfile import write_bytes_atomic
+from pogo.protocol.source import ByteSource
 
 FLOAT32_LE = np.dtype("<f4")
 DEFAULT_LEAF_SIZE = 4096

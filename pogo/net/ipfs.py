@@ -7,12 +7,15 @@ refuses daemon versions it does not know, so the client is constructed directly.
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import ipfshttpclient
+import numpy as np
 from ipfshttpclient.exceptions import Error as IpfsClientError
 
 from pogo.errors import PogoError
+from pogo.protocol import checkpoint, treefile
 
 warnings.filterwarnings("ignore", message="The 'strict' parameter is no longer needed", category=FutureWarning)
 
@@ -21,6 +24,13 @@ DEFAULT_TIMEOUT_S = 30.0
 
 class DataUnavailable(PogoError):
     """An object could not be fetched in time (a verifier votes DATA_UNAVAILABLE)."""
+
+
+@dataclass(frozen=True)
+class PublishedModel:
+    root: bytes
+    checkpoint_cid: str
+    tree_cid: str
 
 
 class Ipfs:
@@ -50,6 +60,13 @@ class Ipfs:
 
     def add_file(self, path: str | Path, pin: bool = True) -> str:
         return self.add_bytes(Path(path).read_bytes(), pin)
+
+    def add_model(self, theta: np.ndarray, leaf_size: int) -> PublishedModel:
+        """Publish theta as a checkpoint (padded to whole leaves) and its tree file."""
+        padded = checkpoint.pad(theta, leaf_size)
+        tree = checkpoint.model_tree(padded, leaf_size)
+        return PublishedModel(tree.root, self.add_bytes(padded.tobytes()),
+                              self.add_bytes(treefile.encode(tree, leaf_size)))
 
     def cat(self, cid: str, offset: int | None = None, length: int | None = None,
             timeout: float | None = None) -> bytes:

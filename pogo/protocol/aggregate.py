@@ -14,9 +14,9 @@ from typing import Sequence
 
 import numpy as np
 
-from pogo import merkle
-from pogo.difffile import Diff
 from pogo.errors import PogoError
+from pogo.protocol import merkle
+from pogo.protocol.difffile import Diff
 
 
 def aggregate(theta_prev_padded: np.ndarray, diffs: Sequence[Diff]) -> np.ndarray:

@@ -8,17 +8,12 @@ equal shards; the last one is the validation shard.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from pogo.errors import PogoError
-
-TOKENIZER = "bytes-utf8"
 
 
 @dataclass(frozen=True)
@@ -50,21 +45,3 @@ def shards(tokens: np.ndarray, n_shards: int) -> list[np.ndarray]:
     """S equal shards (the tail that does not divide evenly is dropped); shard S-1 validates."""
     size = len(tokens) // n_shards
     return [tokens[i * size:(i + 1) * size] for i in range(n_shards)]
-
-
-def dataset_manifest(shard_cids: list[str], shard_tokens: list[int]) -> bytes:
-    """Canonical JSON of the dataset: its SHA-256 is part of the task."""
-    body = {"tokenizer": TOKENIZER, "validation_shard": len(shard_cids) - 1,
-            "shards": [{"cid": c, "tokens": n} for c, n in zip(shard_cids, shard_tokens)]}
-    return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
-
-
-def dataset_hash(manifest_json: bytes) -> bytes:
-    return hashlib.sha256(manifest_json).digest()
-
-
-def batch(tokens: np.ndarray, offsets: list[int], block: int, device: torch.device | str = "cpu"):
-    """Inputs and next-token targets for windows of ``block + 1`` tokens starting at ``offsets``."""
-    windows = np.stack([tokens[o:o + block + 1] for o in offsets]).astype(np.int64)
-    t = torch.from_numpy(windows).to(device)
-    return t[:, :-1], t[:, 1:]
