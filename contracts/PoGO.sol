@@ -14,7 +14,7 @@ import {SeedStream} from "./lib/SeedStream.sol";
 ///
 ///        submitUpdate / proposeAggregate
 ///              |
-///           Pending --drawCommittee--> Voting --finalize--> Accepted | Rejected | Expired
+///           Pending --drawCommittee--> Voting --finalize--> Accepted | Rejected | NotAccepted | Expired
 ///              |                                   (quorum, or the window closed)
 ///              +--finalize (the seed block left the 256-block window)--> Expired
 ///
@@ -23,12 +23,20 @@ import {SeedStream} from "./lib/SeedStream.sol";
 contract PoGO is Staking {
     using StakeTree for StakeTree.Tree;
 
-    enum Status { None, Pending, Voting, Accepted, Rejected, Expired }
+    /// @dev Rejected: a quorum found a provable fault (the miner is slashed). NotAccepted: a
+    ///      quorum judged the gain too small, an overfit or the evidence insufficient (the bond
+    ///      comes back less the evaluation fee; no slash). Appended last: older values keep their numbers.
+    enum Status { None, Pending, Voting, Accepted, Rejected, Expired, NotAccepted }
     enum Kind { Update, Aggregate }
 
-    /// @notice Reasons a verifier rejects (section 6); 0 approves.
+    /// @notice Reasons a verifier rejects (section 6); 0 approves. Faults (slashable):
+    ///         1 DATA_UNAVAILABLE, 2 MALFORMED, 3 STALE_BASE, 4 ROOT_MISMATCH, 7 NON_FINITE,
+    ///         8 HARMFUL. Judgments (never slashed): 5 NO_PROGRESS, 6 OVERFIT,
+    ///         9 INSUFFICIENT_EVIDENCE.
     uint8 internal constant OK = 0;
-    uint8 internal constant MAX_REASON = 6;
+    uint8 internal constant MAX_REASON = 9;
+    /// @dev Bit r set: reason r is a fault.
+    uint16 internal constant FAULTS = (1 << 1) | (1 << 2) | (1 << 3) | (1 << 4) | (1 << 7) | (1 << 8);
     /// @notice Why stake was slashed (the `why` of Slashed).
     uint8 internal constant SLASH_MINER = 1;
     uint8 internal constant SLASH_MINORITY = 2;
@@ -54,6 +62,7 @@ contract PoGO is Staking {
         uint128 minerBond;       // locked per submission; the slash is a share of it
         uint128 roundReward;
         uint128 verifierFee;     // per majority vote, accepted or rejected alike
+        uint128 evalFee;         // taken from the bond of a NotAccepted update, into the pool
     }
 
     struct Task {
@@ -91,10 +100,11 @@ contract PoGO is Staking {
         uint8 seats;
         uint8 approvals;
         uint8 rejections;
+        uint8 faults;            // rejections whose reason is a fault
         int64 improvement;       // median of the approving votes, once accepted
         bool rewardClaimed;
         bytes32 seed;            // slot 3
-        uint128 rejecterShare;   // slot 4: per rejecting member, once rejected
+        uint128 rejecterShare;   // slot 4: per fault-rejecting member, once rejected
     }
 
     struct Vote {
@@ -132,6 +142,7 @@ contract PoGO is Staking {
                       bool aggregating);
     event HeadAdvanced(uint256 indexed taskId, uint256 indexed round, bytes32 root, uint256 fromSubmission);
     event Rewarded(uint256 indexed submissionId, address indexed miner, uint256 amount);
+    event EvaluationFeeCharged(uint256 indexed submissionId, address indexed miner, uint256 amount);
 
     error BadParams(string what);
     error UnknownTask(uint256 taskId);
@@ -205,12 +216,14 @@ contract PoGO is Staking {
 
     // -- submissions ----------------------------------------------------------------
 
-    /// @notice Submit an update of the task's head; locks the task's miner bond.
+    /// @notice Submit an update of the task's head; locks the task's miner bond. An update
+    ///         publishes its diff and tree only: the new model is defined by its lineage
+    ///         (the head it names plus this diff), so no checkpoint is uploaded.
     /// @param prevRoot must be the current head root.
     /// @param claimedLossFirst the miner's training loss at its first step, in millionths of a nat (event only).
     /// @param claimedLossLast the miner's training loss at its last step, in millionths of a nat (event only).
     function submitUpdate(uint256 taskId, bytes32 prevRoot, bytes32 newRoot, bytes32 diffRoot,
-                          string calldata diffCid, string calldata treeCid, string calldata checkpointCid,
+                          string calldata diffCid, string calldata treeCid,
                           int64 claimedLossFirst, int64 claimedLossLast) external returns (uint256 id) {
         Task storage t = _task(taskId);
         if (t.aggregating) revert Aggregating();
@@ -222,11 +235,12 @@ contract PoGO is Staking {
         lastSubmitted[key] = t.round + 1;
         id = _openSubmission(t, taskId, Kind.Update, prevRoot, newRoot, diffRoot);
         emit UpdateSubmitted(id, taskId, t.round, msg.sender, uint8(Kind.Update), prevRoot, newRoot, diffRoot,
-                             diffCid, treeCid, checkpointCid, claimedLossFirst, claimedLossLast);
+                             diffCid, treeCid, "", claimedLossFirst, claimedLossLast);
     }
 
     /// @notice Propose the average of a round's accepted updates as the next head (section 7).
     ///         It is verified by a committee like an update and bonds the aggregator the same way.
+    ///         Its checkpoint is a full snapshot of the new head, for nodes that join later.
     function proposeAggregate(uint256 taskId, bytes32 newRoot, bytes32 diffRoot, string calldata diffCid,
                               string calldata treeCid, string calldata checkpointCid) external returns (uint256 id) {
         Task storage t = _task(taskId);
@@ -278,19 +292,27 @@ contract PoGO is Staking {
         v.improvement = improvement;
         if (approve) s.approvals += 1;
         else s.rejections += 1;
+        if (_isFault(reason)) s.faults += 1;
         emit VoteCast(submissionId, msg.sender, seatPlusOne - 1, approve, improvement, reason);
     }
 
     /// @notice Decide a submission once a quorum agrees or its window has closed; anyone may call.
+    ///         A quorum of approvals accepts; a quorum of fault votes rejects and slashes; a
+    ///         quorum of rejections that can no longer become a quorum of faults (or the window
+    ///         closing on one) makes the update NotAccepted: no reward, no slash, the evaluation fee.
     function finalize(uint256 submissionId) external {
         Submission storage s = _submission(submissionId);
         Task storage t = tasks[s.taskId];
         uint256 quorum = _quorum(t.p.committeeSize);
         Status outcome;
         if (s.status == uint8(Status.Voting)) {
+            bool closed = block.number > s.voteDeadline;
+            // Seats that may still vote could turn a judgment quorum into a fault quorum.
+            uint256 unvoted = closed ? 0 : s.seats - s.approvals - s.rejections;
             if (s.approvals >= quorum) outcome = Status.Accepted;
-            else if (s.rejections >= quorum) outcome = Status.Rejected;
-            else if (block.number > s.voteDeadline) outcome = Status.Expired;
+            else if (s.faults >= quorum) outcome = Status.Rejected;
+            else if (s.rejections >= quorum && s.faults + unvoted < quorum) outcome = Status.NotAccepted;
+            else if (closed) outcome = Status.Expired;
             else revert NotDecided();
         } else if (s.status == uint8(Status.Pending) && block.number > s.submitBlock + 1 + SEED_HORIZON) {
             outcome = Status.Expired; // nobody drew the committee while the seed was reachable
@@ -313,9 +335,13 @@ contract PoGO is Staking {
         } else if (outcome == Status.Rejected) {
             minerSlash = _slash(s.miner, uint256(t.p.minerBond) * t.p.minerSlashBps / BPS, submissionId, SLASH_MINER);
             uint256 toRejecters = minerSlash / 2;
-            s.rejecterShare = uint128(toRejecters / s.rejections);
+            s.rejecterShare = uint128(toRejecters / s.faults);
             // Rounding dust and the other half stay with the task.
-            t.pool += uint128(minerSlash - uint256(s.rejecterShare) * s.rejections);
+            t.pool += uint128(minerSlash - uint256(s.rejecterShare) * s.faults);
+        } else if (outcome == Status.NotAccepted) {
+            uint256 fee = _take(s.miner, t.p.evalFee);
+            t.pool += uint128(fee);
+            emit EvaluationFeeCharged(submissionId, s.miner, fee);
         }
         t.open -= 1;
         // An aggregate moves the head only while its round still waits for one: a second
@@ -327,9 +353,11 @@ contract PoGO is Staking {
     }
 
     /// @notice Pay or slash one committee seat of a finalized submission; anyone may call.
-    ///         Majority voters earn the task's verifier fee (and, on a rejection, a share of the
-    ///         miner's slash); minority voters lose verifierSlashBps of their stake; on expiry,
-    ///         members who did not vote lose livenessSlashBps.
+    ///         Majority voters earn the task's verifier fee (and, on a rejection, fault voters a
+    ///         share of the miner's slash). A vote is slashed (verifierSlashBps of the stake) only
+    ///         where it contradicts a provable outcome: an approval of a Rejected update, or a
+    ///         fault claimed against an Accepted one. A judgment that differs from the outcome is
+    ///         neither paid nor slashed. On expiry, members who did not vote lose livenessSlashBps.
     function settleSeat(uint256 submissionId, uint256 seat) external {
         Submission storage s = _submission(submissionId);
         if (s.status < uint8(Status.Accepted)) revert WrongStatus(s.status);
@@ -346,13 +374,14 @@ contract PoGO is Staking {
         if (s.status == uint8(Status.Expired)) {
             if (!v.voted) slashed = _slash(member, accounts[member].stake * t.p.livenessSlashBps / BPS, submissionId, SLASH_LIVENESS);
         } else if (v.voted) {
-            bool majority = v.approve == (s.status == uint8(Status.Accepted));
-            if (majority) {
+            bool accepted = s.status == uint8(Status.Accepted);
+            bool fault = _isFault(v.reason);
+            if (v.approve == accepted) {
                 uint256 fee = t.p.verifierFee <= t.pool ? t.p.verifierFee : t.pool;
                 t.pool -= uint128(fee);
-                paid = fee + (v.approve ? 0 : s.rejecterShare);
+                paid = fee + (s.status == uint8(Status.Rejected) && fault ? s.rejecterShare : 0);
                 _payFromEscrow(member, paid);
-            } else {
+            } else if (v.approve ? s.status == uint8(Status.Rejected) : fault) {
                 slashed = _slash(member, accounts[member].stake * t.p.verifierSlashBps / BPS, submissionId, SLASH_MINORITY);
             }
         }
@@ -420,6 +449,7 @@ contract PoGO is Staking {
         }
         if (p.minerSlashBps > BPS || p.verifierSlashBps > BPS || p.livenessSlashBps > BPS) revert BadParams("bps");
         if (p.minerBond == 0) revert BadParams("minerBond");
+        if (p.evalFee > p.minerBond) revert BadParams("evalFee");
     }
 
     function _task(uint256 taskId) internal view returns (Task storage t) {
@@ -430,6 +460,10 @@ contract PoGO is Staking {
     function _submission(uint256 submissionId) internal view returns (Submission storage s) {
         s = submissions[submissionId];
         if (s.status == uint8(Status.None)) revert UnknownSubmission(submissionId);
+    }
+
+    function _isFault(uint8 reason) internal pure returns (bool) {
+        return (FAULTS >> reason) & 1 == 1;
     }
 
     function _quorum(uint256 committeeSize) internal pure returns (uint256) {

@@ -142,6 +142,12 @@ abstract contract Staking {
 
     /// @dev Take up to `amount` from stake, then from unbonding; the taken ETH moves to escrow.
     function _slash(address who, uint256 amount, uint256 submissionId, uint8 why) internal returns (uint256 taken) {
+        taken = _take(who, amount);
+        emit Slashed(who, taken, submissionId, why);
+    }
+
+    /// @dev Move up to `amount` of `who`'s stake (then unbonding) to escrow; the caller emits.
+    function _take(address who, uint256 amount) internal returns (uint256 taken) {
         Account storage a = accounts[who];
         uint256 oldWeight = _weight(a);
         uint256 fromStake = amount <= a.stake ? amount : a.stake;
@@ -154,7 +160,6 @@ abstract contract Staking {
         taken = fromStake + fromUnbonding;
         totalEscrow += taken;
         _syncWeight(a, oldWeight);
-        emit Slashed(who, taken, submissionId, why);
     }
 
     /// @dev Release a bond. Saturating: a slash may already have clamped `locked` to the stake.

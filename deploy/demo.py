@@ -1,9 +1,11 @@
 """`pogo demo` (and `make demo`): a whole network on this machine, through real rounds.
 
 Anvil + js-ipfs come up, the contracts are deployed, a task is published with the
-Shakespeare corpus; three honest miners train with DeepSpeed, a fourth submits a random
-diff; four verifier bots check, vote, finalize and aggregate. A table per round shows the
-losses, each submission's outcome, gas and seconds; ``--json PATH`` writes the same.
+Shakespeare corpus; three honest miners train with DeepSpeed, a fourth submits noise far
+larger than any training step (sabotage); four verifier bots check, vote, finalize and aggregate. A table per round shows the
+losses, each submission's outcome, gas and seconds; ``--json PATH`` writes the same. The
+cheater is slashed each round until its free stake no longer covers the bond; from then on
+it is skipped, and the demo goes on.
 """
 
 from __future__ import annotations
@@ -46,8 +48,7 @@ def validation_loss(ctx: Context, windows: int = 64) -> float:
     """The head's loss on fixed windows of the validation shard (the same every round)."""
     cfg = GPTConfig(**ctx.spec.model)
     net = GPT(cfg)
-    root, cid, _ = ctx.head()
-    manifest.load_into(net, ctx.checkpoint(root, cid))
+    manifest.load_into(net, ctx.head())  # rebuilt from the head's lineage: the demo's nodes hold no checkpoint
     tokens = ctx.validation_shard()
     offsets = np.random.default_rng(1234).integers(0, len(tokens) - cfg.block_size - 1, windows).tolist()
     return evaluate(net, tokens, offsets)
@@ -79,7 +80,7 @@ def _run(state, rounds: int, state_dir: Path, steps: int) -> dict:
     ctx = Context.open(sc.pogo, ipfs, task_id, state_dir / "owner")
 
     names = ["honest-1", "honest-2", "honest-3", "cheater"]
-    builders = [build_honest, build_honest, build_honest, cheats.random_update]
+    builders = [build_honest, build_honest, build_honest, cheats.vandal]
     miners = []
     for i, (name, builder) in enumerate(zip(names, builders)):
         trainer = Trainer(GPTConfig(**ctx.spec.model), TrainConfig(steps=steps, seed=i))
@@ -99,9 +100,14 @@ def _run(state, rounds: int, state_dir: Path, steps: int) -> dict:
         rewards = {name: m.claim() for name, m in zip(names, miners)}
         rows = []
         for name, work in works.items():
+            stake = sc.pogo.account(sc.miners[names.index(name)].address)["stake"]
+            if work is None:  # nothing submitted: free stake below the bond
+                rows.append({"miner": name, "submission": None, "shard": None, "train_loss": None,
+                             "outcome": "SKIPPED", "reasons": [], "median_improvement": 0,
+                             "reward_eth": rewards[name] / ETH, "stake_eth": stake / ETH, "train_s": 0.0})
+                continue
             s = sc.pogo.submission(work.submission_id)
             reasons = sorted({v.verdict.reason.name for v in votes if v.submission_id == s.id})
-            stake = sc.pogo.account(sc.miners[names.index(name)].address)["stake"]
             rows.append({"miner": name, "submission": s.id, "shard": work.shard,
                          "train_loss": [round(work.train_loss_first, 4), round(work.train_loss_last, 4)],
                          "outcome": s.status.name, "reasons": reasons, "median_improvement": s.improvement,
@@ -117,17 +123,35 @@ def _run(state, rounds: int, state_dir: Path, steps: int) -> dict:
                                  "verify_seconds": round(sum(v.seconds for v in votes), 2)})
         _print_round(report["rounds"][-1])
     report["balance_accounted"] = sc.pogo.accounted_balance() == sc.pogo.balance()
+    report["slashed_eth"] = _slashed(sc, names)
+    report["bot_errors"] = sum(bot.errors for bot in bots)
     return report
+
+
+def _slashed(sc, names: list[str]) -> dict[str, float]:
+    """ETH slashed from each miner over the whole run, from the Slashed events."""
+    logs = sc.pogo.contract.events.Slashed.get_logs(from_block=0)
+    by_address = {sc.miners[i].address: name for i, name in enumerate(names)}
+    out = dict.fromkeys(names, 0.0)
+    for log in logs:
+        name = by_address.get(log["args"]["account"])
+        if name:
+            out[name] += log["args"]["amount"] / ETH
+    return out
 
 
 def _print_round(row: dict) -> None:
     print(f"\nround {row['round']}  head {row['head'][:18]}…  validation loss {row['validation_loss']:.4f}  "
           f"gas {row['gas']:,}  {row['seconds']:.1f} s (train {row['train_seconds']:.1f} s, verify {row['verify_seconds']:.1f} s)")
-    print(f"  {'miner':<10} {'sub':>4} {'shard':>5} {'train loss':>15} {'outcome':<9} {'reason':<14} "
+    print(f"  {'miner':<10} {'sub':>4} {'shard':>5} {'train loss':>15} {'outcome':<12} {'reason':<14} "
           f"{'gain µnat':>10} {'reward':>7} {'stake':>6}")
     for s in row["submissions"]:
+        if s["submission"] is None:
+            print(f"  {s['miner']:<10} {'-':>4} {'-':>5} {'-':>15} {'SKIPPED':<12} {'stake < bond':<14} "
+                  f"{0:>10} {s['reward_eth']:>7.3f} {s['stake_eth']:>6.2f}")
+            continue
         loss = f"{s['train_loss'][0]:.3f}→{s['train_loss'][1]:.3f}"
-        print(f"  {s['miner']:<10} {s['submission']:>4} {s['shard']:>5} {loss:>15} {s['outcome']:<9} "
+        print(f"  {s['miner']:<10} {s['submission']:>4} {s['shard']:>5} {loss:>15} {s['outcome']:<12} "
               f"{','.join(s['reasons']):<14} {s['median_improvement']:>10} {s['reward_eth']:>7.3f} {s['stake_eth']:>6.2f}")
     sys.stdout.flush()
 
@@ -135,15 +159,19 @@ def _print_round(row: dict) -> None:
 def verdict(report: dict) -> dict:
     """What the demo shows, as booleans: the exit code is 0 only when all hold."""
     rounds = report["rounds"]
-    losses = [report["initial_validation_loss"]] + [r["validation_loss"] for r in rounds]
-    heads = [r["head"] for r in rounds]
+    honest = [s for r in rounds for s in r["submissions"] if s["miner"] != "cheater"]
+    cheater = [s for r in rounds for s in r["submissions"] if s["miner"] == "cheater"]
     return {
-        "honest_updates_accepted": all(s["outcome"] == Status.ACCEPTED.name
-                                       for r in rounds for s in r["submissions"] if s["miner"] != "cheater"),
-        "cheater_slashed_every_round": all(s["outcome"] == Status.REJECTED.name and s["stake_eth"] < 5
-                                           for r in rounds for s in r["submissions"] if s["miner"] == "cheater"),
-        "validation_loss_falls_every_round": all(b < a for a, b in zip(losses, losses[1:])),
-        "head_advances_every_round": len(set(heads)) == len(heads),
+        "honest_never_rejected_or_slashed": all(s["outcome"] in (Status.ACCEPTED.name, Status.NOT_ACCEPTED.name)
+                                                for s in honest)
+                                            and all(v == 0 for k, v in report["slashed_eth"].items() if k != "cheater"),
+        "honest_updates_accepted_in_round_0": all(s["outcome"] == Status.ACCEPTED.name
+                                                  for s in rounds[0]["submissions"] if s["miner"] != "cheater"),
+        "cheater_never_accepted_or_paid": all(s["outcome"] != Status.ACCEPTED.name and s["reward_eth"] == 0
+                                              for s in cheater),
+        "heads_load_every_round": all(r["validation_loss"] is not None for r in rounds),
+        "validation_loss_fell": rounds[-1]["validation_loss"] < report["initial_validation_loss"],
+        "bots_never_failed": report["bot_errors"] == 0,
         "books_balance": report["balance_accounted"],
     }
 

@@ -4,6 +4,7 @@
     pogo compile                        compile contracts/ (cached by source hash)
     pogo deploy                         deploy the contracts to --rpc (default: the devnet)
     pogo inspect root|diff|apply|quantize   check published artifacts by hand
+    pogo head fetch --task N            rebuild and verify a task's current head from its lineage
 """
 
 from __future__ import annotations
@@ -93,6 +94,23 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- head -----------------------------------------------------------------------------
+
+def cmd_head(args: argparse.Namespace) -> int:
+    from pogo.node import open_task
+    from pogo.protocol import checkpoint
+
+    ctx = open_task(args, "head", read_only=True)
+    task = ctx.pogo.task(ctx.task_id)
+    _progress(f"rebuilding the head of task {ctx.task_id} (round {task.round}) from its lineage")
+    theta = ctx.model(task.head_root)  # HeadUnavailable (a PogoError) names what is missing
+    out = args.out or str(ctx.workdir / f"head-{task.head_root.hex()[:16]}.bin")
+    checkpoint.write(out, theta, ctx.spec.leaf_size)
+    _print_json({"task": ctx.task_id, "round": task.round, "root": "0x" + task.head_root.hex(),
+                 "params": ctx.spec.n_params, "checkpoint": out})
+    return 0
+
+
 # -- parser ---------------------------------------------------------------------------
 
 def _positive_power_of_two(text: str) -> int:
@@ -146,6 +164,18 @@ def build_parser() -> argparse.ArgumentParser:
     quant.add_argument("--leaf-size", type=_positive_power_of_two, default=4096)
     quant.add_argument("--params", type=int, default=0, help="P, when the files carry leaf padding")
     inspect.set_defaults(func=cmd_inspect)
+
+    from pogo.node import add_node_options
+
+    head = sub.add_parser("head", help="a task's current head")
+    hsub = head.add_subparsers(dest="what", required=True, parser_class=_Parser)
+    fetch = hsub.add_parser("fetch", help="rebuild the head from the initial checkpoint, snapshots and accepted "
+                                          "diffs, check every root, and write it as a checkpoint file")
+    add_node_options(fetch)
+    fetch.add_argument("--task", type=int, required=True, help="the task id")
+    fetch.add_argument("--out", help="where to write the checkpoint (default: in the workdir)")
+    fetch.add_argument("--workdir", help="cache of fetched diffs and models (default .pogo/head)")
+    fetch.set_defaults(func=cmd_head)
 
     _add_role_commands(sub)
     return parser

@@ -1,8 +1,15 @@
-"""What every role of one task shares: the contract, IPFS, the event log, the task's spec,
-and a local cache of the artifacts it has fetched (checkpoints by root, shards by index)."""
+"""What every role of one task shares: the contract, IPFS, the event log, the task's spec, and
+a local cache of what it has fetched or rebuilt (models by root, diffs by CID, shards).
+
+The head is defined by its lineage (PROTOCOL.md section 7): the task's initial checkpoint,
+then each accepted update's diff or each accepted aggregate, in order. Updates publish no
+checkpoint; aggregates publish a full snapshot that a newcomer may start from. ``model(root)``
+rebuilds any head from the nearest point it has or can fetch, checking every root on the way.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,11 +18,19 @@ import numpy as np
 
 from pogo.errors import FormatError, PogoError
 from pogo.net.contract import PoGOContract
-from pogo.net.events import EventLog
-from pogo.net.ipfs import Ipfs
-from pogo.protocol import checkpoint
+from pogo.net.events import EventLog, HeadStep, Published
+from pogo.net.ipfs import DataUnavailable, Ipfs
+from pogo.protocol import aggregate, checkpoint, difffile
 from pogo.protocol.atomicfile import write_bytes_atomic
+from pogo.protocol.source import BytesSource
 from pogo.protocol.taskspec import TaskSpec
+
+KEEP_MODELS = 4          # models kept on disk: the head, the previous ones a late vote may need
+MAX_SPEC_BYTES = 1 << 20
+
+
+class HeadUnavailable(PogoError):
+    """A head cannot be rebuilt from anything this node has or can fetch."""
 
 
 @dataclass
@@ -31,7 +46,7 @@ class Context:
     def open(cls, pogo: PoGOContract, ipfs: Ipfs, task_id: int, workdir: Path, from_block: int = 0) -> "Context":
         log = EventLog(pogo, from_block)
         created = log.task_created(task_id)
-        raw = ipfs.cat(created["specCid"])
+        raw = ipfs.cat(created["specCid"], max_bytes=MAX_SPEC_BYTES)
         spec = TaskSpec.from_json(raw, expected_hash=created["params"]["specHash"])
         workdir.mkdir(parents=True, exist_ok=True)
         return cls(pogo, ipfs, log, task_id, spec, workdir)
@@ -41,28 +56,155 @@ class Context:
         workdir.mkdir(parents=True, exist_ok=True)
         return Context(pogo, self.ipfs, self.log, self.task_id, self.spec, workdir)
 
-    # -- cached artifacts -------------------------------------------------------------
+    # -- sizes the task allows: nothing larger is ever read ------------------------------
 
-    def checkpoint(self, root: bytes, cid: str) -> np.ndarray:
-        """The padded model with ``root``, fetched once and checked against the root."""
-        path = self.workdir / "checkpoints" / f"{root.hex()}.bin"
+    @property
+    def n_leaves(self) -> int:
+        return checkpoint.n_leaves(self.spec.n_params, self.spec.leaf_size)
+
+    @property
+    def checkpoint_bytes(self) -> int:
+        return 4 * self.n_leaves * self.spec.leaf_size
+
+    @property
+    def diff_bytes(self) -> int:
+        return difffile.HEADER_SIZE + self.n_leaves * difffile.record_size(self.spec.leaf_size)
+
+    def fetch(self, cid: str, max_bytes: int) -> bytes:
+        """One object, within the task's timeout and a byte cap; DataUnavailable otherwise."""
+        return self.ipfs.cat(cid, timeout=self.spec.verification.fetch_timeout_s, max_bytes=max_bytes)
+
+    def fetch_exact(self, cid: str, size: int, what: str) -> bytes:
+        """A submitted object that must be exactly ``size`` bytes: its size is looked up first
+        (FormatError if it differs: nothing larger is ever read), then it is pinned, which
+        fetches every block and is safe to abort (an aborted read waiting on a missing inner
+        block crashes js-ipfs 0.66), then read."""
+        timeout = self.spec.verification.fetch_timeout_s
+        found = self.ipfs.size(cid, timeout=timeout)
+        if found != size:
+            raise FormatError(f"{what} {cid} is {found} bytes; this task's is {size}")
+        self.ipfs.pin(cid, timeout=timeout)
+        return self.ipfs.cat(cid, timeout=timeout, max_bytes=size)
+
+    # -- diffs -----------------------------------------------------------------------------
+
+    def diff(self, cid: str) -> difffile.Diff:
+        """A diff of this task, checked whole (its size, then its header against the task, then
+        every record); cached by CID once it parsed. FormatError if it is not a valid diff of
+        this task, DataUnavailable if it cannot be fetched in time."""
+        path = self.workdir / "diffs" / cid
+        if path.exists():
+            return difffile.read(BytesSource(path.read_bytes(), cid))
+        raw = self.fetch_exact(cid, self.diff_bytes, "diff")
+        header = difffile.decode_header(raw[:difffile.HEADER_SIZE])
+        if (header.n_params, header.leaf_size) != (self.spec.n_params, self.spec.leaf_size):
+            raise FormatError(f"diff {cid} has P={header.n_params}, L={header.leaf_size}; "
+                              f"the task has P={self.spec.n_params}, L={self.spec.leaf_size}")
+        diff = difffile.read(BytesSource(raw, cid))
+        self.remember_diff(cid, raw)
+        return diff
+
+    def remember_diff(self, cid: str, raw: bytes) -> None:
+        path = self.workdir / "diffs" / cid
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_bytes_atomic(path, raw)
+
+    # -- models by root --------------------------------------------------------------------
+
+    def head_root(self) -> bytes:
+        return self.pogo.task(self.task_id).head_root
+
+    def head(self) -> np.ndarray:
+        """The current head, padded to whole leaves."""
+        return self.model(self.head_root())
+
+    def model(self, root: bytes) -> np.ndarray:
+        """The padded model of a head of this task (current or past), rebuilt from its lineage."""
+        theta = self._cached(root)
+        if theta is not None:
+            return theta
+        steps = self.log.heads(self.task_id)
+        matches = [i for i, s in enumerate(steps) if s.root == root]
+        if not matches:
+            raise HeadUnavailable(f"0x{root.hex()} is not a head of task {self.task_id}")
+        i, pending = matches[-1], []
+        while True:  # walk back to something this node has or can fetch whole
+            step = steps[i]
+            theta = self._cached(step.root)
+            if theta is not None:
+                break
+            if step.from_submission == 0:
+                theta = self._initial(step)
+                break
+            p = self.log.submission(step.from_submission)
+            if p.kind == 1:
+                theta = self._snapshot(p)
+                if theta is not None:
+                    break
+            pending.append((step, p))
+            i -= 1
+        for step, p in reversed(pending):  # then forward, checking every root
+            theta = self._rebuild(theta, p)
+            if checkpoint.model_root(theta, self.spec.leaf_size) != step.root:
+                raise HeadUnavailable(f"rebuilding submission {p.submission_id} gave a root other than the head "
+                                      f"0x{step.root.hex()[:16]}…")
+            self.remember_model(step.root, theta)
+        return theta
+
+    def remember_model(self, root: bytes, theta: np.ndarray) -> None:
+        """Keep a model whose root the caller has checked; only the newest few stay on disk."""
+        d = self.workdir / "models"
+        d.mkdir(parents=True, exist_ok=True)
+        write_bytes_atomic(d / f"{root.hex()}.bin", checkpoint.pad(theta, self.spec.leaf_size).tobytes())
+        for old in sorted(d.glob("*.bin"), key=lambda f: f.stat().st_mtime)[:-KEEP_MODELS]:
+            old.unlink(missing_ok=True)
+
+    def _cached(self, root: bytes) -> np.ndarray | None:
+        path = self.workdir / "models" / f"{root.hex()}.bin"
         if not path.exists():
-            data = self.ipfs.cat(cid)
-            theta = np.frombuffer(data, dtype="<f4")
-            leaf = self.spec.leaf_size
-            if theta.size != checkpoint.n_leaves(self.spec.n_params, leaf) * leaf:
-                raise FormatError(f"checkpoint {cid} holds {theta.size} floats, not the task's padded model")
-            if checkpoint.model_root(theta, leaf) != root:
-                raise FormatError(f"checkpoint {cid} does not hash to 0x{root.hex()}")
-            path.parent.mkdir(parents=True, exist_ok=True)
-            write_bytes_atomic(path, data)
+            return None
         return checkpoint.read(path, self.spec.leaf_size)
+
+    def _initial(self, step: HeadStep) -> np.ndarray:
+        cid = self.log.task_created(self.task_id)["checkpointCid"]
+        theta = self._whole_checkpoint(cid, step.root, "the task's initial checkpoint")
+        if theta is None:
+            raise HeadUnavailable(f"the task's initial checkpoint {cid} does not hash to its initial root")
+        return theta
+
+    def _snapshot(self, p: Published) -> np.ndarray | None:
+        """An aggregate's snapshot, or None (then the head is rebuilt from the diffs)."""
+        try:
+            return self._whole_checkpoint(p.checkpoint_cid, p.new_root, f"the snapshot of aggregate {p.submission_id}")
+        except HeadUnavailable:
+            return None
+
+    def _whole_checkpoint(self, cid: str, root: bytes, what: str) -> np.ndarray | None:
+        try:
+            raw = self.fetch_exact(cid, self.checkpoint_bytes, "checkpoint")
+        except (DataUnavailable, FormatError) as exc:
+            raise HeadUnavailable(f"{what} ({cid}) cannot be fetched: {exc}") from None
+        theta = np.frombuffer(raw, dtype="<f4")
+        if theta.size * 4 != self.checkpoint_bytes or checkpoint.model_root(theta, self.spec.leaf_size) != root:
+            return None
+        self.remember_model(root, theta)
+        return theta
+
+    def _rebuild(self, prev: np.ndarray, p: Published) -> np.ndarray:
+        try:
+            if p.kind == 0:
+                return self.diff(p.diff_cid).apply(prev)
+            round_ = self.pogo.submission(p.submission_id).round
+            return aggregate.aggregate(prev, [self.diff(s.diff_cid) for s in self.log.accepted_updates(self.task_id, round_)])
+        except (DataUnavailable, FormatError) as exc:
+            raise HeadUnavailable(f"the head after submission {p.submission_id} cannot be rebuilt: {exc}") from None
+
+    # -- the dataset -------------------------------------------------------------------------
 
     def dataset(self) -> dict:
         path = self.workdir / "dataset.json"
         if not path.exists():
-            raw = self.ipfs.cat(self.spec.dataset_cid)
-            import hashlib
+            raw = self.fetch(self.spec.dataset_cid, MAX_SPEC_BYTES)
             if "0x" + hashlib.sha256(raw).hexdigest() != self.spec.dataset_hash:
                 raise FormatError("the dataset manifest does not match the task's dataset hash")
             write_bytes_atomic(path, raw)
@@ -75,7 +217,7 @@ class Context:
         path = self.workdir / "shards" / f"{index}.bin"
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            write_bytes_atomic(path, self.ipfs.cat(shards[index]["cid"]))
+            write_bytes_atomic(path, self.fetch(shards[index]["cid"], shards[index]["tokens"]))
         tokens = np.fromfile(path, dtype=np.uint8)
         if tokens.size != shards[index]["tokens"]:
             raise FormatError(f"shard {index} has {tokens.size} tokens, the manifest says {shards[index]['tokens']}")
@@ -83,6 +225,3 @@ class Context:
 
     def validation_shard(self) -> np.ndarray:
         return self.shard(self.dataset()["validation_shard"])
-
-    def head(self) -> tuple[bytes, str, str]:
-        return self.log.head_artifacts(self.task_id)

@@ -47,7 +47,8 @@ class Node:
         return PoGOContract.at(self.client, deployment)
 
 
-def connect(args: argparse.Namespace) -> Node:
+def connect(args: argparse.Namespace, read_only: bool = False) -> Node:
+    """Chain, IPFS and signer from the flags; ``read_only`` commands need no key (they sign nothing)."""
     rpc, ipfs_addr = args.rpc, args.ipfs
     if not rpc or not ipfs_addr:
         state = Devnet(args.devnet_dir).load()
@@ -64,6 +65,8 @@ def connect(args: argparse.Namespace) -> Node:
         if not 0 <= args.dev_account < 20:
             raise PogoError("--dev-account must be 0..19")
         account = chain.dev_account(args.dev_account)
+    elif read_only:
+        account = Account.create()  # never funded, never used to sign
     else:
         raise PogoError("no signing key: pass --key (or set POGO_KEY), or --dev-account N on a local chain")
     ipfs = Ipfs(ipfs_addr)
@@ -71,14 +74,15 @@ def connect(args: argparse.Namespace) -> Node:
     return Node(chain.Client(w3, account), ipfs, args.deployment)
 
 
-def open_task(args: argparse.Namespace, role: str):
+def open_task(args: argparse.Namespace, role: str, read_only: bool = False):
     """The Context of ``args.task`` for a role, with its state in --workdir or .pogo/ROLE-ADDRESS."""
     from pogo.context import Context
 
-    node = connect(args)
+    node = connect(args, read_only)
     pogo = node.contract()
     deployment_block = chain.Deployment.load(args.deployment).block
-    workdir = Path(args.workdir or f".pogo/{role}-{pogo.client.address[:10].lower()}")
+    default = f".pogo/{role}" if read_only else f".pogo/{role}-{pogo.client.address[:10].lower()}"
+    workdir = Path(args.workdir or default)
     return Context.open(pogo, node.ipfs, args.task, workdir, deployment_block)
 
 

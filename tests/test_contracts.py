@@ -37,7 +37,7 @@ def balanced(sc: Scenario) -> bool:
 
 def submit(sc: Scenario, task: int, miner: int = 0, root: bytes = ROOT_A) -> int:
     head = sc.pogo.task(task).head_root
-    sid, _ = sc.as_(sc.miners[miner]).submit_update(task, head, root, DIFF, "diff", "tree", "ckpt", 2_000_000, 2_100_000)
+    sid, _ = sc.as_(sc.miners[miner]).submit_update(task, head, root, DIFF, "diff", "tree", 2_000_000, 2_100_000)
     return sid
 
 
@@ -141,6 +141,91 @@ def test_expired_submission_slashes_only_silent_members(sc, task):
     for i in (2, 3):
         assert sc.pogo.account(members[i])["stake"] == 10 * ETH - 10 * ETH * 200 // 10_000
     assert balanced(sc)
+
+
+def cast(sc: Scenario, sid: int, members: list[str], reasons: list[Reason | None], improvement: int = 0) -> None:
+    for member, reason in zip(members, reasons):
+        if reason is not None:
+            sc.as_(sc.by_address(member)).attest(sid, reason == Reason.OK, improvement if reason == Reason.OK else 0,
+                                                 reason)
+
+
+def test_a_judgment_quorum_is_not_accepted_and_costs_the_miner_only_the_evaluation_fee(sc, task):
+    miner = sc.miners[0]
+    sid = submit(sc, task)
+    members = draw(sc, sid)
+    cast(sc, sid, members, [Reason.NO_PROGRESS, Reason.OVERFIT, Reason.INSUFFICIENT_EVIDENCE, Reason.OK], 50)
+    pool_before = sc.pogo.task(task).pool
+    receipt = sc.pogo.finalize(sid)
+    s = sc.pogo.submission(sid)
+    fee = 2 * 10**16
+    assert s.status == Status.NOT_ACCEPTED and s.faults == 0
+    assert sc.pogo.events(receipt, "EvaluationFeeCharged")[0]["amount"] == fee
+    assert sc.pogo.events(receipt, "Slashed") == []
+    assert sc.pogo.account(miner.address)["stake"] == 5 * ETH - fee and sc.pogo.account(miner.address)["locked"] == 0
+    assert sc.pogo.task(task).pool == pool_before + fee
+    settle_all(sc, sid)
+    for i in (0, 1, 2):  # the majority is paid its fee
+        assert sc.pogo.withdrawable(members[i]) == 10**16
+    # An approval of a judged-down update is a judgment too: neither paid nor slashed.
+    assert sc.pogo.account(members[3])["stake"] == 10 * ETH and sc.pogo.withdrawable(members[3]) == 0
+    assert balanced(sc)
+
+
+def test_a_rejection_quorum_waits_while_the_last_seat_could_still_make_it_a_fault(sc, task):
+    sid = submit(sc, task)
+    members = draw(sc, sid)
+    cast(sc, sid, members, [Reason.ROOT_MISMATCH, Reason.MALFORMED, Reason.NO_PROGRESS, None])
+    with expect("NotDecided"):  # 2 faults + 1 open seat may still reach the fault quorum of 3
+        sc.pogo.finalize(sid)
+    cast(sc, sid, members, [None, None, None, Reason.NON_FINITE])
+    sc.pogo.finalize(sid)
+    s = sc.pogo.submission(sid)
+    slash = ETH * 5000 // 10_000
+    assert s.status == Status.REJECTED and s.faults == 3 and s.rejecter_share == slash // 2 // 3
+    settle_all(sc, sid)
+    for i in (0, 1, 3):
+        assert sc.pogo.withdrawable(members[i]) == 10**16 + s.rejecter_share
+    assert sc.pogo.withdrawable(members[2]) == 10**16  # a judgment on the majority side: the fee only
+    assert balanced(sc)
+
+
+def test_a_window_that_closes_on_a_rejection_quorum_without_a_fault_quorum_is_not_accepted(sc, task):
+    sid = submit(sc, task)
+    members = draw(sc, sid)
+    cast(sc, sid, members, [Reason.DATA_UNAVAILABLE, Reason.DATA_UNAVAILABLE, Reason.NO_PROGRESS, None])
+    sc.mine(21)
+    sc.pogo.finalize(sid)
+    assert sc.pogo.submission(sid).status == Status.NOT_ACCEPTED
+    assert sc.pogo.account(sc.miners[0].address)["stake"] == 5 * ETH - 2 * 10**16
+    settle_all(sc, sid)
+    assert sc.pogo.account(members[3])["stake"] == 10 * ETH  # silent on a decided submission: not slashed
+    assert balanced(sc)
+
+
+def test_a_fault_claimed_against_an_accepted_update_is_slashed_a_judgment_is_not(sc, task):
+    sid = submit(sc, task)
+    members = draw(sc, sid)
+    cast(sc, sid, members, [Reason.OK, Reason.OK, Reason.OK, Reason.NO_PROGRESS], 10_000)
+    sc.pogo.finalize(sid)
+    settle_all(sc, sid)
+    assert sc.pogo.account(members[3])["stake"] == 10 * ETH and sc.pogo.withdrawable(members[3]) == 0
+    sid = submit(sc, task, miner=1, root=ROOT_B)
+    members = draw(sc, sid)
+    cast(sc, sid, members, [Reason.OK, Reason.OK, Reason.OK, Reason.HARMFUL], 10_000)
+    sc.pogo.finalize(sid)
+    settle_all(sc, sid)
+    assert sc.pogo.account(members[3])["stake"] == 10 * ETH - ETH
+    assert balanced(sc)
+
+
+def test_reasons_beyond_the_last_code_are_refused(sc, task):
+    sid = submit(sc, task)
+    members = draw(sc, sid)
+    with expect("BadReason"):
+        sc.as_(sc.by_address(members[0])).attest(sid, False, 0, 10)
+    with expect("BadReason"):
+        sc.as_(sc.by_address(members[0])).attest(sid, True, 0, Reason.INSUFFICIENT_EVIDENCE)
 
 
 def test_submission_expires_when_nobody_draws_its_committee(sc, task):
@@ -307,6 +392,7 @@ def test_withdraw_to_a_contract_that_refuses_eth(sc, artifacts, task):
     ("initial_root", bytes(32)), ("n_params", 0), ("leaf_size", 48), ("leaf_size", 16), ("n_shards", 1),
     ("round_blocks", 0), ("vote_blocks", 0), ("committee_size", 5), ("committee_size", 1), ("committee_size", 19),
     ("miner_slash_bps", 10_001), ("verifier_slash_bps", 10_001), ("liveness_slash_bps", 10_001), ("miner_bond", 0),
+    ("eval_fee", ETH + 1),
 ])
 def test_bad_task_params(sc, snapshot, field, value):
     with expect("BadParams"):
@@ -353,7 +439,7 @@ def test_task_and_submission_reverts(sc, task):
     with expect("NotCommitteeMember"):
         sc.as_(outsider).attest(sid, True, 1, Reason.OK)
     member = sc.as_(sc.by_address(members[0]))
-    for approve, reason in ((True, Reason.MALFORMED), (False, Reason.OK), (False, 7)):
+    for approve, reason in ((True, Reason.MALFORMED), (False, Reason.OK), (False, 10)):
         with expect("BadReason"):
             member.attest(sid, approve, 1, reason)
     member.attest(sid, True, 1, Reason.OK)
@@ -379,7 +465,7 @@ def test_every_transition_emits_its_event(sc, task):
     s_receipt = sc.w3.eth.get_transaction_receipt(
         sc.w3.eth.get_block(sc.pogo.submission(sid).submit_block, full_transactions=True)["transactions"][0]["hash"])
     got = sc.pogo.events(s_receipt, "UpdateSubmitted")[0]
-    assert (got["diffCid"], got["treeCid"], got["checkpointCid"], got["claimedLossFirst"]) == ("diff", "tree", "ckpt", 2_000_000)
+    assert (got["diffCid"], got["treeCid"], got["checkpointCid"], got["claimedLossFirst"]) == ("diff", "tree", "", 2_000_000)
     sc.mine(2)
     _, receipt = sc.pogo.draw_committee(sid)
     assert sc.pogo.events(receipt, "CommitteeDrawn")[0]["seed"] == sc.pogo.submission(sid).seed

@@ -1,29 +1,37 @@
 """The verifier bot: one pass of ``poll()`` moves every submission of its task that it can:
 draw committees whose seed block exists, check and vote on its own seats, finalize decided
-submissions, settle its seats, close rounds, and propose the aggregate when a round waits
-for one. Every step is open to anyone on chain, so bots never wait on each other.
+submissions, settle its seats, pin accepted data, close rounds, and propose the aggregate
+when a round waits for one. Every step is open to anyone on chain, so bots never wait on
+each other, and a transition another bot sent first is a lost race, not an error.
 
-The last block it has scanned and the seats it has voted are kept in ``WORKDIR/verifier.json``,
-so a restarted bot neither votes twice nor misses a submission.
+Nothing one submission does stops the bot: an exception in its handling is reported and the
+submission is tried again on the next poll; it becomes a vote only where the fault is
+provable. Data that cannot be fetched is retried until the task's availability window has
+passed. The last block scanned and the seats voted are kept in ``WORKDIR/verifier.json``, so
+a restarted bot neither votes twice nor misses a submission.
 """
 
 from __future__ import annotations
 
 import json
 import time
+import traceback
 from dataclasses import asdict, dataclass, field
 from typing import Callable
 
-from pogo.context import Context
+from pogo.context import Context, HeadUnavailable
 from pogo.net.chain import ChainError
-from pogo.net.contract import Status
-from pogo.protocol import aggregate, difffile
+from pogo.net.contract import Reason, Status
+from pogo.net.ipfs import DataUnavailable
+from pogo.protocol import aggregate
 from pogo.protocol.atomicfile import write_bytes_atomic
-from pogo.protocol.source import BytesSource
-from verifier.checks import AggregateChecker, Verdict
+from verifier.checks import AggregateChecker, Unavailable, Verdict
 
-FINAL = (Status.ACCEPTED, Status.REJECTED, Status.EXPIRED)
+FINAL = (Status.ACCEPTED, Status.REJECTED, Status.EXPIRED, Status.NOT_ACCEPTED)
 SEED_HORIZON = 256  # blockhash() reaches back this far (PoGO.sol)
+# Reverts that mean another party moved the state first: expected, and quiet.
+LOST_RACES = ("WrongStatus", "AlreadySettled", "AlreadyVoted", "WindowOpen", "WindowClosed", "RoundStillOpen",
+              "NotAggregating", "Aggregating", "NotDecided", "SeedNotReady", "Reverted")
 
 
 @dataclass
@@ -32,6 +40,8 @@ class BotState:
     open: list = field(default_factory=list)        # submission ids not yet final
     voted: dict = field(default_factory=dict)       # submission id -> verdict
     settled: list = field(default_factory=list)
+    pinned: list = field(default_factory=list)      # accepted submissions whose data this bot pins
+    kept: list = field(default_factory=list)        # their CIDs: never unpinned (a copy shares its CID)
 
 
 @dataclass(frozen=True)
@@ -52,14 +62,17 @@ class VerifierBot:
         self.state_path = ctx.workdir / "verifier.json"
         self.state = BotState(**json.loads(self.state_path.read_text())) if self.state_path.exists() else BotState()
         self.votes: list[Vote] = []
+        self.errors = 0            # exceptions caught in per-submission handling (benchmarks count them)
+        self._waiting: dict[int, str] = {}
 
     def _save(self) -> None:
         write_bytes_atomic(self.state_path, json.dumps(asdict(self.state), indent=1).encode())
 
     def poll(self) -> list[Vote]:
-        """One pass over the chain; returns the votes cast."""
+        """One pass over the chain; returns the votes cast. Raises only when the chain itself
+        cannot be read (the caller's loop retries with backoff)."""
         self.votes = []
-        latest = self.ctx.pogo.w3.eth.block_number
+        latest = self.pogo.w3.eth.block_number
         if self.state.scanned_to <= latest:
             for p in self.ctx.log.submissions(self.ctx.task_id, from_block=self.state.scanned_to, to_block=latest):
                 if p.submission_id not in self.state.open:
@@ -67,9 +80,24 @@ class VerifierBot:
         self.state.scanned_to = latest + 1
         self._save()
         for sid in list(self.state.open):
-            self._advance(sid, latest)
-        self._advance_round()
+            self._guarded(f"submission {sid}", self._advance, sid, latest)
+        self._guarded("the round", self._advance_round)
         return self.votes
+
+    def _guarded(self, what: str, fn, *args) -> None:
+        try:
+            fn(*args)
+        except KeyboardInterrupt:
+            raise
+        except HeadUnavailable as exc:
+            self.progress(f"{what}: cannot load the head yet ({exc}); retrying next poll")
+        except (DataUnavailable, ConnectionError, TimeoutError) as exc:
+            self.progress(f"{what}: {exc.__class__.__name__}: {_line(exc)}; retrying next poll")
+        except Exception as exc:  # a bug or a hostile input: report it, keep the bot alive
+            self.errors += 1
+            where = traceback.extract_tb(exc.__traceback__)[-1]
+            self.progress(f"{what}: {exc.__class__.__name__}: {_line(exc)} (at {where.filename}:{where.lineno}); "
+                          "retrying next poll")
 
     # -- one submission ------------------------------------------------------------------
 
@@ -84,11 +112,15 @@ class VerifierBot:
         if s.status == Status.VOTING:
             seat = self.pogo.contract.functions.seatOf(sid, self.address).call() - 1
             if seat >= 0 and str(sid) not in self.state.voted and latest <= s.vote_deadline:
-                self._vote(sid, seat, s)
-            if self._decided(s):
+                self._vote(sid, seat, s, latest)
+            if self._decided(sid):
                 self._try(self.pogo.finalize, sid)
                 s = self.pogo.submission(sid)
         if s.status in FINAL:
+            if s.status == Status.ACCEPTED and sid not in self.state.pinned:
+                self._pin(sid)
+            elif s.status != Status.ACCEPTED and str(sid) in self.state.voted:
+                self._unpin(sid)  # what checking it pinned is no longer needed
             seat = self.pogo.contract.functions.seatOf(sid, self.address).call() - 1
             if seat >= 0 and sid not in self.state.settled:
                 self._try(self.pogo.settle_seat, sid, seat)
@@ -96,21 +128,35 @@ class VerifierBot:
             self.state.open.remove(sid)
             self._save()
 
-    def _decided(self, s) -> bool:
-        s = self.pogo.submission(s.id)
+    def _decided(self, sid: int) -> bool:
+        """Whether finalize would succeed now (the contract's rule, section 5)."""
+        s = self.pogo.submission(sid)
         size = self.pogo.task(self.ctx.task_id).params.committee_size
         quorum = 2 * ((size - 1) // 3) + 1  # the contract's PBFT quorum, 2f + 1 of 3f + 1
-        return s.approvals >= quorum or s.rejections >= quorum or self.pogo.w3.eth.block_number > s.vote_deadline
+        closed = self.pogo.w3.eth.block_number > s.vote_deadline
+        unvoted = 0 if closed else s.seats - s.approvals - s.rejections
+        return (s.approvals >= quorum or s.faults >= quorum or closed
+                or (s.rejections >= quorum and s.faults + unvoted < quorum))
 
-    def _vote(self, sid: int, seat: int, s) -> None:
+    def _vote(self, sid: int, seat: int, s, latest: int) -> None:
         start = time.perf_counter()
         p = self.ctx.log.submission(sid)
-        head = self.ctx.head()
+        head_root = self.ctx.head_root()
         task = self.pogo.task(self.ctx.task_id)
-        if p.kind == 0:
-            verdict = self.checker.check(p, seat, s.seed, task.round, head)
-        else:
-            verdict = self.checker.check_aggregate(p, seat, s.seed, task.round, head)
+        try:
+            if p.kind == 0:
+                verdict = self.checker.check(p, seat, s.seed, task.round, head_root)
+            else:
+                verdict = self.checker.check_aggregate(p, seat, s.seed, task.round, head_root)
+        except Unavailable as exc:
+            # Unavailable data is a fault only once the availability window has passed.
+            ready = s.vote_deadline - task.params.vote_blocks + self.ctx.spec.verification.availability_blocks
+            if latest < ready and latest < s.vote_deadline:
+                if self._waiting.get(sid) != str(exc):
+                    self.progress(f"seat {seat} of update {sid}: waiting for its data until block {ready} ({exc})")
+                    self._waiting[sid] = str(exc)
+                return
+            verdict = Verdict(Reason.DATA_UNAVAILABLE, 0, str(exc))
         seconds = time.perf_counter() - start
         receipt = self._try(self.pogo.attest, sid, verdict.approve, verdict.improvement, verdict.reason)
         self.state.voted[str(sid)] = {"reason": verdict.reason.name, "improvement": verdict.improvement}
@@ -118,6 +164,24 @@ class VerifierBot:
         gas = receipt["gasUsed"] if receipt else 0
         self.votes.append(Vote(sid, seat, verdict, seconds, gas))
         self.progress(f"seat {seat} of update {sid}: {verdict.reason.name} {verdict.detail}")
+
+    def _pin(self, sid: int) -> None:
+        """Keep an accepted update's data: the head is rebuilt from it, whatever its miner does."""
+        p = self.ctx.log.submission(sid)
+        for cid in (p.diff_cid, p.tree_cid, p.checkpoint_cid):
+            if cid:
+                self.ctx.ipfs.pin(cid, timeout=self.ctx.spec.verification.fetch_timeout_s)
+                self.state.kept.append(cid)
+        if p.diff_cid:
+            self.ctx.diff(p.diff_cid)  # and a local copy: the next heads are rebuilt from it
+        self.state.pinned.append(sid)
+        self._save()
+
+    def _unpin(self, sid: int) -> None:
+        p = self.ctx.log.submission(sid)
+        for cid in (p.diff_cid, p.tree_cid, p.checkpoint_cid):
+            if cid and cid not in self.state.kept:
+                self.ctx.ipfs.unpin(cid)
 
     # -- the round -----------------------------------------------------------------------
 
@@ -136,11 +200,10 @@ class VerifierBot:
                 self.propose_aggregate(task.round)
 
     def propose_aggregate(self, round_: int) -> int | None:
-        """Average the round's accepted updates, publish the result, and propose it."""
+        """Average the round's accepted updates, publish the result as a snapshot, and propose it."""
         sources = self.ctx.log.accepted_updates(self.ctx.task_id, round_)
-        head_root, ckpt_cid, _ = self.ctx.head()
-        prev = self.ctx.checkpoint(head_root, ckpt_cid)
-        diffs = [difffile.read(BytesSource(self.ctx.ipfs.cat(p.diff_cid))) for p in sources]
+        prev = self.ctx.head()
+        diffs = [self.ctx.diff(p.diff_cid) for p in sources]
         model = self.ctx.ipfs.add_model(aggregate.aggregate(prev, diffs), self.ctx.spec.leaf_size)
         receipt = self._try(self.pogo.propose_aggregate, self.ctx.task_id, model.root,
                             aggregate.sources_root([p.diff_root for p in sources]), "", model.tree_cid,
@@ -156,7 +219,11 @@ class VerifierBot:
         try:
             return fn(*args)
         except ChainError as exc:
-            if exc.name in ("WrongStatus", "AlreadySettled", "AlreadyVoted", "WindowOpen", "WindowClosed",
-                            "RoundStillOpen", "NotAggregating", "NotDecided", "InsufficientFreeStake"):
-                return None
-            raise
+            if exc.name not in LOST_RACES:
+                self.progress(f"{fn.__name__}{args}: {exc}")
+            return None
+
+
+def _line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:300] if text else ""

@@ -1,9 +1,14 @@
-"""What a verifier checks (PROTOCOL.md section 6), in order, stopping at the first failure.
+"""What a verifier checks (PROTOCOL.md section 6, version 2), in order, stopping at the first
+failure. Faults are provable and slash the miner; judgments only refuse the update.
 
-1 DATA_UNAVAILABLE  2 MALFORMED  3 STALE_BASE  4 ROOT_MISMATCH  5 NO_PROGRESS  6 OVERFIT
-7 approve, with the measured improvement in micro-nats.
+    faults     1 DATA_UNAVAILABLE  2 MALFORMED  3 STALE_BASE  4 ROOT_MISMATCH  7 NON_FINITE  8 HARMFUL
+    judgments  5 NO_PROGRESS  6 OVERFIT  9 INSUFFICIENT_EVIDENCE
+    0 approve, with the measured improvement in micro-nats.
 
-The commitment checks (2-4) are exact; the loss checks (5-6) allow the task's tolerance.
+The commitment checks are exact. The loss judgment is one paired measurement per submission
+(pogo.protocol.judgment): every seat evaluates the same windows, drawn from the submission's
+seed, so honest seats agree. Data that cannot be fetched raises ``Unavailable``: the bot
+retries until the task's availability window has passed before it votes DATA_UNAVAILABLE.
 """
 
 from __future__ import annotations
@@ -18,19 +23,23 @@ from pogo.context import Context
 from pogo.errors import FormatError
 from pogo.model import manifest
 from pogo.model.gpt import GPT, GPTConfig
-from pogo.model.loss import evaluate
+from pogo.model.loss import window_losses
 from pogo.net.contract import Reason
 from pogo.net.events import Published
-from pogo.net.ipfs import DataUnavailable, IpfsSource
-from pogo.protocol import aggregate, checkpoint, difffile, merkle, seedstream, treefile
+from pogo.net.ipfs import DaemonUnreachable, DataUnavailable
+from pogo.protocol import aggregate, checkpoint, judgment, merkle, seedstream, treefile
 from pogo.protocol.source import BytesSource
+
+# Every seat measures on the windows of this seat index: one measurement per submission.
+SHARED_SEAT = 0
 
 
 @dataclass(frozen=True)
 class Verdict:
     reason: Reason
-    improvement: int = 0      # micro-nats, measured on this seat's windows of the assigned shard
+    improvement: int = 0      # micro-nats: the mean paired gain on the shared training windows
     detail: str = ""
+    windows: int = 0          # training windows the judgment used
 
     @property
     def approve(self) -> bool:
@@ -38,18 +47,24 @@ class Verdict:
 
 
 class Rejected(Exception):
-    def __init__(self, reason: Reason, detail: str):
+    def __init__(self, reason: Reason, detail: str, improvement: int = 0, windows: int = 0):
         super().__init__(detail)
-        self.verdict = Verdict(reason, 0, detail)
+        self.verdict = Verdict(reason, improvement, detail, windows)
+
+
+class Unavailable(Exception):
+    """Some data could not be fetched now: not a verdict until the availability window passes."""
 
 
 def _device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-@lru_cache(maxsize=4)
-def _model(cfg_items: tuple) -> GPT:
-    return GPT(GPTConfig(**dict(cfg_items))).to(_device())
+@lru_cache(maxsize=2)
+def _models(cfg_items: tuple) -> tuple[GPT, GPT]:
+    """Two instances of the task's model: the old head and the new model, side by side."""
+    cfg = GPTConfig(**dict(cfg_items))
+    return GPT(cfg).to(_device()), GPT(cfg).to(_device())
 
 
 class UpdateChecker:
@@ -62,48 +77,48 @@ class UpdateChecker:
 
     # -- the whole sequence -------------------------------------------------------------
 
-    def check(self, sub: Published, seat: int, seed: bytes, round_: int, head: tuple[bytes, str, str]) -> Verdict:
+    def check(self, sub: Published, seat: int, seed: bytes, round_: int, head_root: bytes) -> Verdict:
+        """The verdict, or Unavailable (retry later). The head itself must be loadable: a node
+        that cannot rebuild it raises pogo.context.HeadUnavailable, which is never a vote."""
+        prev = self.ctx.model(head_root)
         try:
-            diff, tree_src, ckpt_src, prev = self._fetch(sub, head)
-            self._well_formed(sub, diff, tree_src, ckpt_src)
-            self._fresh_base(diff, head[0])
-            theta_new = self._commitments(sub, diff, tree_src, ckpt_src, prev, seat, seed)
-            if sub.kind != 0:
-                raise RuntimeError("aggregates are checked by AggregateChecker")
-            improvement = self._progress(sub, prev, theta_new, seat, seed, round_)
+            diff, tree = self._fetch(sub)
+            self._well_formed(sub, diff, tree)
+            self._fresh_base(diff, head_root)
+            theta_new = diff.apply(prev)
+            self._commitments(sub, tree, theta_new, seat, seed)
+            return self._progress(sub, prev, theta_new, seed, round_)
         except Rejected as rejected:
             return rejected.verdict
-        return Verdict(Reason.OK, improvement, "all checks passed")
 
-    # -- 1. data availability -------------------------------------------------------------
+    # -- 1. data availability, with the task's byte caps ------------------------------------
 
-    def _fetch(self, sub: Published, head: tuple[bytes, str, str]):
-        timeout = self.v.fetch_timeout_s
+    def _fetch(self, sub: Published):
         try:
-            raw = self.ctx.ipfs.cat(sub.diff_cid, timeout=timeout) if sub.diff_cid else b""
-            tree_src = IpfsSource(self.ctx.ipfs, sub.tree_cid)
-            ckpt_src = IpfsSource(self.ctx.ipfs, sub.checkpoint_cid)
-            tree_src.size(), ckpt_src.size()
+            try:
+                diff = self.ctx.diff(sub.diff_cid)
+            except FormatError as exc:
+                raise Rejected(Reason.MALFORMED, f"diff: {exc}") from None
+            tree = self._tree(sub.tree_cid)
+            return diff, tree
+        except DaemonUnreachable:
+            raise  # our own IPFS node is down: never the miner's fault, never a vote
         except DataUnavailable as exc:
-            raise Rejected(Reason.DATA_UNAVAILABLE, str(exc)) from None
-        prev = self.ctx.checkpoint(head[0], head[1])  # the head itself was verified when it was accepted
-        if sub.kind != 0:
-            return None, tree_src, ckpt_src, prev
+            raise Unavailable(str(exc)) from None
+
+    def _tree(self, cid: str) -> BytesSource:
+        size = treefile.TreeHeader(self.spec.leaf_size, self.ctx.n_leaves, merkle.depth_for(self.ctx.n_leaves)).file_size()
         try:
-            return difffile.read(BytesSource(raw, sub.diff_cid)), tree_src, ckpt_src, prev
-        except FormatError as exc:
-            raise Rejected(Reason.MALFORMED, f"diff: {exc}") from None
+            return BytesSource(self.ctx.fetch_exact(cid, size, "tree file"), cid)
+        except FormatError as exc:  # not the size of a tree of this task
+            raise Rejected(Reason.MALFORMED, f"tree file: {exc}") from None
 
     # -- 2. well formed -------------------------------------------------------------------
 
-    def _well_formed(self, sub: Published, diff, tree_src: IpfsSource, ckpt_src: IpfsSource) -> None:
-        leaf, n_params = self.spec.leaf_size, self.spec.n_params
-        n = checkpoint.n_leaves(n_params, leaf)
+    def _well_formed(self, sub: Published, diff, tree: BytesSource) -> None:
         problems = []
         if diff is not None:
             h = diff.header
-            if (h.n_params, h.leaf_size) != (n_params, leaf):
-                problems.append(f"header P={h.n_params}, L={h.leaf_size}; the task says P={n_params}, L={leaf}")
             if h.new_root != sub.new_root or h.diff_root != sub.diff_root:
                 problems.append("header roots differ from the roots submitted on chain")
             earlier = [p.submission_id for p in self.ctx.log.submissions(self.ctx.task_id, to_block=sub.block)
@@ -112,13 +127,11 @@ class UpdateChecker:
             if earlier:
                 problems.append(f"a copy of submission {earlier[0]}'s diff")
         try:
-            th = treefile.read_header(tree_src)
-            if (th.n_leaves, th.leaf_size) != (n, leaf):
+            th = treefile.read_header(tree)
+            if (th.n_leaves, th.leaf_size) != (self.ctx.n_leaves, self.spec.leaf_size):
                 problems.append(f"tree file has n={th.n_leaves}, L={th.leaf_size}")
         except FormatError as exc:
             problems.append(f"tree file: {exc}")
-        if ckpt_src.size() != 4 * n * leaf:
-            problems.append(f"checkpoint is {ckpt_src.size()} bytes, not {4 * n * leaf}")
         if problems:
             raise Rejected(Reason.MALFORMED, "; ".join(problems))
 
@@ -132,77 +145,103 @@ class UpdateChecker:
 
     # -- 4. commitments -------------------------------------------------------------------
 
-    def _commitments(self, sub: Published, diff, tree_src, ckpt_src, prev: np.ndarray, seat: int,
-                     seed: bytes, theta_new: np.ndarray | None = None) -> np.ndarray:
-        """Spot-check m leaves against the tree and checkpoint files, then rebuild it all."""
+    def _commitments(self, sub: Published, tree: BytesSource, theta_new: np.ndarray, seat: int, seed: bytes) -> None:
+        """Spot-check m leaves against the tree file (what light clients read), then the root."""
         leaf = self.spec.leaf_size
-        if theta_new is None:
-            theta_new = diff.apply(prev)
         n = theta_new.size // leaf
-        indices = seedstream.leaf_indices(seed, seat, self.v.spot_checks(), n)
-        if 2 * len(indices) >= n:
-            # Checking most leaves: two whole downloads beat thousands of ranged reads.
-            tree_src = BytesSource(tree_src.read(0, tree_src.size()), sub.tree_cid)
-            ckpt_src = BytesSource(ckpt_src.read(0, ckpt_src.size()), sub.checkpoint_cid)
-        header = treefile.read_header(tree_src)
-        for i in indices:
-            new_leaf = theta_new[i * leaf:(i + 1) * leaf]
-            leaf_hash, proof, _ = treefile.read_proof(tree_src, i, header)
-            if merkle.hash_leaf(new_leaf.tobytes()) != leaf_hash or not merkle.verify_proof(leaf_hash, i, proof, sub.new_root):
+        header = treefile.read_header(tree)
+        for i in seedstream.leaf_indices(seed, seat, self.v.spot_checks(), n):
+            leaf_hash, proof, _ = treefile.read_proof(tree, i, header)
+            if merkle.hash_leaf(theta_new[i * leaf:(i + 1) * leaf].tobytes()) != leaf_hash \
+                    or not merkle.verify_proof(leaf_hash, i, proof, sub.new_root):
                 raise Rejected(Reason.ROOT_MISMATCH, f"leaf {i} rebuilt from the diff does not prove to new_root")
-            if ckpt_src.read(4 * i * leaf, 4 * leaf) != new_leaf.tobytes():
-                raise Rejected(Reason.ROOT_MISMATCH, f"leaf {i} of the published checkpoint is not the rebuilt leaf")
         if checkpoint.model_root(theta_new, leaf) != sub.new_root:
             raise Rejected(Reason.ROOT_MISMATCH, "the rebuilt model's root is not new_root")
-        return theta_new
 
-    # -- 5, 6. progress -------------------------------------------------------------------
+    # -- 5-9. the loss judgment: one shared, paired, sequential measurement ------------------
 
-    def _progress(self, sub: Published, prev: np.ndarray, theta_new: np.ndarray, seat: int, seed: bytes,
-                  round_: int) -> int:
-        cfg = self.spec.model
-        net = _model(tuple(sorted(cfg.items())))
-        block = cfg["block_size"]
+    def _progress(self, sub: Published, prev: np.ndarray, theta_new: np.ndarray, seed: bytes, round_: int) -> Verdict:
+        if not np.isfinite(theta_new).all():
+            raise Rejected(Reason.NON_FINITE, "the new model has NaN or infinite parameters")
         shard = seedstream.shard_of(self.ctx.task_id, round_, sub.miner, self.spec.n_shards)
-        train_tokens, val_tokens = self.ctx.shard(shard), self.ctx.validation_shard()
-        windows = self.v.eval_windows
-        train_at = seedstream.batch_offsets(seed, seedstream.TRAIN_BATCH, seat, windows, len(train_tokens), block)
-        val_at = seedstream.batch_offsets(seed, seedstream.VAL_BATCH, seat, windows, len(val_tokens), block)
-        losses = {}
-        for name, theta in (("prev", prev), ("new", theta_new)):
-            manifest.load_into(net, theta)
-            losses[name] = (evaluate(net, train_tokens, train_at, _device()), evaluate(net, val_tokens, val_at, _device()))
-        improvement = int(round((losses["prev"][0] - losses["new"][0]) * 1e6))
-        rise = int(round((losses["new"][1] - losses["prev"][1]) * 1e6))
-        if improvement < self.v.min_improvement - self.v.loss_tolerance:
-            raise Rejected(Reason.NO_PROGRESS, f"loss on the assigned windows fell {improvement} micro-nats; "
-                                               f"the task asks {self.v.min_improvement}")
-        if rise > self.v.max_validation_rise + self.v.loss_tolerance:
-            raise Rejected(Reason.OVERFIT, f"validation loss rose {rise} micro-nats")
-        return improvement
+        m = measure(self.spec.model, prev, theta_new, self.ctx.shard(shard), self.ctx.validation_shard(),
+                    seed, self.v.rules())
+        if m.reason != judgment.OK:
+            raise Rejected(Reason[m.reason], m.detail, m.improvement, m.windows)
+        return Verdict(Reason.OK, m.improvement, m.detail, m.windows)
+
+
+@dataclass(frozen=True)
+class Measurement:
+    reason: str               # a judgment.* verdict
+    improvement: int          # micro-nats, mean paired gain on the training windows
+    windows: int
+    detail: str
+
+
+def measure(model_cfg: dict, prev: np.ndarray, theta_new: np.ndarray, train_tokens: np.ndarray,
+            val_tokens: np.ndarray, seed: bytes, rules: judgment.Rules) -> Measurement:
+    """The paired sequential measurement of section 6 on the submission's shared windows.
+
+    Deterministic given its inputs: every honest seat on the same hardware gets the same
+    numbers, and hardware differences move them by float rounding only."""
+    net_prev, net_new = _models(tuple(sorted(model_cfg.items())))
+    manifest.load_into(net_prev, prev)
+    manifest.load_into(net_new, theta_new)
+    block, device = model_cfg["block_size"], _device()
+    offsets = seedstream.batch_offsets(seed, seedstream.TRAIN_BATCH, SHARED_SEAT, rules.max_windows,
+                                       len(train_tokens), block)
+    lp, ln = np.zeros(0), np.zeros(0)
+    looks = rules.looks()
+    verdict, ev = None, None
+    for n in looks:
+        more = offsets[lp.size:n]
+        lp = np.concatenate([lp, window_losses(net_prev, train_tokens, more, device)])
+        ln = np.concatenate([ln, window_losses(net_new, train_tokens, more, device)])
+        ev = judgment.Evidence.paired(lp, ln)
+        verdict = judgment.judge_gain(ev, rules, last_look=(n == looks[-1]))
+        if verdict is not None:
+            break
+    gain = int(round(ev.mean)) if ev.finite else 0
+    detail = f"paired gain {gain} ± {ev.se:.0f} micro-nats over {ev.n} windows (threshold {rules.threshold:.0f})"
+    if verdict != judgment.OK:
+        return Measurement(verdict, gain, ev.n, detail)
+    val_at = seedstream.batch_offsets(seed, seedstream.VAL_BATCH, SHARED_SEAT, ev.n, len(val_tokens), block)
+    rise = judgment.Evidence.paired(window_losses(net_new, val_tokens, val_at, device),
+                                    window_losses(net_prev, val_tokens, val_at, device))
+    verdict = judgment.judge_validation(rise, rules)
+    if verdict != judgment.OK:
+        return Measurement(verdict, gain, ev.n, f"validation loss rose {rise.mean:.0f} ± {rise.se:.0f} micro-nats")
+    return Measurement(judgment.OK, gain, ev.n, detail)
 
 
 class AggregateChecker(UpdateChecker):
-    """An aggregate is checked like an update, steps 1-4: it must be exactly the average."""
+    """An aggregate is checked like an update, steps 1-4: it must be exactly the average, and
+    its snapshot checkpoint exactly that model (newcomers start from it)."""
 
-    def check_aggregate(self, sub: Published, seat: int, seed: bytes, round_: int,
-                        head: tuple[bytes, str, str]) -> Verdict:
+    def check_aggregate(self, sub: Published, seat: int, seed: bytes, round_: int, head_root: bytes) -> Verdict:
+        prev = self.ctx.model(head_root)
         try:
-            _, tree_src, ckpt_src, prev = self._fetch(sub, head)
-            self._well_formed(sub, None, tree_src, ckpt_src)
-            if sub.prev_root != head[0]:
+            try:
+                tree = self._tree(sub.tree_cid)
+                snapshot = self.ctx.fetch_exact(sub.checkpoint_cid, self.ctx.checkpoint_bytes, "snapshot")
+                sources = self.ctx.log.accepted_updates(self.ctx.task_id, round_)
+                diffs = [self.ctx.diff(p.diff_cid) for p in sources]
+            except DaemonUnreachable:
+                raise
+            except DataUnavailable as exc:
+                raise Unavailable(str(exc)) from None
+            except FormatError as exc:
+                raise Rejected(Reason.MALFORMED, str(exc)) from None
+            self._well_formed(sub, None, tree)
+            if sub.prev_root != head_root:
                 raise Rejected(Reason.STALE_BASE, "the aggregate is not based on the head")
-            sources = self.ctx.log.accepted_updates(self.ctx.task_id, round_)
             if aggregate.sources_root([p.diff_root for p in sources]) != sub.diff_root:
                 raise Rejected(Reason.MALFORMED, "diff_root does not name the round's accepted updates")
-            diffs = []
-            for p in sources:
-                try:
-                    diffs.append(difffile.read(BytesSource(self.ctx.ipfs.cat(p.diff_cid, timeout=self.v.fetch_timeout_s))))
-                except DataUnavailable as exc:
-                    raise Rejected(Reason.DATA_UNAVAILABLE, str(exc)) from None
             expected = aggregate.aggregate(prev, diffs)
-            self._commitments(sub, None, tree_src, ckpt_src, prev, seat, seed, theta_new=expected)
+            self._commitments(sub, tree, expected, seat, seed)
+            if snapshot != expected.tobytes():
+                raise Rejected(Reason.ROOT_MISMATCH, "the snapshot checkpoint is not the exact average")
         except Rejected as rejected:
             return rejected.verdict
         return Verdict(Reason.OK, 0, "the aggregate is the exact average")

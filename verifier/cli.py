@@ -28,7 +28,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.once:
         step()
     else:
-        poll_until(step, args.interval, _say)
+        poll_until(step, args.interval, _say, give_up_after=args.give_up_after)
     return 0
 
 
@@ -40,7 +40,9 @@ def register(sub) -> None:
     add_node_options(r)
     r.add_argument("--task", type=int, required=True)
     r.add_argument("--once", action="store_true", help="one pass, then exit")
-    r.add_argument("--interval", type=float, default=2.0)
+    r.add_argument("--interval", type=float, default=2.0, help="seconds between polls of the chain")
+    r.add_argument("--give-up-after", type=float, default=600.0,
+                   help="exit non-zero after this many seconds with the chain or IPFS unreachable")
     r.add_argument("--no-aggregate", action="store_true", help="never propose aggregates")
     r.add_argument("--workdir", help="state (default .pogo/verifier-ADDRESS)")
     r.set_defaults(func=cmd_run)

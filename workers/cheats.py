@@ -18,7 +18,9 @@ def _from_records(prev_padded: np.ndarray, q: np.ndarray, scales: np.ndarray, pr
 
 
 def random_update(prev_padded, raw, prev_root, leaf) -> Built:
-    """Noise of the honest update's size instead of training: NO_PROGRESS."""
+    """Noise of the honest update's size instead of training: the loss rises. Whether that is
+    a fault (HARMFUL, beyond the task's harm margin) or only a judgment (NO_PROGRESS) depends
+    on the model; either way it is never accepted."""
     honest_q, honest_scales = mxint4.quantize(checkpoint.pad(raw, leaf) - prev_padded)
     rng = np.random.default_rng(int.from_bytes(prev_root[:4], "big"))
     q = rng.integers(-7, 8, honest_q.size).astype(np.int8)
@@ -26,8 +28,19 @@ def random_update(prev_padded, raw, prev_root, leaf) -> Built:
     return _from_records(prev_padded, q, honest_scales, prev_root, raw.size, leaf)
 
 
+def vandal(prev_padded, raw, prev_root, leaf) -> Built:
+    """Sabotage: noise far larger than any training step (every group at scale 2^-3, so up to
+    0.875 per weight) wipes out what the model knew. The loss rises far beyond the task's harm
+    margin and beyond noise: HARMFUL, a fault."""
+    rng = np.random.default_rng(int.from_bytes(prev_root[4:8], "big"))
+    q = rng.integers(-7, 8, prev_padded.size).astype(np.int8)
+    q[raw.size:] = 0
+    scales = np.full(prev_padded.size // mxint4.GROUP_SIZE, 127 - 3, dtype=np.uint8)
+    return _from_records(prev_padded, q, scales, prev_root, raw.size, leaf)
+
+
 def zero_update(prev_padded, raw, prev_root, leaf) -> Built:
-    """Submit the head unchanged: NO_PROGRESS."""
+    """Submit the head unchanged: no gain, NO_PROGRESS (a judgment: not accepted, not slashed)."""
     n_groups = prev_padded.size // mxint4.GROUP_SIZE
     return _from_records(prev_padded, np.zeros(prev_padded.size, np.int8),
                          np.full(n_groups, mxint4.SCALE_MIN, np.uint8), prev_root, raw.size, leaf)
@@ -40,8 +53,7 @@ def wrong_root(prev_padded, raw, prev_root, leaf) -> Built:
     header = difffile.decode_header(built.diff)
     patched = difffile.DiffHeader(header.n_params, header.leaf_size, header.group_size, header.prev_root, fake,
                                   header.diff_root)
-    return Built(patched.encode() + built.diff[difffile.HEADER_SIZE:], built.tree, built.checkpoint, prev_root, fake,
-                 built.diff_root)
+    return Built(patched.encode() + built.diff[difffile.HEADER_SIZE:], built.tree, prev_root, fake, built.diff_root)
 
 
 def bad_scales(prev_padded, raw, prev_root, leaf) -> Built:
@@ -52,7 +64,15 @@ def bad_scales(prev_padded, raw, prev_root, leaf) -> Built:
     diff.records[0, 0] = 0xFF
     root = difffile.records_tree(diff.records).root
     header = difffile.DiffHeader(diff.header.n_params, leaf, diff.header.group_size, prev_root, built.new_root, root)
-    return Built(header.encode() + diff.records.tobytes(), built.tree, built.checkpoint, prev_root, built.new_root, root)
+    return Built(header.encode() + diff.records.tobytes(), built.tree, prev_root, built.new_root, root)
+
+
+def non_finite(prev_padded, raw, prev_root, leaf) -> Built:
+    """Every group at the largest scale (2^120): the model's loss is NaN or infinite: NON_FINITE."""
+    honest_q, honest_scales = mxint4.quantize(checkpoint.pad(raw, leaf) - prev_padded)
+    q = np.where(np.arange(honest_q.size) < raw.size, np.int8(7), np.int8(0)).astype(np.int8)
+    scales = np.full_like(honest_scales, 247)
+    return _from_records(prev_padded, q, scales, prev_root, raw.size, leaf)
 
 
 def withheld(prev_padded, raw, prev_root, leaf) -> Built:

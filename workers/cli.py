@@ -45,7 +45,7 @@ def _lead(args: argparse.Namespace, miner) -> int:
             _say(f"claimed {claimed / 1e18:.4f} ETH of rewards")
         return bool(args.rounds) and done >= args.rounds
 
-    poll_until(step, args.interval, _say)
+    poll_until(step, args.interval, _say, give_up_after=args.give_up_after)
     return 0
 
 
@@ -60,5 +60,7 @@ def register(sub) -> None:
     r.add_argument("--steps", type=int, default=30)
     r.add_argument("--zero-stage", type=int, choices=[0, 1, 2, 3], default=0)
     r.add_argument("--interval", type=float, default=2.0, help="seconds between polls of the chain")
+    r.add_argument("--give-up-after", type=float, default=600.0,
+                   help="exit non-zero after this many seconds with the chain or IPFS unreachable")
     r.add_argument("--workdir", help="state and artifacts (default .pogo/miner-ADDRESS)")
     r.set_defaults(func=cmd_run)

@@ -1,5 +1,7 @@
 """The miner loop: sync the head, train K steps on the assigned shard, quantize with error
-feedback, publish diff/tree/checkpoint to IPFS, submit the roots, and later claim the reward.
+feedback, publish the diff and its tree to IPFS (never a checkpoint: the new model is the head
+plus the diff), submit the roots, and later claim the reward. A miner whose free stake no
+longer covers the task's bond says so and submits nothing until it stakes more.
 
 Every phase is recorded in ``WORKDIR/miner.json`` before the next begins, and artifacts are
 written whole or not at all, so a miner killed at any point resumes where it stopped: a built
@@ -29,7 +31,6 @@ class Built:
 
     diff: bytes
     tree: bytes
-    checkpoint: bytes
     prev_root: bytes
     new_root: bytes
     diff_root: bytes
@@ -39,8 +40,8 @@ class Built:
     @classmethod
     def of(cls, q: difffile.Quantized, leaf_size: int) -> "Built":
         h = q.diff.header
-        return cls(q.diff.encode(), treefile.encode(q.new_tree, leaf_size), q.theta_new.tobytes(),
-                   h.prev_root, h.new_root, h.diff_root, q.residual)
+        return cls(q.diff.encode(), treefile.encode(q.new_tree, leaf_size), h.prev_root, h.new_root, h.diff_root,
+                   q.residual)
 
 
 def build_honest(prev_padded: np.ndarray, raw: np.ndarray, prev_root: bytes, leaf_size: int) -> Built:
@@ -115,11 +116,13 @@ class Miner:
                 if exc.name not in ("RoundStillOpen", "WindowOpen"):
                     raise
             return None
-        head_root, ckpt_cid, _ = self.ctx.head()
+        head_root = task.head_root
         if self.state.round != task.round or self.state.head_root != head_root.hex():
             self.state = MinerState(round=task.round, head_root=head_root.hex())
             self._save()
         if self.state.phase == "submitted":
+            return None
+        if self.state.phase == "idle" and not self._can_bond(task):
             return None
         shard = seedstream.shard_of(self.ctx.task_id, task.round, self.address, self.ctx.spec.n_shards)
         d = self._round_dir(task.round)
@@ -128,7 +131,7 @@ class Miner:
 
         if self.state.phase == "idle":
             start = time.perf_counter()
-            job = self.trainer.share_job({"root": head_root.hex(), "cid": ckpt_cid, "shard": shard})
+            job = self.trainer.share_job({"root": head_root.hex(), "shard": shard})
             prev, losses, raw = run_job(self.ctx, self.trainer, job, self._train_progress)
             if self.residual_path.exists():  # error feedback: what earlier diffs could not carry
                 raw = (raw + np.load(self.residual_path)[: raw.size]).astype(np.float32)
@@ -136,7 +139,7 @@ class Miner:
             start = time.perf_counter()
             built = self.builder(prev, raw, head_root, leaf)
             timings["quantize_hash_s"] = time.perf_counter() - start
-            for name in ("diff", "tree", "checkpoint"):
+            for name in ("diff", "tree"):
                 write_bytes_atomic(d / name, getattr(built, name))
             if built.residual is not None:
                 np.save(d / "residual.npy", built.residual)
@@ -150,10 +153,10 @@ class Miner:
             start = time.perf_counter()
             if self.state.roots.get("withhold"):
                 # Publish nothing: CIDs of data that no node holds.
-                self.state.cids = {n: unpublished_cid((d / n).read_bytes())
-                                   for n in ("diff", "tree", "checkpoint")}
+                self.state.cids = {n: unpublished_cid((d / n).read_bytes()) for n in ("diff", "tree")}
             else:
-                self.state.cids = {n: self.ctx.ipfs.add_file(d / n) for n in ("diff", "tree", "checkpoint")}
+                self.state.cids = {n: self.ctx.ipfs.add_file(d / n) for n in ("diff", "tree")}
+                self.ctx.remember_diff(self.state.cids["diff"], (d / "diff").read_bytes())
             timings["upload_s"] = time.perf_counter() - start
             self.state.phase = "uploaded"
             self._save()
@@ -164,13 +167,18 @@ class Miner:
             try:
                 sid, _ = self.ctx.pogo.submit_update(
                     self.ctx.task_id, head_root, bytes.fromhex(r["new"]), bytes.fromhex(r["diff"]),
-                    self.state.cids["diff"], self.state.cids["tree"], self.state.cids["checkpoint"],
+                    self.state.cids["diff"], self.state.cids["tree"],
                     int(self.state.losses[0] * 1e6), int(self.state.losses[1] * 1e6))
             except ChainError as exc:
-                if exc.name != "WindowClosed":
-                    raise
-                self.progress("the round's window closed before the update was in; training again next round")
-                return None
+                if exc.name == "WindowClosed":
+                    self.progress("the round's window closed before the update was in; training again next round")
+                    return None
+                if exc.name in ("InsufficientFreeStake", "StaleBase", "Aggregating", "AlreadySubmitted"):
+                    self.progress(f"the update was refused ({exc}); trying again next round")
+                    self.state.phase = "submitted"  # nothing more this round
+                    self._save()
+                    return None
+                raise
             timings["submit_tx_s"] = time.perf_counter() - start
             self.state.submission_id = sid
             self.state.phase = "submitted"
@@ -180,6 +188,19 @@ class Miner:
             self.progress(f"submitted update {sid} for round {task.round} (shard {shard})")
         return RoundReport(task.round, self.state.submission_id, shard, self.state.losses[0],
                            self.state.losses[1], dict(timings))
+
+    def _can_bond(self, task) -> bool:
+        """Whether free stake covers the task's bond; says once a round when it does not."""
+        account = self.ctx.pogo.account(self.address)
+        free, bond = account["stake"] - account["locked"], task.params.miner_bond
+        if free >= bond:
+            return True
+        if self.state.timings.get("warned_stake") != task.round:
+            self.progress(f"free stake {free / 1e18:.4f} ETH is below the task's bond {bond / 1e18:.4f} ETH: "
+                          "not submitting; add stake with `pogo miner stake --amount ETH`")
+            self.state.timings["warned_stake"] = task.round
+            self._save()
+        return False
 
     def _train_progress(self, step: int, steps: int, loss: float) -> None:
         if step == steps or step % max(1, steps // 4) == 0:
@@ -210,7 +231,7 @@ class Miner:
 
 def run_job(ctx: Context, trainer, job: dict, progress=None) -> tuple[np.ndarray, list[float], np.ndarray]:
     """Train one round's job (on every rank): load the head, K steps on the shard, full fp32 back."""
-    prev = ctx.checkpoint(bytes.fromhex(job["root"]), job["cid"])
+    prev = ctx.model(bytes.fromhex(job["root"]))
     tokens = ctx.shard(job["shard"])
     trainer.load(prev)
     losses = trainer.train(tokens, progress=progress)

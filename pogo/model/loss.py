@@ -23,3 +23,18 @@ def evaluate(net: GPT, tokens: np.ndarray, offsets: list[int], device: torch.dev
     x, y = batch(tokens, offsets, net.cfg.block_size, device)
     _, loss = net(x, y)
     return float(loss.item())
+
+
+@torch.no_grad()
+def window_losses(net: GPT, tokens: np.ndarray, offsets: list[int], device: torch.device | str = "cpu",
+                  chunk: int = 256) -> np.ndarray:
+    """The mean next-token loss (nats) of each window at ``offsets``, as float64: the paired
+    judgment compares two models window by window."""
+    net.eval()
+    out = []
+    for i in range(0, len(offsets), chunk):
+        x, y = batch(tokens, offsets[i:i + chunk], net.cfg.block_size, device)
+        logits, _ = net(x)
+        loss = torch.nn.functional.cross_entropy(logits.transpose(1, 2), y, reduction="none")
+        out.append(loss.mean(dim=1).double().cpu().numpy())
+    return np.concatenate(out) if out else np.zeros(0)

@@ -107,8 +107,19 @@ class Client:
         tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
         receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120)
         if receipt["status"] != 1:
-            raise ChainError("Reverted", (), f"transaction {tx_hash.hex()} reverted on chain")
+            raise self._why_reverted(call, abi, value, receipt, tx_hash.hex())
         return dict(receipt)
+
+    def _why_reverted(self, call: Any, abi: list, value: int, receipt: Any, tx_hash: str) -> ChainError:
+        """A transaction that passed its estimate but reverted in its block lost a race (another
+        transaction moved the state first). Replaying it on the block's state names the error."""
+        try:
+            call.call({"from": self.address, "value": value}, block_identifier=receipt["blockNumber"])
+        except ContractCustomError as exc:
+            return decode_revert(abi, exc.data)
+        except (ContractLogicError, Web3RPCError, ValueError):
+            pass
+        return ChainError("Reverted", (), f"transaction {tx_hash} reverted on chain")
 
 
 @dataclass(frozen=True)

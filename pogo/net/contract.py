@@ -19,12 +19,14 @@ class Status(IntEnum):
     PENDING = 1
     VOTING = 2
     ACCEPTED = 3
-    REJECTED = 4
+    REJECTED = 4         # a quorum found a provable fault: the miner is slashed
     EXPIRED = 5
+    NOT_ACCEPTED = 6     # a quorum's judgment: no reward, the bond back less the evaluation fee
 
 
 class Reason(IntEnum):
-    """Why a verifier rejects (PROTOCOL.md section 6); OK approves."""
+    """Why a verifier rejects (PROTOCOL.md section 6); OK approves. Faults are provable and
+    slash the miner; judgments only refuse the update."""
 
     OK = 0
     DATA_UNAVAILABLE = 1
@@ -33,6 +35,13 @@ class Reason(IntEnum):
     ROOT_MISMATCH = 4
     NO_PROGRESS = 5
     OVERFIT = 6
+    NON_FINITE = 7
+    HARMFUL = 8
+    INSUFFICIENT_EVIDENCE = 9
+
+    @property
+    def is_fault(self) -> bool:
+        return self not in (Reason.OK, Reason.NO_PROGRESS, Reason.OVERFIT, Reason.INSUFFICIENT_EVIDENCE)
 
 
 @dataclass(frozen=True)
@@ -54,6 +63,7 @@ class TaskParams:
     miner_bond: int = 10**18
     round_reward: int = 3 * 10**18
     verifier_fee: int = 10**16
+    eval_fee: int = 2 * 10**16
 
     def as_tuple(self) -> tuple:
         return astuple(self)
@@ -73,6 +83,7 @@ class Submission:
     seats: int
     approvals: int
     rejections: int
+    faults: int
     improvement: int
     reward_claimed: bool
     seed: bytes
@@ -153,10 +164,9 @@ class PoGOContract:
         return self._tx("fundTask", task_id, value=amount)
 
     def submit_update(self, task_id: int, prev_root: bytes, new_root: bytes, diff_root: bytes, diff_cid: str = "",
-                      tree_cid: str = "", checkpoint_cid: str = "", loss_first: int = 0,
-                      loss_last: int = 0) -> tuple[int, dict]:
+                      tree_cid: str = "", loss_first: int = 0, loss_last: int = 0) -> tuple[int, dict]:
         receipt = self._tx("submitUpdate", task_id, prev_root, new_root, diff_root, diff_cid, tree_cid,
-                           checkpoint_cid, loss_first, loss_last)
+                           loss_first, loss_last)
         return self._event(receipt, "UpdateSubmitted")["submissionId"], receipt
 
     def propose_aggregate(self, task_id: int, new_root: bytes, diff_root: bytes, diff_cid: str = "",

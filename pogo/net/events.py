@@ -26,6 +26,16 @@ class Published:
     block: int
 
 
+@dataclass(frozen=True)
+class HeadStep:
+    """One HeadAdvanced event: ``root`` became the head of ``round``, from a submission (0: the
+    task's initial checkpoint)."""
+
+    round: int
+    root: bytes
+    from_submission: int
+
+
 class EventLog:
     """Event queries against one PoGO deployment, from its deployment block on."""
 
@@ -58,15 +68,10 @@ class EventLog:
         return [self.submission(log["args"]["submissionId"])
                 for log in self._logs("UpdateSubmitted", from_block, to_block, taskId=task_id)]
 
-    def head_artifacts(self, task_id: int) -> tuple[bytes, str, str]:
-        """(root, checkpoint CID, tree CID) of the task's current head."""
-        heads = self._logs("HeadAdvanced", taskId=task_id)
-        last = heads[-1]["args"]
-        if last["fromSubmission"] == 0:
-            created = self.task_created(task_id)
-            return last["root"], created["checkpointCid"], created["treeCid"]
-        p = self.submission(last["fromSubmission"])
-        return p.new_root, p.checkpoint_cid, p.tree_cid
+    def heads(self, task_id: int) -> list[HeadStep]:
+        """Every head the task has had, oldest first: its lineage (section 7)."""
+        return [HeadStep(log["args"]["round"], log["args"]["root"], log["args"]["fromSubmission"])
+                for log in self._logs("HeadAdvanced", taskId=task_id)]
 
     def committee_drawn(self, from_block: int, to_block: int | str = "latest") -> list[dict]:
         return [dict(log["args"]) | {"block": log["blockNumber"]}

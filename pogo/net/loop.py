@@ -1,4 +1,6 @@
-"""The polling loop of long-running roles: transient faults are reported and retried."""
+"""The polling loop of long-running roles: transient faults are reported and retried with
+backoff; a node that stays away longer than ``give_up_after`` ends the loop with a clear error
+(the process exits non-zero instead of spinning forever)."""
 
 from __future__ import annotations
 
@@ -8,18 +10,39 @@ from typing import Callable
 import requests
 from web3.exceptions import TimeExhausted
 
+from pogo.errors import PogoError
 from pogo.net.ipfs import DataUnavailable
 
 # The node or IPFS briefly unreachable or slow: the state is on disk, so the next pass resumes.
 TRANSIENT = (requests.exceptions.RequestException, ConnectionError, TimeoutError, TimeExhausted, DataUnavailable)
+MAX_BACKOFF_S = 60.0
 
 
-def poll_until(step: Callable[[], bool], interval: float, say: Callable[[str], None]) -> None:
-    """Call ``step`` every ``interval`` seconds until it returns True."""
+def poll_until(step: Callable[[], bool], interval: float, say: Callable[[str], None],
+               give_up_after: float | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
+    """Call ``step`` every ``interval`` seconds until it returns True. After a transient fault
+    wait twice as long each time (at most a minute); after ``give_up_after`` seconds of nothing
+    but faults, raise PogoError."""
+    failing_since: float | None = None
+    backoff = interval
     while True:
         try:
             if step():
                 return
+            failing_since, backoff = None, interval
         except TRANSIENT as exc:
-            say(f"{exc.__class__.__name__}: {str(exc).splitlines()[0][:200]}; retrying in {interval:g} s")
-        time.sleep(interval)
+            now = time.monotonic()
+            failing_since = failing_since if failing_since is not None else now
+            if give_up_after is not None and now - failing_since >= give_up_after:
+                raise PogoError(f"gave up after {now - failing_since:.0f} s of {exc.__class__.__name__}: "
+                                f"{_first_line(exc)}; check that the chain and IPFS nodes are up") from None
+            backoff = min(max(backoff * 2, 0.5), MAX_BACKOFF_S) if now > failing_since else max(interval, 0.0)
+            say(f"{exc.__class__.__name__}: {_first_line(exc)}; retrying in {backoff:g} s")
+            sleep(backoff)
+            continue
+        sleep(interval)
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).splitlines()
+    return lines[0][:200] if lines else ""

@@ -12,22 +12,43 @@ import math
 from dataclasses import asdict, dataclass, field
 
 from pogo.errors import FormatError
-from pogo.protocol import canonical
+from pogo.protocol import canonical, judgment
 
 
 @dataclass(frozen=True)
 class Verification:
-    catch_fraction: float = 0.01      # f: the smallest corrupted fraction of leaves to catch
-    miss_probability: float = 0.05    # delta: the accepted miss probability per member
-    eval_windows: int = 16            # windows of the assigned and the validation shard
-    min_improvement: int = 5_000      # micro-nats the loss on assigned windows must fall
-    max_validation_rise: int = 20_000 # micro-nats the validation loss may rise
-    loss_tolerance: int = 1_000       # micro-nats of float noise across hardware (< min_improvement)
-    fetch_timeout_s: float = 20.0     # DATA_UNAVAILABLE after this
+    """What a committee checks and the error rates it promises (PROTOCOL.md sections 4 and 6)."""
+
+    catch_fraction: float = 0.01       # f: the smallest corrupted fraction of leaves to catch
+    miss_probability: float = 0.05     # delta: the accepted miss probability per member
+    min_improvement: int = 5_000       # micro-nats: the least gain worth a round (the threshold)
+    max_validation_rise: int = 20_000  # micro-nats the validation loss may rise, beyond noise
+    harm_margin: int = 100_000         # micro-nats: a loss rise beyond this and beyond noise is HARMFUL
+    error_rate: float = 1e-3           # P(refuse a 2x-threshold gain), P(accept a zero gain)
+    slash_rate: float = 1e-6           # P(HARMFUL on an update that did not harm)
+    first_look: int = 64               # evaluation windows in the first look
+    max_windows: int = 1024            # the cap: beyond it, INSUFFICIENT_EVIDENCE
+    fetch_timeout_s: float = 20.0      # one IPFS read
+    availability_blocks: int = 20      # after the draw: DATA_UNAVAILABLE only once this has passed
 
     def spot_checks(self) -> int:
         """m = ceil(ln(delta) / ln(1 - f)): 299 for f = 1 %, delta = 5 %."""
         return math.ceil(math.log(self.miss_probability) / math.log(1.0 - self.catch_fraction))
+
+    def rules(self) -> judgment.Rules:
+        return judgment.Rules(self.min_improvement, self.max_validation_rise, self.harm_margin, self.error_rate,
+                              self.slash_rate, self.first_look, self.max_windows)
+
+    def check(self) -> None:
+        """Refuse a spec whose numbers cannot work, before anything is published."""
+        if not (0 < self.error_rate < 0.5 and 0 < self.slash_rate <= 1e-6):
+            raise FormatError("error_rate must be in (0, 0.5) and slash_rate in (0, 1e-6]")
+        if not (2 <= self.first_look <= self.max_windows <= 1 << 16):
+            raise FormatError("need 2 <= first_look <= max_windows <= 65536")
+        if self.min_improvement <= 0 or self.harm_margin < 0 or self.max_validation_rise < 0:
+            raise FormatError("min_improvement must be positive; harm_margin and max_validation_rise not negative")
+        if not 0 < self.catch_fraction < 1 or not 0 < self.miss_probability < 1:
+            raise FormatError("catch_fraction and miss_probability must lie in (0, 1)")
 
 
 @dataclass(frozen=True)
@@ -54,6 +75,8 @@ class TaskSpec:
         try:
             body = json.loads(raw)
             body["verification"] = Verification(**body.get("verification", {}))
-            return cls(**body)
+            spec = cls(**body)
         except (ValueError, TypeError) as exc:
             raise FormatError(f"not a task spec: {exc}") from None
+        spec.verification.check()
+        return spec

@@ -1,0 +1,246 @@
+"""Verifier bots under faults, on the real chain and IPFS (PROTOCOL.md V2.4-V2.6): a bug or
+hostile input in one submission, a lost race, data that arrives late but within the window,
+data withheld after acceptance, an oversize CID, and the bot's own IPFS node going away.
+Each test asserts the safe behaviour: no exception escapes, no honest party is slashed."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from deploy import scenario
+from deploy.scenario import ETH
+from deploy.task import publish_task
+from pogo.context import Context
+from pogo.model.gpt import GPTConfig
+from pogo.net import chain
+from pogo.net.contract import PoGOContract, Reason, Status, TaskParams
+from pogo.net.ipfs import Ipfs
+from pogo.protocol import difffile
+from pogo.protocol.taskspec import Verification
+from verifier.bot import VerifierBot
+from workers.miner import Miner, build_honest
+from workers.trainer import TrainConfig, Trainer
+
+TINY = GPTConfig(block_size=32, n_layer=1, n_head=2, n_embd=32)
+LEAF = 1024
+
+
+@pytest.fixture(scope="module")
+def net(w3, devnet, tmp_path_factory):
+    snap = w3.provider.make_request("evm_snapshot", [])["result"]
+    sc = scenario.build(w3, n_miners=3, n_verifiers=4,
+                        pogo=PoGOContract.deploy(chain.Client(w3, chain.dev_account(0))))
+    ipfs = Ipfs(devnet.ipfs_api)
+    verification = Verification(fetch_timeout_s=1.0, availability_blocks=12)
+    task = publish_task(sc.pogo, ipfs, TaskParams(round_blocks=30, vote_blocks=60), model_cfg=TINY, n_shards=4,
+                        leaf_size=LEAF, verification=verification, funding=20 * ETH)
+    root = tmp_path_factory.mktemp("faults")
+    ctx = Context.open(sc.pogo, ipfs, task, root / "owner")
+    said: list[str] = []
+    bots = [VerifierBot(ctx.as_signer(sc.as_(v), root / f"v{i}"), progress=said.append, aggregator=(i == 0))
+            for i, v in enumerate(sc.verifiers)]
+    trainer = Trainer(TINY, TrainConfig(steps=8, batch_size=8, lr=3e-3))
+    miners = [Miner(ctx.as_signer(sc.as_(m), root / f"m{i}"), trainer) for i, m in enumerate(sc.miners)]
+    yield {"sc": sc, "ctx": ctx, "task": task, "bots": bots, "miners": miners, "root": root, "ipfs": ipfs,
+           "said": said, "w3": w3, "devnet": devnet}
+    w3.provider.make_request("evm_revert", [snap])
+
+
+def next_round(net) -> list:
+    sc = net["sc"]
+    return sc.drive(net["bots"], net["task"], sc.pogo.task(net["task"]).round + 1)
+
+
+def stakes(net) -> list[int]:
+    sc = net["sc"]
+    return [sc.pogo.account(c.address)["stake"] for c in sc.miners + sc.verifiers]
+
+
+def test_an_exception_in_one_submission_is_reported_and_retried_not_fatal(net, monkeypatch):
+    sc, bot = net["sc"], net["bots"][0]
+    report = net["miners"][0].work()
+    sc.mine(2)
+    real = type(bot.checker).check
+    calls = []
+
+    def broken(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("a bug in the checks")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(bot.checker), "check", broken)
+    before = bot.errors
+    assert bot.poll() == []  # the exception stayed inside this submission's handling
+    assert bot.errors == before + 1 and any("a bug in the checks" in s for s in net["said"])
+    votes = bot.poll()  # retried on the next poll, and voted
+    assert [v.submission_id for v in votes] == [report.submission_id] and votes[0].verdict.approve
+    monkeypatch.undo()
+    next_round(net)
+    assert sc.pogo.submission(report.submission_id).status == Status.ACCEPTED
+
+
+def test_a_transaction_that_loses_a_race_in_its_block_is_quiet(net):
+    """Two bots close the round in the same block: the second is signed, mined and reverted."""
+    sc, w3 = net["sc"], net["w3"]
+    report = net["miners"][1].work()
+    sc.mine(2)
+    for bot in net["bots"]:
+        bot.poll()  # draw, vote, finalize, settle
+    assert sc.pogo.submission(report.submission_id).status == Status.ACCEPTED
+    task = sc.pogo.task(net["task"])
+    sc.mine(task.round_start + task.params.round_blocks - sc.block())
+    w3.provider.make_request("evm_setAutomine", [False])
+    results = {}
+    try:
+        threads = [threading.Thread(target=lambda i=i: results.__setitem__(i, net["bots"][i]._try(
+            net["bots"][i].pogo.close_round, net["task"]))) for i in (0, 1)]
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 30
+        while len(w3.eth.get_block("pending")["transactions"]) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        sc.mine(1)
+        for t in threads:
+            t.join(timeout=60)
+    finally:
+        w3.provider.make_request("evm_setAutomine", [True])
+    receipts = [r for r in results.values() if r is not None]
+    assert len(results) == 2 and len(receipts) == 1  # one closed the round; the other lost, quietly
+    assert receipts[0]["blockNumber"] == sc.block()
+    assert sc.pogo.task(net["task"]).round == task.round + 1
+    assert not any("closeRound" in s or "close_round" in s for s in net["said"])
+
+
+def test_honest_data_that_arrives_after_the_draw_but_within_the_window_is_accepted(net):
+    sc, ctx, ipfs = net["sc"], net["ctx"], net["ipfs"]
+    miner = net["miners"][2]
+    task = sc.pogo.task(net["task"])
+    prev = ctx.model(task.head_root)
+    trainer = miner.trainer
+    trainer.load(prev)
+    trainer.train(ctx.shard(0))
+    built = build_honest(prev, trainer.theta(), task.head_root, LEAF)
+    # The CIDs the data will have, computed without publishing anything yet.
+    cids = [ipfs.client.add_bytes(b, opts={"only-hash": "true"}) for b in (built.diff, built.tree)]
+    sid, _ = miner.ctx.pogo.submit_update(net["task"], task.head_root, built.new_root, built.diff_root, *cids)
+    sc.mine(2)
+    for bot in net["bots"]:
+        assert bot.poll() == []  # drawn, but nobody votes on data it cannot fetch yet
+    assert sc.pogo.submission(sid).status == Status.VOTING
+    assert any("waiting for its data" in s for s in net["said"])
+    sc.mine(2)  # a few blocks after the draw, inside the availability window of 12
+    assert [ipfs.add_bytes(built.diff), ipfs.add_bytes(built.tree)] == cids
+    votes = []
+    for _ in range(3):  # bots retry on every poll; all four vote before the window's end
+        votes += [v for bot in net["bots"] for v in bot.poll()]
+        sc.mine(1)
+    # A quorum of OK votes (the last seat may find the update already finalized); nobody voted
+    # DATA_UNAVAILABLE on data that was only late.
+    assert {v.verdict.reason for v in votes} == {Reason.OK} and len(votes) >= 3, "\n".join(net["said"][-8:])
+    next_round(net)
+    assert sc.pogo.submission(sid).status == Status.ACCEPTED
+
+
+def test_data_withheld_after_acceptance_does_not_lose_the_head(net, tmp_path):
+    """The head is rebuilt from diffs the committee pinned; a node that joins later gets it with
+    `pogo head fetch`. Only when every copy is gone does it fail, naming the missing CID."""
+    sc, ctx, ipfs, devnet = net["sc"], net["ctx"], net["ipfs"], net["devnet"]
+    report = net["miners"][0].work()
+    p_cids = None
+    next_round(net)
+    sid = report.submission_id
+    assert sc.pogo.submission(sid).status == Status.ACCEPTED
+    p = ctx.log.submission(sid)
+    p_cids = (p.diff_cid, p.tree_cid)
+    pinned = {c["Hash"] if isinstance(c, dict) else c for c in ipfs.client.pin.ls(type="recursive")["Keys"]}
+    assert set(p_cids) <= pinned  # the verifiers pinned the accepted update's data
+    assert p.checkpoint_cid == ""  # and no checkpoint was ever published for it
+
+    deployment = tmp_path / "deployment.json"
+    chain.Deployment(net["w3"].eth.chain_id, sc.pogo.address, 0, devnet.rpc_url).save(deployment)
+
+    def head_fetch(workdir):
+        return subprocess.run([sys.executable, "-m", "pogo", "head", "fetch", "--task", str(net["task"]),
+                               "--rpc", devnet.rpc_url, "--ipfs", devnet.ipfs_api, "--deployment", str(deployment),
+                               "--workdir", str(workdir), "--out", str(tmp_path / "head.bin")],
+                              capture_output=True, text=True, timeout=300)
+
+    r = head_fetch(tmp_path / "newcomer")
+    assert r.returncode == 0, r.stderr[-2000:]
+    head = np.fromfile(tmp_path / "head.bin", dtype="<f4")
+    assert np.array_equal(head, ctx.head())
+
+    # The miner withholds (unpins) and so does everyone else: now the head really is gone.
+    for cid in p_cids:
+        ipfs.unpin(cid)
+    ipfs.gc()
+    r = head_fetch(tmp_path / "another-newcomer")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    error = r.stderr.strip().splitlines()[-1]  # after the progress line: one line that names the CID
+    assert error.startswith("pogo: ") and p.diff_cid in error
+    for bot in net["bots"]:  # the bots rebuild from their own cached diffs: nothing stops
+        assert np.array_equal(bot.ctx.head(), head)
+    ipfs.add_bytes((net["miners"][0].ctx.workdir / f"round-{sc.pogo.submission(sid).round}" / "diff").read_bytes())
+
+
+def test_an_oversize_diff_is_malformed_without_reading_it(net):
+    """A diff whose header matches the task but whose body is 64 MiB: refused at the task's cap."""
+    sc, ctx, ipfs = net["sc"], net["ctx"], net["ipfs"]
+    task = sc.pogo.task(net["task"])
+    prev = ctx.head()
+    built = build_honest(prev, prev[: ctx.spec.n_params] + np.float32(1e-3), task.head_root, LEAF)
+    errors = [bot.errors for bot in net["bots"]]
+    huge = built.diff + bytes(64 << 20)
+    cid = ipfs.add_bytes(huge)
+    assert ctx.diff_bytes < len(huge) // 1000
+    sid, _ = net["miners"][1].ctx.pogo.submit_update(net["task"], task.head_root, built.new_root, built.diff_root,
+                                                     cid, ipfs.add_bytes(built.tree))
+    votes = next_round(net)
+    reasons = {v.verdict.reason for v in votes if v.submission_id == sid}
+    assert reasons == {Reason.MALFORMED}
+    assert sc.pogo.submission(sid).status == Status.REJECTED
+    assert [bot.errors for bot in net["bots"]] == errors  # a verdict, not an exception
+
+
+def test_a_bot_whose_own_ipfs_node_is_down_never_votes_unavailable(net):
+    sc = net["sc"]
+    before = stakes(net)
+    report = net["miners"][2].work()
+    sc.mine(2)
+    bot = net["bots"][3]
+    dead = Ipfs("/ip4/127.0.0.1/tcp/9/http", timeout=1.0)
+    # The same verifier restarted against a dead IPFS node, its models cache intact: the head
+    # loads, the diff cannot be fetched, and that is never the miner's fault.
+    shutil.copytree(bot.ctx.workdir / "models", net["root"] / "blind" / "models")
+    blind = VerifierBot(Context(bot.ctx.pogo, dead, bot.ctx.log, bot.ctx.task_id, bot.ctx.spec,
+                                net["root"] / "blind"), progress=net["said"].append)
+    for _ in range(4):
+        sc.mine(6)  # far past the availability window
+        assert all(v.submission_id != report.submission_id for v in blind.poll())
+    assert str(report.submission_id) not in blind.state.voted
+    assert any("DaemonUnreachable" in s for s in net["said"])
+    next_round(net)
+    assert sc.pogo.submission(report.submission_id).status == Status.ACCEPTED
+    assert stakes(net)[:3] == before[:3]  # no miner lost stake to any of this
+    assert difffile.HEADER_SIZE == 128
+
+
+def test_a_miner_without_free_stake_for_the_bond_says_so_and_submits_nothing(net):
+    sc = net["sc"]
+    said = []
+    m = net["miners"][0]
+    poor = Miner(m.ctx, m.trainer, progress=said.append)
+    account = sc.pogo.account(poor.address)
+    sc.as_(sc.miners[0]).request_unstake(account["stake"] - account["locked"] - ETH // 2)  # leaves 0.5 < bond 1
+    count = sc.pogo.contract.functions.submissionCount().call()
+    assert poor.work() is None and poor.work() is None
+    assert sc.pogo.contract.functions.submissionCount().call() == count
+    assert len(said) == 1 and "below the task's bond" in said[0] and "pogo miner stake" in said[0]

@@ -1,0 +1,88 @@
+"""The loss judgment of PROTOCOL.md V2.3 as a pure rule: verdicts at the edges, and its stated
+error rates checked by simulation with fixed seeds (enough trials that the check cannot fail
+by chance: each bound is tested at ~5x the count the stated rate allows)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from pogo.errors import FormatError
+from pogo.protocol import judgment
+from pogo.protocol.taskspec import TaskSpec, Verification
+
+RULES = Verification().rules()
+
+
+def run(rules: judgment.Rules, x: np.ndarray) -> str:
+    """The sequential procedure over per-window improvements x (micro-nats), as measure() runs it."""
+    looks = rules.looks()
+    for n in looks:
+        prev = x[:n] * 1e-6
+        verdict = judgment.judge_gain(judgment.Evidence.paired(prev, np.zeros(n)), rules, last_look=(n == looks[-1]))
+        if verdict is not None:
+            return verdict
+    raise AssertionError("the last look always decides")
+
+
+def test_looks_double_up_to_the_cap():
+    assert RULES.looks() == [64, 128, 256, 512, 1024]
+    assert judgment.Rules(5000, 0, 0, 1e-3, 1e-6, 100, 300).looks() == [100, 200, 300]
+
+
+def test_verdicts_at_the_edges():
+    zeros = np.zeros(1024)
+    assert run(RULES, zeros) == judgment.NO_PROGRESS  # exactly no change: sure, and a judgment
+    assert run(RULES, np.full(1024, 50_000.0)) == judgment.OK
+    assert run(RULES, np.full(1024, -1e6)) == judgment.HARMFUL
+    nan = np.zeros(1024)
+    nan[3] = np.nan
+    assert run(RULES, nan) == judgment.NON_FINITE
+    rng = np.random.default_rng(0)
+    assert run(RULES, rng.normal(5_000, 400_000, 1024)) == judgment.INSUFFICIENT_EVIDENCE
+
+
+def test_a_loss_rise_within_the_harm_margin_is_never_harmful():
+    """HARMFUL needs the rise to exceed harm_margin beyond doubt; a sure rise of 90 % of the
+    margin is a judgment (NO_PROGRESS), not a slash."""
+    x = np.full(1024, -0.9 * RULES.harm_margin)
+    assert run(RULES, x) == judgment.NO_PROGRESS
+
+
+@pytest.mark.parametrize("sd_ratio", [0.5, 1.0, 2.0])
+def test_a_2x_threshold_gain_is_refused_at_most_at_the_stated_rate(sd_ratio):
+    """20,000 updates with true gain 2x the threshold and per-window spread sd_ratio x the gain
+    (what benchmarks.soundness measures on the demo model: 0.5-1.7). The rate promised is 1e-3,
+    so 20 refusals are expected at worst; more than 100 cannot happen by chance (p < 1e-30)."""
+    rng = np.random.default_rng(1234)
+    gain = 2 * RULES.threshold
+    refused = sum(run(RULES, rng.normal(gain, sd_ratio * gain, 1024)) != judgment.OK for _ in range(20_000))
+    assert refused <= 100
+
+
+@pytest.mark.parametrize("sd", [2_500.0, 10_000.0, 40_000.0])
+def test_no_true_gain_is_accepted_at_most_at_the_stated_rate_and_never_slashed(sd):
+    rng = np.random.default_rng(99)
+    verdicts = [run(RULES, rng.normal(0.0, sd, 1024)) for _ in range(20_000)]
+    assert verdicts.count(judgment.OK) <= 100
+    assert verdicts.count(judgment.HARMFUL) == 0  # a zero-effect update is never slashed
+
+
+def test_t_quantiles_are_the_student_t_tails_of_the_stated_rates():
+    from scipy import stats
+
+    for n in RULES.looks():
+        assert math.isclose(stats.t.sf(RULES.t(n), n - 1), RULES.error_rate / 5, rel_tol=1e-6)
+        assert math.isclose(stats.t.sf(RULES.t_harm(n), n - 1), RULES.slash_rate / 5, rel_tol=1e-6)
+
+
+@pytest.mark.parametrize("field, value", [("error_rate", 0.0), ("error_rate", 0.6), ("slash_rate", 1e-3),
+                                          ("first_look", 1), ("max_windows", 10), ("min_improvement", 0),
+                                          ("catch_fraction", 1.0)])
+def test_a_spec_with_numbers_that_cannot_work_is_refused(field, value):
+    spec = TaskSpec(model={}, manifest_hash="0x", n_params=1, leaf_size=32, dataset_cid="", dataset_hash="0x",
+                    n_shards=2, verification=Verification(**{field: value}))
+    with pytest.raises(FormatError):
+        TaskSpec.from_json(spec.canonical_json())
