@@ -1,11 +1,12 @@
 # The two commands: `make demo` and `make test`. Each installs whatever is missing first.
+# `make lint`: static analysis (slither over contracts/, ruff over the Python).
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 SOLCX  := $(HOME)/.solcx/solc-v0.8.28
 
-.PHONY: setup solcx test demo devnet-up devnet-down bench clean abi
+.PHONY: setup solcx test demo devnet-up devnet-down bench clean abi lint
 
 setup: $(VENV)/.installed node_modules/.installed solcx
 
@@ -39,6 +40,41 @@ solcx:
 abi: setup
 	$(PY) -m pogo.dev.compiler
 
+# Static analysis. slither and ruff live in their own venv, pinned, so that their dependencies
+# never move web3 & co. in .venv and the findings do not change under a newer release.
+# slither gets the repo's compiler settings exactly: a standard-json input built from
+# pogo.dev.compiler.SETTINGS over every file in contracts/, compiled by deploy/solc (see
+# slither.config.json, which also filters contracts/test/ out of the findings). Both run even if
+# the first fails; any finding fails the target. Triage: docs/SLITHER.md.
+LINT_VENV     := .lint-venv
+LINT_BIN      := $(LINT_VENV)/bin
+LINT_PKGS     := slither-analyzer==0.11.6 crytic-compile==0.4.2 ruff==0.17.6
+SLITHER_INPUT := build/slither/input.json
+PY_SOURCES    := pogo workers verifier deploy benchmarks tests
+
+$(LINT_BIN)/python:
+	$(PYTHON) -m venv $(LINT_VENV)
+
+$(LINT_VENV)/.installed: Makefile | $(LINT_BIN)/python
+	$(LINT_BIN)/python -m pip install --quiet $(LINT_PKGS)
+	touch $@
+
+lint: $(VENV)/.installed node_modules/.installed $(LINT_VENV)/.installed
+	mkdir -p $(dir $(SLITHER_INPUT))
+	$(PY) -c 'import json, pathlib; from pogo.dev.compiler import SETTINGS; \
+	files = sorted(p.as_posix() for p in pathlib.Path("contracts").rglob("*.sol")); \
+	out = ["abi", "devdoc", "userdoc", "evm.bytecode.object", "evm.bytecode.sourceMap", \
+	       "evm.deployedBytecode.object", "evm.deployedBytecode.sourceMap"]; \
+	settings = {**SETTINGS, "outputSelection": {"*": {"*": out, "": ["ast"]}}}; \
+	print(json.dumps({"language": "Solidity", "sources": {f: {"urls": [f]} for f in files}, "settings": settings}))' \
+	> $(SLITHER_INPUT)
+	@status=0; \
+	echo "$(LINT_BIN)/slither $(SLITHER_INPUT) --compile-force-framework solc-json"; \
+	$(LINT_BIN)/slither $(SLITHER_INPUT) --compile-force-framework solc-json || status=1; \
+	echo "$(LINT_BIN)/ruff check --output-format concise $(PY_SOURCES)"; \
+	$(LINT_BIN)/ruff check --output-format concise $(PY_SOURCES) || status=1; \
+	exit $$status
+
 test: setup
 	$(PY) -m pytest -q
 
@@ -57,4 +93,4 @@ bench: setup
 
 clean:
 	-$(PY) -m pogo devnet down
-	rm -rf $(VENV) node_modules .pogo build
+	rm -rf $(VENV) $(LINT_VENV) node_modules .pogo build

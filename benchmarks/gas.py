@@ -42,7 +42,7 @@ def measure(w3) -> dict:
         head = sc.pogo.task(task).head_root
         sid, receipt = sc.as_(sc.miners[miner]).submit_update(
             task, head, hashlib.sha256(bytes([salt])).digest(), hashlib.sha256(bytes([salt, 1])).digest(),
-            cid, cid, cid, 2_345_678, 2_456_789)
+            cid, cid, 2_345_678, 2_456_789)
         return sid, receipt["gasUsed"]
 
     worst = {"drawCommittee": 0, "attest": 0, "finalize": 0, "settleSeat": 0}
@@ -68,6 +68,14 @@ def measure(w3) -> dict:
     gas["submitUpdate_first_ever"] = firsts[0]       # also pays for the contract's first submission id
     gas["submitUpdate_first_by_miner"] = firsts[1]   # a miner's first update to this task
     gas.update(worst)
+    gas["leaveVerifierPool"] = sc.as_(sc.owner).leave_verifier_pool()["gasUsed"]
+    gas["registerVerifier_reusing_a_slot"] = sc.as_(sc.owner).register_verifier()["gasUsed"]
+    gas["endTask"] = sc.pogo.end_task(task)["gasUsed"]
+    sc.mine(300)
+    for sid in range(1, sc.pogo.contract.functions.submissionCount().call() + 1):
+        if sc.pogo.submission(sid).status in (1, 2):
+            sc.pogo.finalize(sid)
+    gas["reclaimPool"] = sc.pogo.reclaim_pool(task)["gasUsed"]
 
     harness = sc.owner.deploy(compiler.compile_contracts()["VectorHarness"])
     deep = load("merkle")["deep"]

@@ -63,6 +63,22 @@ contract PoGO is Staking {
         uint128 roundReward;
         uint128 verifierFee;     // per majority vote, accepted or rejected alike
         uint128 evalFee;         // taken from the bond of a NotAccepted update, into the pool
+        uint128 verifierBond;    // locked from each member's stake while its seat is open: all it risks
+        int64 maxImprovement;    // micro-nats: the most one update's measured gain counts for rewards
+    }
+
+    /// @notice Protocol-wide bounds on every task's parameters, fixed at deployment: a task's
+    ///         creator cannot make windows that never end, slashes that take a verifier's
+    ///         stake, or rewards that one claim can take whole.
+    struct Bounds {
+        uint64 maxRoundBlocks;
+        uint64 minVoteBlocks;
+        uint64 maxVoteBlocks;
+        uint16 maxMinerSlashBps;
+        uint16 maxVerifierSlashBps;
+        uint16 maxLivenessSlashBps;
+        uint128 maxVerifierBond;
+        int64 maxImprovement;
     }
 
     struct Task {
@@ -73,15 +89,16 @@ contract PoGO is Staking {
         uint64 roundStart;
         uint32 open;             // submissions (updates and aggregates) not yet finalized
         bool aggregating;        // the round closed with several accepted updates
+        bool ended;              // the owner ended it: no new submissions
         bytes32 headRoot;
     }
 
     struct Round {
         uint32 accepted;         // accepted updates
-        uint64 sumImprovement;   // sum of the accepted updates' median improvements
         uint64 lastAccepted;     // the accepted update, when it is the only one
         uint128 rewardPot;       // set when the round's rewards are fixed
         bool closed;
+        uint256 sumImprovement;  // sum of the accepted updates' clamped median improvements
     }
 
     /// @dev Two storage words are written when an update is submitted (gas); the rest as its
@@ -115,6 +132,8 @@ contract PoGO is Staking {
         int64 improvement;
     }
 
+    /// @notice The bounds every task's parameters must respect.
+    Bounds public bounds;
     uint256 public taskCount;
     uint256 public submissionCount;
     mapping(uint256 => Task) internal tasks;
@@ -143,6 +162,8 @@ contract PoGO is Staking {
     event HeadAdvanced(uint256 indexed taskId, uint256 indexed round, bytes32 root, uint256 fromSubmission);
     event Rewarded(uint256 indexed submissionId, address indexed miner, uint256 amount);
     event EvaluationFeeCharged(uint256 indexed submissionId, address indexed miner, uint256 amount);
+    event TaskEnded(uint256 indexed taskId);
+    event PoolReclaimed(uint256 indexed taskId, address indexed owner, uint256 amount);
 
     error BadParams(string what);
     error UnknownTask(uint256 taskId);
@@ -165,8 +186,26 @@ contract PoGO is Staking {
     error AlreadySettled();
     error SeatOutOfRange(uint256 seat);
     error NothingToClaim();
+    error NotOwner();
+    error TaskIsEnded();
 
-    constructor(uint64 unbondingBlocks_, uint128 minVerifierStake_) Staking(unbondingBlocks_, minVerifierStake_) {}
+    /// @param unbondingBlocks_ blocks between an unstake request and its withdrawal
+    /// @param minVerifierStake_ the least stake that joins and weighs in the verifier pool
+    /// @param bounds_ protocol-wide bounds on every task's parameters
+    constructor(uint64 unbondingBlocks_, uint128 minVerifierStake_, Bounds memory bounds_)
+        Staking(unbondingBlocks_, minVerifierStake_)
+    {
+        // Every window is far below what a uint48 block number can hold, so deadlines never wrap.
+        if (bounds_.maxRoundBlocks == 0 || bounds_.maxRoundBlocks > 1 << 24) revert BadDeployment("maxRoundBlocks");
+        if (bounds_.minVoteBlocks < 2 || bounds_.minVoteBlocks > bounds_.maxVoteBlocks || bounds_.maxVoteBlocks > 1 << 24) {
+            revert BadDeployment("voteBlocks");
+        }
+        if (bounds_.maxMinerSlashBps > BPS || bounds_.maxVerifierSlashBps > BPS || bounds_.maxLivenessSlashBps > BPS) {
+            revert BadDeployment("bps");
+        }
+        if (bounds_.maxVerifierBond == 0 || bounds_.maxImprovement <= 0) revert BadDeployment("bond or improvement");
+        bounds = bounds_;
+    }
 
     // -- tasks ----------------------------------------------------------------------
 
@@ -188,6 +227,30 @@ contract PoGO is Staking {
         emit HeadAdvanced(taskId, 0, p.initialRoot, 0);
     }
 
+    /// @notice End a task (owner only): it takes no more submissions; once nothing is open,
+    ///         `reclaimPool` returns what is left of its pool.
+    function endTask(uint256 taskId) external {
+        Task storage t = _task(taskId);
+        if (msg.sender != t.owner) revert NotOwner();
+        if (t.ended) revert TaskIsEnded();
+        t.ended = true;
+        emit TaskEnded(taskId);
+    }
+
+    /// @notice Move an ended task's remaining pool to its owner's withdrawable balance, once no
+    ///         submission of it is open (reward pots of closed rounds stay claimable).
+    function reclaimPool(uint256 taskId) external {
+        Task storage t = _task(taskId);
+        if (msg.sender != t.owner) revert NotOwner();
+        if (!t.ended) revert BadParams("not ended");
+        if (t.open != 0) revert RoundStillOpen(t.open);
+        uint256 amount = t.pool;
+        if (amount == 0) revert NothingToClaim();
+        t.pool = 0;
+        _payFromEscrow(t.owner, amount);
+        emit PoolReclaimed(taskId, t.owner, amount);
+    }
+
     /// @notice Add msg.value to a task's reward pool.
     function fundTask(uint256 taskId) external payable {
         Task storage t = _task(taskId);
@@ -198,10 +261,10 @@ contract PoGO is Staking {
     }
 
     /// @notice A task's parameters and head.
-    function getTask(uint256 taskId) external view returns (TaskParams memory p, address owner, uint256 pool,
-        uint256 round, uint256 roundStart, bytes32 headRoot, bool aggregating, uint256 open) {
+    function getTask(uint256 taskId) external view returns (TaskParams memory p, address owner, uint256 taskPool,
+        uint256 round, uint256 roundStart, bytes32 headRoot, bool aggregating, uint256 open, bool ended) {
         Task storage t = _task(taskId);
-        return (t.p, t.owner, t.pool, t.round, t.roundStart, t.headRoot, t.aggregating, t.open);
+        return (t.p, t.owner, t.pool, t.round, t.roundStart, t.headRoot, t.aggregating, t.open, t.ended);
     }
 
     /// @notice A submission's full record.
@@ -226,6 +289,7 @@ contract PoGO is Staking {
                           string calldata diffCid, string calldata treeCid,
                           int64 claimedLossFirst, int64 claimedLossLast) external returns (uint256 id) {
         Task storage t = _task(taskId);
+        if (t.ended) revert TaskIsEnded();
         if (t.aggregating) revert Aggregating();
         uint256 windowEnd = t.roundStart + t.p.roundBlocks;
         if (block.number >= windowEnd) revert WindowClosed(windowEnd - 1);
@@ -261,7 +325,7 @@ contract PoGO is Staking {
 
         bytes32 seed = SeedStream.challengeSeed(blockhash(seedBlock), submissionId, s.newRoot);
         Task storage t = tasks[s.taskId];
-        address[] memory members = _draw(seed, t.p.committeeSize, accounts[s.miner].slot);
+        address[] memory members = _draw(seed, t.p.committeeSize, accounts[s.miner].slot, t.p.verifierBond);
         s.seed = seed;
         s.status = uint8(Status.Voting);
         s.seats = uint8(members.length);
@@ -269,7 +333,9 @@ contract PoGO is Staking {
         for (uint256 i = 0; i < members.length; ++i) {
             committee[submissionId][i] = members[i];
             seatOf[submissionId][members[i]] = i + 1;
-            accounts[members[i]].openSeats += 1;
+            Account storage a = accounts[members[i]];
+            a.openSeats += 1;
+            a.locked += t.p.verifierBond; // all the seat risks; it cannot be unstaked meanwhile
         }
         emit CommitteeDrawn(submissionId, seed, members, s.voteDeadline);
     }
@@ -300,11 +366,12 @@ contract PoGO is Staking {
     ///         A quorum of approvals accepts; a quorum of fault votes rejects and slashes; a
     ///         quorum of rejections that can no longer become a quorum of faults (or the window
     ///         closing on one) makes the update NotAccepted: no reward, no slash, the evaluation fee.
+    // slither-disable-next-line cyclomatic-complexity
     function finalize(uint256 submissionId) external {
         Submission storage s = _submission(submissionId);
         Task storage t = tasks[s.taskId];
         uint256 quorum = _quorum(t.p.committeeSize);
-        Status outcome;
+        Status outcome = Status.None; // every path below assigns it or reverts
         if (s.status == uint8(Status.Voting)) {
             bool closed = block.number > s.voteDeadline;
             // Seats that may still vote could turn a judgment quorum into a fault quorum.
@@ -323,13 +390,17 @@ contract PoGO is Staking {
         s.status = uint8(outcome);
         if (s.kind == uint8(Kind.Update)) s.round = t.round;
         _unlock(s.miner, t.p.minerBond);
+        if (outcome == Status.Expired && s.kind == uint8(Kind.Update)) {
+            // Expiry is nobody's verdict: the miner may submit again in this round.
+            lastSubmitted[keccak256(abi.encode(uint256(s.taskId), s.miner))] = 0;
+        }
         uint256 minerSlash = 0;
         if (outcome == Status.Accepted) {
-            s.improvement = _medianApproval(submissionId, s.seats);
+            s.improvement = _medianApproval(submissionId, s.seats, t.p.maxImprovement);
             if (s.kind == uint8(Kind.Update)) {
                 Round storage r = rounds[s.taskId][s.round];
                 r.accepted += 1;
-                r.sumImprovement += uint64(s.improvement);
+                r.sumImprovement += uint256(int256(s.improvement));
                 r.lastAccepted = uint64(submissionId);
             }
         } else if (outcome == Status.Rejected) {
@@ -366,26 +437,30 @@ contract PoGO is Staking {
         if (v.settled) revert AlreadySettled();
         v.settled = true;
         address member = committee[submissionId][seat];
-        accounts[member].openSeats -= 1;
-
         Task storage t = tasks[s.taskId];
+        accounts[member].openSeats -= 1;
+        _unlock(member, t.p.verifierBond);
+
+        // A member risks its seat bond, never its whole stake; what it loses is burned, so that
+        // nobody (least of all the task's creator, who set the rates) profits from a slash.
         uint256 paid = 0;
         uint256 slashed = 0;
         if (s.status == uint8(Status.Expired)) {
-            if (!v.voted) slashed = _slash(member, accounts[member].stake * t.p.livenessSlashBps / BPS, submissionId, SLASH_LIVENESS);
+            if (!v.voted) slashed = _slash(member, uint256(t.p.verifierBond) * t.p.livenessSlashBps / BPS, submissionId, SLASH_LIVENESS);
         } else if (v.voted) {
             bool accepted = s.status == uint8(Status.Accepted);
             bool fault = _isFault(v.reason);
             if (v.approve == accepted) {
                 uint256 fee = t.p.verifierFee <= t.pool ? t.p.verifierFee : t.pool;
                 t.pool -= uint128(fee);
-                paid = fee + (s.status == uint8(Status.Rejected) && fault ? s.rejecterShare : 0);
+                uint256 share = s.status == uint8(Status.Rejected) && fault ? s.rejecterShare : 0;
+                paid = fee + share;
                 _payFromEscrow(member, paid);
-            } else if (v.approve ? s.status == uint8(Status.Rejected) : fault) {
-                slashed = _slash(member, accounts[member].stake * t.p.verifierSlashBps / BPS, submissionId, SLASH_MINORITY);
+            } else if ((v.approve && s.status == uint8(Status.Rejected)) || (!v.approve && fault)) {
+                slashed = _slash(member, uint256(t.p.verifierBond) * t.p.verifierSlashBps / BPS, submissionId, SLASH_MINORITY);
             }
         }
-        t.pool += uint128(slashed);
+        _burn(slashed);
         emit SeatSettled(submissionId, seat, member, paid, slashed);
     }
 
@@ -431,25 +506,35 @@ contract PoGO is Staking {
         if (!r.closed) revert RoundNotClosed();
         if (s.rewardClaimed) revert NothingToClaim();
         s.rewardClaimed = true;
-        uint256 amount = uint256(r.rewardPot) * uint64(s.improvement) / r.sumImprovement;
+        uint256 amount = uint256(r.rewardPot) * uint256(int256(s.improvement)) / r.sumImprovement;
         _payFromEscrow(s.miner, amount);
         emit Rewarded(submissionId, s.miner, amount);
     }
 
     // -- internal -------------------------------------------------------------------
 
-    function _checkParams(TaskParams calldata p) internal pure {
+    // slither-disable-next-line cyclomatic-complexity
+    function _checkParams(TaskParams calldata p) internal view {
+        Bounds memory b = bounds;
         if (p.initialRoot == bytes32(0)) revert BadParams("initialRoot");
         if (p.nParams == 0) revert BadParams("nParams");
         if (p.leafSize < 32 || p.leafSize & (p.leafSize - 1) != 0) revert BadParams("leafSize");
         if (p.nShards < 2) revert BadParams("nShards");
-        if (p.roundBlocks == 0 || p.voteBlocks == 0) revert BadParams("windows");
+        if (p.roundBlocks == 0 || p.roundBlocks > b.maxRoundBlocks) revert BadParams("roundBlocks");
+        if (p.voteBlocks < b.minVoteBlocks || p.voteBlocks > b.maxVoteBlocks) revert BadParams("voteBlocks");
         if (p.committeeSize < 4 || p.committeeSize > MAX_COMMITTEE || (p.committeeSize - 1) % 3 != 0) {
             revert BadParams("committeeSize");
         }
-        if (p.minerSlashBps > BPS || p.verifierSlashBps > BPS || p.livenessSlashBps > BPS) revert BadParams("bps");
+        if (p.minerSlashBps > b.maxMinerSlashBps || p.verifierSlashBps > b.maxVerifierSlashBps
+            || p.livenessSlashBps > b.maxLivenessSlashBps) revert BadParams("bps");
         if (p.minerBond == 0) revert BadParams("minerBond");
         if (p.evalFee > p.minerBond) revert BadParams("evalFee");
+        if (p.verifierBond == 0 || p.verifierBond > b.maxVerifierBond || p.verifierBond > minVerifierStake) {
+            revert BadParams("verifierBond");
+        }
+        if (p.maxImprovement <= 0 || p.maxImprovement > b.maxImprovement) revert BadParams("maxImprovement");
+        // The fees of one submission's committee cannot exceed a round's reward.
+        if (uint256(p.verifierFee) * p.committeeSize > p.roundReward) revert BadParams("verifierFee");
     }
 
     function _task(uint256 taskId) internal view returns (Task storage t) {
@@ -467,6 +552,8 @@ contract PoGO is Staking {
     }
 
     function _quorum(uint256 committeeSize) internal pure returns (uint256) {
+        // Exact: _checkParams makes committeeSize - 1 a multiple of 3 (N = 3f + 1).
+        // slither-disable-next-line divide-before-multiply
         return 2 * ((committeeSize - 1) / 3) + 1;
     }
 
@@ -493,12 +580,15 @@ contract PoGO is Staking {
     /// @dev Stake-weighted seats from the seed stream: draw k picks the slot whose cumulative
     ///      weight first exceeds draw(seed, COMMITTEE, k) mod total, skipping the miner's own
     ///      slot and slots already seated; at most 8 draws a seat (pogo/seedstream.py mirrors it).
-    function _draw(bytes32 seed, uint256 size, uint256 excludeSlot) internal view returns (address[] memory members) {
+    function _draw(bytes32 seed, uint256 size, uint256 excludeSlot, uint256 bond)
+        internal view returns (address[] memory members)
+    {
         members = new address[](size);
         uint256[] memory slots = new uint256[](size);
         uint256 total = pool.total;
         uint256 count = 0;
         if (total == 0) {
+            // slither-disable-next-line assembly
             assembly { mstore(members, 0) }
             return members;
         }
@@ -511,16 +601,21 @@ contract PoGO is Staking {
                 if (slots[i] == slot) { seated = true; break; }
             }
             if (seated) continue;
+            address owner = slotOwner[slot];
+            Account storage a = accounts[owner];
+            if (a.stake - a.locked < bond) continue; // cannot bond this seat
             slots[count] = slot;
-            members[count] = slotOwner[slot];
+            members[count] = owner;
             ++count;
         }
         // Shrink the array to the seats actually filled (a thin pool yields a short committee).
         assembly { mstore(members, count) }
     }
 
-    /// @dev The lower median of the approving votes' improvements; committees are at most 16.
-    function _medianApproval(uint256 submissionId, uint256 seats) internal view returns (int64) {
+    /// @dev The lower median of the approving votes' improvements, clamped to [1, cap]: every
+    ///      accepted update gets a share, and none claims more than the task allows. Committees
+    ///      are at most 16.
+    function _medianApproval(uint256 submissionId, uint256 seats, int64 cap) internal view returns (int64) {
         int64[] memory values = new int64[](seats);
         uint256 n = 0;
         for (uint256 i = 0; i < seats; ++i) {
@@ -535,8 +630,8 @@ contract PoGO is Staking {
             values[j] = x;
         }
         int64 median = values[(n - 1) / 2];
-        // Every accepted update gets a share, however small its measured gain.
-        return median > 0 ? median : int64(1);
+        if (median < 1) return 1;
+        return median > cap ? cap : median;
     }
 
     function _advanceHead(Task storage t, uint256 taskId, bytes32 root, uint256 fromSubmission) internal {

@@ -7,9 +7,11 @@ import {StakeTree} from "./lib/StakeTree.sol";
 /// @notice Native-ETH stakes for miners and verifiers, unbonding, pull payments, and the
 ///         stake-weighted verifier pool that committees are drawn from.
 /// @dev Accounting invariant (checked by the tests after every step):
-///      address(this).balance == totalStaked + totalUnbonding + totalWithdrawable + totalEscrow,
-///      where totalEscrow (kept by the PoGO contract) holds task pools, round reward pots and
-///      slashed stake awaiting its recipients.
+///      address(this).balance >= totalStaked + totalUnbonding + totalWithdrawable + totalEscrow
+///      + totalBurned, where totalEscrow (kept by the PoGO contract) holds task pools, round
+///      reward pots and slashed stake awaiting its recipients, and totalBurned the slashed
+///      verifier stake that nobody may receive. The ledger is exact; the balance may exceed it
+///      by ETH forced in (selfdestruct, coinbase), which no account can claim.
 abstract contract Staking {
     using StakeTree for StakeTree.Tree;
 
@@ -24,6 +26,8 @@ abstract contract Staking {
 
     /// @notice Blocks between an unstake request and its withdrawal.
     uint64 public immutable unbondingBlocks;
+    /// @notice The longest unbonding delay a deployment may choose (about 35 days at 12 s).
+    uint64 public constant MAX_UNBONDING_BLOCKS = 250_000;
     /// @notice The least stake that gives a verifier any weight in committee draws.
     uint128 public immutable minVerifierStake;
 
@@ -33,15 +37,19 @@ abstract contract Staking {
     /// @notice The owner of each verifier slot.
     mapping(uint256 => address) public slotOwner;
     uint256 public verifierCount;
+    /// @notice Slots given up by verifiers that left the pool, reused before new ones.
+    uint32[] internal freeSlots;
     StakeTree.Tree internal pool;
 
     uint256 public totalStaked;
     uint256 public totalUnbonding;
     uint256 public totalWithdrawable;
     uint256 public totalEscrow;
+    uint256 public totalBurned;
 
     event Staked(address indexed account, uint256 amount, uint256 stake);
     event VerifierRegistered(address indexed verifier, uint256 slot);
+    event VerifierLeft(address indexed verifier, uint256 slot, bool evicted);
     event UnstakeRequested(address indexed account, uint256 amount, uint256 readyBlock);
     event Withdrawn(address indexed account, uint256 amount);
     event Slashed(address indexed account, uint256 amount, uint256 indexed submissionId, uint8 why);
@@ -49,11 +57,18 @@ abstract contract Staking {
     error ZeroAmount();
     error AlreadyVerifier();
     error PoolFull();
+    error NotVerifier();
+    error BelowMinimumStake(uint256 minimum, uint256 stake);
+    error CannotEvict(uint256 slot);
+    error SeatsOpen(uint256 openSeats);
+    error BadDeployment(string what);
     error InsufficientFreeStake(uint256 requested, uint256 free);
     error NothingToWithdraw();
     error TransferFailed();
 
     constructor(uint64 unbondingBlocks_, uint128 minVerifierStake_) {
+        if (unbondingBlocks_ == 0 || unbondingBlocks_ > MAX_UNBONDING_BLOCKS) revert BadDeployment("unbondingBlocks");
+        if (minVerifierStake_ == 0) revert BadDeployment("minVerifierStake");
         unbondingBlocks = unbondingBlocks_;
         minVerifierStake = minVerifierStake_;
     }
@@ -69,16 +84,49 @@ abstract contract Staking {
         emit Staked(msg.sender, msg.value, a.stake);
     }
 
-    /// @notice Join the verifier pool; committees are drawn by stake weight.
+    /// @notice Join the verifier pool with at least `minVerifierStake` staked; committees are
+    ///         drawn by stake weight. Takes a slot given up by a verifier that left, else a new one.
     function registerVerifier() external {
         Account storage a = accounts[msg.sender];
-        if (a.slot != 0) revert AlreadyVerifier();
-        if (verifierCount == StakeTree.CAPACITY) revert PoolFull();
-        uint256 slot = ++verifierCount;
-        a.slot = uint32(slot);
-        slotOwner[slot] = msg.sender;
-        _syncWeight(a, 0);
-        emit VerifierRegistered(msg.sender, slot);
+        _checkJoin(a);
+        uint256 slot;
+        if (freeSlots.length > 0) {
+            slot = freeSlots[freeSlots.length - 1];
+            freeSlots.pop();
+        } else {
+            if (verifierCount == StakeTree.CAPACITY) revert PoolFull();
+            slot = ++verifierCount;
+        }
+        _seat(a, slot);
+    }
+
+    /// @notice Join a full pool by taking the slot of a verifier with less stake than the caller
+    ///         (or less than the minimum) and no open committee seat: a full pool never locks out
+    ///         a verifier with more stake than its smallest member. The caller names the slot.
+    function registerVerifierReplacing(uint256 slot) external {
+        Account storage a = accounts[msg.sender];
+        _checkJoin(a);
+        address victim = slotOwner[slot];
+        Account storage v = accounts[victim];
+        if (victim == address(0) || v.slot != slot) revert CannotEvict(slot);
+        if (!(v.stake < minVerifierStake || v.stake < a.stake) || v.openSeats != 0) revert CannotEvict(slot);
+        pool.update(slot, _weight(v), 0);
+        v.slot = 0;
+        emit VerifierLeft(victim, slot, true);
+        _seat(a, slot);
+    }
+
+    /// @notice Leave the verifier pool (no open committee seat); the slot is reused.
+    function leaveVerifierPool() external {
+        Account storage a = accounts[msg.sender];
+        uint256 slot = a.slot;
+        if (slot == 0) revert NotVerifier();
+        if (a.openSeats != 0) revert SeatsOpen(a.openSeats);
+        pool.update(slot, _weight(a), 0);
+        a.slot = 0;
+        slotOwner[slot] = address(0);
+        freeSlots.push(uint32(slot));
+        emit VerifierLeft(msg.sender, slot, false);
     }
 
     /// @notice Start unbonding `amount` of free stake; it stays slashable until withdrawn.
@@ -116,13 +164,14 @@ abstract contract Staking {
         totalWithdrawable -= amount;
         amount += matured;
         emit Withdrawn(msg.sender, amount);
+        // slither-disable-next-line low-level-calls
         (bool ok,) = msg.sender.call{value: amount}("");
         if (!ok) revert TransferFailed();
     }
 
-    /// @notice The accounted total, which must equal this contract's balance.
+    /// @notice The accounted total; this contract's balance is never below it.
     function accountedBalance() external view returns (uint256) {
-        return totalStaked + totalUnbonding + totalWithdrawable + totalEscrow;
+        return totalStaked + totalUnbonding + totalWithdrawable + totalEscrow + totalBurned;
     }
 
     /// @notice The verifier pool's total weight.
@@ -132,12 +181,30 @@ abstract contract Staking {
 
     // -- internal -------------------------------------------------------------------
 
+    function _checkJoin(Account storage a) internal view {
+        if (a.slot != 0) revert AlreadyVerifier();
+        if (a.stake < minVerifierStake) revert BelowMinimumStake(minVerifierStake, a.stake);
+    }
+
+    function _seat(Account storage a, uint256 slot) internal {
+        a.slot = uint32(slot);
+        slotOwner[slot] = msg.sender;
+        _syncWeight(a, 0);
+        emit VerifierRegistered(msg.sender, slot);
+    }
+
     function _weight(Account storage a) internal view returns (uint256) {
         return a.slot != 0 && a.stake >= minVerifierStake ? a.stake : 0;
     }
 
     function _syncWeight(Account storage a, uint256 oldWeight) internal {
         if (a.slot != 0) pool.update(a.slot, oldWeight, _weight(a));
+    }
+
+    /// @dev Burn slashed ETH held in escrow: it stays in the contract, and nobody may claim it.
+    function _burn(uint256 amount) internal {
+        totalEscrow -= amount;
+        totalBurned += amount;
     }
 
     /// @dev Take up to `amount` from stake, then from unbonding; the taken ETH moves to escrow.

@@ -3,8 +3,8 @@ createTask on chain with the roots and hashes that commit to them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Callable
 
 import torch
 

@@ -43,7 +43,7 @@ class Context:
     workdir: Path
 
     @classmethod
-    def open(cls, pogo: PoGOContract, ipfs: Ipfs, task_id: int, workdir: Path, from_block: int = 0) -> "Context":
+    def open(cls, pogo: PoGOContract, ipfs: Ipfs, task_id: int, workdir: Path, from_block: int = 0) -> Context:
         log = EventLog(pogo, from_block)
         created = log.task_created(task_id)
         raw = ipfs.cat(created["specCid"], max_bytes=MAX_SPEC_BYTES)
@@ -51,7 +51,7 @@ class Context:
         workdir.mkdir(parents=True, exist_ok=True)
         return cls(pogo, ipfs, log, task_id, spec, workdir)
 
-    def as_signer(self, pogo: PoGOContract, workdir: Path) -> "Context":
+    def as_signer(self, pogo: PoGOContract, workdir: Path) -> Context:
         """The same task seen by another signer with its own cache."""
         workdir.mkdir(parents=True, exist_ok=True)
         return Context(pogo, self.ipfs, self.log, self.task_id, self.spec, workdir)

@@ -11,7 +11,7 @@ from pogo.protocol import checkpoint
 
 
 def pogo(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pogo", *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run([sys.executable, "-m", "pogo", *args], capture_output=True, text=True, timeout=120, check=False)
 
 
 @pytest.fixture
@@ -56,7 +56,7 @@ def test_bad_input_gets_one_line_and_exit_2(files, args, message):
     (d / "junk.bin").write_bytes(b"\x01" * 1001)
     pogo("inspect", "quantize", str(d / "prev.bin"), str(d / "raw.bin"), str(d / "u.diff"), "--leaf-size", "256")
     (d / "trunc.diff").write_bytes((d / "u.diff").read_bytes()[:500])
-    r = subprocess.run([sys.executable, "-m", "pogo", *args], capture_output=True, text=True, cwd=d, timeout=120)
+    r = subprocess.run([sys.executable, "-m", "pogo", *args], capture_output=True, text=True, cwd=d, timeout=120, check=False)
     assert r.returncode == 2
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0] and "Traceback" not in r.stderr

@@ -81,11 +81,15 @@ def test_accepted_update_pays_majority_slashes_minority_and_advances_head(sc, ta
 
     minority = sc.pogo.account(members[3])["stake"]
     pool_before = sc.pogo.task(task).pool
+    assert all(sc.pogo.account(m)["locked"] == ETH for m in members)  # each seat's bond
     settle_all(sc, sid)
     for m in members[:3]:
         assert sc.pogo.withdrawable(m) == 10**16  # the verifier fee, even though the update was honest
-    assert sc.pogo.account(members[3])["stake"] == minority - minority // 10
-    assert sc.pogo.task(task).pool == pool_before - 3 * 10**16 + minority // 10
+        assert sc.pogo.account(m)["locked"] == 0
+    assert sc.pogo.account(members[3])["stake"] == minority - ETH // 10  # 10 % of its seat bond
+    # Slashed verifier stake is burned: the task's pool (its creator's money) does not grow by it.
+    assert sc.pogo.task(task).pool == pool_before - 3 * 10**16
+    assert sc.pogo.contract.functions.totalBurned().call() == ETH // 10
     with expect("AlreadySettled"):
         sc.pogo.settle_seat(sid, 0)
 
@@ -118,7 +122,7 @@ def test_rejected_update_slashes_miner_and_pays_rejecters(sc, task):
     settle_all(sc, sid)
     for i in (0, 1, 3):
         assert sc.pogo.withdrawable(members[i]) == 10**16 + s.rejecter_share
-    assert sc.pogo.account(members[2])["stake"] == 10 * ETH - ETH  # minority: 10% of its stake
+    assert sc.pogo.account(members[2])["stake"] == 10 * ETH - ETH // 10  # minority: 10 % of its seat bond
     assert balanced(sc)
 
 
@@ -139,7 +143,7 @@ def test_expired_submission_slashes_only_silent_members(sc, task):
     for i in (0, 1):
         assert sc.pogo.account(members[i])["stake"] == 10 * ETH and sc.pogo.withdrawable(members[i]) == 0
     for i in (2, 3):
-        assert sc.pogo.account(members[i])["stake"] == 10 * ETH - 10 * ETH * 200 // 10_000
+        assert sc.pogo.account(members[i])["stake"] == 10 * ETH - ETH * 200 // 10_000  # 2 % of the bond
     assert balanced(sc)
 
 
@@ -215,7 +219,7 @@ def test_a_fault_claimed_against_an_accepted_update_is_slashed_a_judgment_is_not
     cast(sc, sid, members, [Reason.OK, Reason.OK, Reason.OK, Reason.HARMFUL], 10_000)
     sc.pogo.finalize(sid)
     settle_all(sc, sid)
-    assert sc.pogo.account(members[3])["stake"] == 10 * ETH - ETH
+    assert sc.pogo.account(members[3])["stake"] == 10 * ETH - ETH // 10
     assert balanced(sc)
 
 
@@ -367,13 +371,38 @@ def test_staking_reverts(sc, task):
     assert sid
 
 
-def test_verifier_pool_is_bounded(sc, w3, task):
+def test_verifier_pool_is_bounded_and_cannot_be_squatted(sc, w3, task):
     f = sc.pogo.contract.functions
+    owner, miner = sc.as_(sc.owner), sc.as_(sc.miners[0])
+    with expect("BelowMinimumStake"):  # dust registrations cannot fill the pool
+        owner.register_verifier()
+    owner.stake(ETH // 2)
+    with expect("BelowMinimumStake"):
+        owner.register_verifier()
+    owner.stake(20 * ETH)  # 20.5 ETH in all
     slot = 3  # Staking's storage: accounts, withdrawable, slotOwner, verifierCount
     w3.provider.make_request("anvil_setStorageAt", [sc.pogo.address, hex(slot), "0x" + (4096).to_bytes(32, "big").hex()])
     assert f.verifierCount().call() == 4096
     with expect("PoolFull"):
-        sc.as_(sc.owner).register_verifier()
+        owner.register_verifier()
+    # A full pool: a verifier with more stake takes the slot of one with less (and no open seat).
+    victim = sc.verifiers[0]
+    victim_slot = sc.pogo.account(victim.address)["slot"]
+    weight = f.poolWeight().call()
+    owner.register_verifier_replacing(victim_slot)
+    assert sc.pogo.account(sc.owner.address)["slot"] == victim_slot and sc.pogo.account(victim.address)["slot"] == 0
+    assert f.poolWeight().call() == weight - 10 * ETH + 41 * ETH // 2
+    with expect("CannotEvict"):  # 5 ETH cannot push out a member with 10
+        miner.register_verifier_replacing(sc.pogo.account(sc.verifiers[1].address)["slot"])
+    with expect("CannotEvict"):  # an empty slot is not a member
+        miner.register_verifier_replacing(4000)
+    # Leaving frees the slot for the next verifier, without growing the pool.
+    freed = sc.pogo.account(sc.verifiers[1].address)["slot"]
+    sc.as_(sc.verifiers[1]).leave_verifier_pool()
+    with expect("NotVerifier"):
+        sc.as_(sc.verifiers[1]).leave_verifier_pool()
+    sc.as_(victim).register_verifier()
+    assert sc.pogo.account(victim.address)["slot"] == freed and f.verifierCount().call() == 4096
 
 
 def test_withdraw_to_a_contract_that_refuses_eth(sc, artifacts, task):
@@ -494,19 +523,142 @@ def test_a_slashed_verifier_can_still_finalize_its_own_bonded_updates(w3, snapsh
     those bonds must not underflow, or its submissions could never be finalized."""
     sc = scenario.build(w3, n_miners=1, n_verifiers=4)  # a fresh contract: the committee is the whole pool
     v0 = sc.verifiers[0]
-    tasks = [sc.create_task(miner_bond=5 * ETH) for _ in range(2)]
+    tasks = [sc.create_task(miner_bond=9 * ETH // 2) for _ in range(2)]
     own = [sc.as_(v0).submit_update(t, sc.pogo.task(t).head_root, ROOT_A, DIFF)[0] for t in tasks]
-    assert sc.pogo.account(v0.address)["locked"] == 10 * ETH == sc.pogo.account(v0.address)["stake"]
+    assert sc.pogo.account(v0.address)["locked"] == 9 * ETH  # 1 ETH free: enough for one seat bond
     other = submit(sc, tasks[0], miner=0)
     members = draw(sc, other)
     assert v0.address in members
     vote(sc, other, members, [(v0.address != m, 1) for m in members])  # v0 alone rejects
     sc.pogo.finalize(other)
     settle_all(sc, other)
-    assert sc.pogo.account(v0.address)["stake"] == 9 * ETH and sc.pogo.account(v0.address)["locked"] == 9 * ETH
+    assert sc.pogo.account(v0.address)["stake"] == 10 * ETH - ETH // 10
+    assert sc.pogo.account(v0.address)["locked"] == 9 * ETH
     for sid in own:
         vote(sc, sid, draw(sc, sid), [(True, 1)] * 3)
         sc.pogo.finalize(sid)
         assert sc.pogo.submission(sid).status == Status.ACCEPTED
     assert sc.pogo.account(v0.address)["locked"] == 0
     assert balanced(sc)
+
+
+# -- attacks from the security review (docs/SECURITY.md) -------------------------------------
+
+@pytest.mark.parametrize("field, value", [
+    ("vote_blocks", 1), ("vote_blocks", 2**40), ("round_blocks", 2**40), ("verifier_slash_bps", 10_000),
+    ("liveness_slash_bps", 10_000), ("verifier_bond", 0), ("verifier_bond", 2 * ETH), ("max_improvement", 0),
+    ("max_improvement", 2**63 - 1), ("verifier_fee", ETH),
+])
+def test_a_task_creator_cannot_set_parameters_outside_the_protocol_bounds(sc, snapshot, field, value):
+    """A 1-block vote window with a 100 % slash once drained online verifiers into the creator's
+    pool; windows of 2^40 blocks locked stake forever; fees above the reward emptied the pool."""
+    with expect("BadParams"):
+        sc.create_task(**{field: value})
+
+
+def test_a_creator_with_the_harshest_allowed_parameters_takes_nothing_from_verifiers(sc, snapshot):
+    task = sc.create_task(vote_blocks=10, verifier_slash_bps=5_000, liveness_slash_bps=1_000, verifier_fee=0)
+    sid = submit(sc, task)
+    members = draw(sc, sid)
+    sc.mine(11)  # nobody votes: every seat loses its liveness share of the seat bond, no more
+    sc.pogo.finalize(sid)
+    pool = sc.pogo.task(task).pool
+    settle_all(sc, sid)
+    for m in members:
+        assert sc.pogo.account(m)["stake"] == 10 * ETH - ETH // 10
+    assert sc.pogo.task(task).pool == pool  # burned, not paid to the creator's pool
+    assert sc.pogo.withdrawable(sc.owner.address) == 0
+    assert balanced(sc)
+
+
+def test_deployment_bounds_are_checked(clients):
+    from pogo.net.contract import Bounds, PoGOContract
+
+    for kwargs in ({"unbonding_blocks": 2**40}, {"unbonding_blocks": 0}, {"min_verifier_stake": 0},
+                   {"bounds": Bounds(max_vote_blocks=2**40)}, {"bounds": Bounds(min_vote_blocks=1)},
+                   {"bounds": Bounds(max_verifier_slash_bps=10_001)}, {"bounds": Bounds(max_improvement=0)}):
+        with pytest.raises(ChainError, match="BadDeployment"):
+            PoGOContract.deploy(clients[0], **kwargs)
+
+
+def test_a_verifier_cannot_unstake_its_way_out_of_a_slash(sc, task):
+    sid = submit(sc, task)
+    members = draw(sc, sid)
+    cheat = sc.as_(sc.by_address(members[3]))
+    with expect("InsufficientFreeStake"):  # the seat's bond is locked until the seat settles
+        cheat.request_unstake(10 * ETH)
+    cheat.request_unstake(9 * ETH)
+    vote(sc, sid, members, [(True, 10), (True, 10), (True, 10), (False, 0)])
+    sc.pogo.finalize(sid)
+    sc.mine(25)  # the unbonding has matured, but the seat is still open
+    with expect("NothingToWithdraw"):
+        cheat.withdraw()
+    settle_all(sc, sid)
+    assert sc.pogo.account(members[3])["stake"] == ETH - ETH // 10  # the slash reached the bond
+    cheat.withdraw()
+    assert sc.pogo.account(members[3])["unbonding"] == 0
+    assert balanced(sc)
+
+
+def test_an_extreme_improvement_claims_no_more_than_the_cap_and_sums_cannot_overflow(sc, task):
+    top = 2**63 - 1
+    sids = [submit(sc, task, miner=i, root=r) for i, r in ((0, ROOT_A), (1, ROOT_B))]
+    for sid, gain in zip(sids, (top, 1_000_000)):
+        members = draw(sc, sid)
+        vote(sc, sid, members, [(True, gain)] * 3 + [None])
+        sc.pogo.finalize(sid)
+    assert sc.pogo.submission(sids[0]).improvement == 10_000_000  # the task's maxImprovement
+    sc.mine(40)
+    sc.pogo.close_round(task)
+    for i, sid in enumerate(sids):
+        sc.as_(sc.miners[i]).claim_reward(sid)
+    paid = [sc.pogo.withdrawable(sc.miners[i].address) for i in (0, 1)]
+    assert paid == [3 * ETH * 10 // 11, 3 * ETH * 1 // 11]
+    assert balanced(sc)
+
+
+def test_eth_forced_into_the_contract_leaves_the_ledger_exact_and_withdrawals_working(sc, artifacts, task, w3):
+    before = sc.pogo.accounted_balance()
+    forcer = artifacts["ForceSend"]
+    factory = w3.eth.contract(abi=forcer.abi, bytecode=forcer.bytecode)
+    sc.owner._send(factory.constructor(sc.pogo.address), forcer.abi, value=ETH)
+    assert sc.pogo.balance() == sc.pogo.accounted_balance() + ETH and sc.pogo.accounted_balance() == before
+    v = sc.as_(sc.verifiers[0])
+    v.request_unstake(ETH)
+    sc.mine(21)
+    v.withdraw()
+    assert sc.pogo.balance() >= sc.pogo.accounted_balance() == before - ETH
+
+
+def test_an_ended_task_returns_what_is_left_of_its_pool_to_its_owner(sc, task):
+    stranger = sc.as_(sc.miners[0])
+    with expect("NotOwner"):
+        stranger.end_task(task)
+    sid = submit(sc, task)
+    sc.pogo.end_task(task)
+    with expect("TaskIsEnded"):
+        submit(sc, task, miner=1, root=ROOT_B)
+    with expect("RoundStillOpen"):
+        sc.pogo.reclaim_pool(task)
+    sc.mine(258)
+    sc.pogo.finalize(sid)  # expired: nobody drew it
+    pool = sc.pogo.task(task).pool
+    with expect("NotOwner"):
+        stranger.reclaim_pool(task)
+    sc.pogo.reclaim_pool(task)
+    assert sc.pogo.withdrawable(sc.owner.address) == pool and sc.pogo.task(task).pool == 0
+    with expect("NothingToClaim"):
+        sc.pogo.reclaim_pool(task)
+    assert balanced(sc)
+
+
+def test_an_expired_honest_submission_may_be_submitted_again_in_its_round(sc, task):
+    """f + 1 silent members can make an honest update expire; the miner keeps its round."""
+    sid = submit(sc, task)
+    members = draw(sc, sid)
+    vote(sc, sid, members, [(True, 10), (True, 10), None, None])
+    sc.mine(21)
+    sc.pogo.finalize(sid)
+    assert sc.pogo.submission(sid).status == Status.EXPIRED
+    again = submit(sc, task, root=ROOT_B)
+    assert again > sid and sc.pogo.submission(again).status == Status.PENDING

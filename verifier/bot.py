@@ -16,8 +16,8 @@ from __future__ import annotations
 import json
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Callable
 
 from pogo.context import Context, HeadUnavailable
 from pogo.net.chain import ChainError
@@ -93,7 +93,7 @@ class VerifierBot:
             self.progress(f"{what}: cannot load the head yet ({exc}); retrying next poll")
         except (DataUnavailable, ConnectionError, TimeoutError) as exc:
             self.progress(f"{what}: {exc.__class__.__name__}: {_line(exc)}; retrying next poll")
-        except Exception as exc:  # a bug or a hostile input: report it, keep the bot alive
+        except Exception as exc:  # noqa: BLE001 - a bug or a hostile input: report it, keep the bot alive
             self.errors += 1
             where = traceback.extract_tb(exc.__traceback__)[-1]
             self.progress(f"{what}: {exc.__class__.__name__}: {_line(exc)} (at {where.filename}:{where.lineno}); "

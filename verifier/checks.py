@@ -202,7 +202,7 @@ def measure(model_cfg: dict, prev: np.ndarray, theta_new: np.ndarray, train_toke
         verdict = judgment.judge_gain(ev, rules, last_look=(n == looks[-1]))
         if verdict is not None:
             break
-    gain = int(round(ev.mean)) if ev.finite else 0
+    gain = round(ev.mean) if ev.finite else 0
     detail = f"paired gain {gain} ± {ev.se:.0f} micro-nats over {ev.n} windows (threshold {rules.threshold:.0f})"
     if verdict != judgment.OK:
         return Measurement(verdict, gain, ev.n, detail)

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -38,7 +38,7 @@ class Built:
     withhold: bool = False   # a cheat that never publishes its data (tests, demo)
 
     @classmethod
-    def of(cls, q: difffile.Quantized, leaf_size: int) -> "Built":
+    def of(cls, q: difffile.Quantized, leaf_size: int) -> Built:
         h = q.diff.header
         return cls(q.diff.encode(), treefile.encode(q.new_tree, leaf_size), h.prev_root, h.new_root, h.diff_root,
                    q.residual)

@@ -15,9 +15,9 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from pogo.dev import toolchain
 from pogo.errors import PogoError
@@ -155,7 +155,7 @@ class Devnet:
         return state
 
     def _spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
-        log = open(self.dir / f"{name}.log", "ab")
+        log = open(self.dir / f"{name}.log", "ab")  # noqa: SIM115 - the child process keeps it open
         try:
             # A session of its own: `down` can stop the whole process group, and a Ctrl-C in
             # the terminal that ran `up` does not take the network down with it.
@@ -204,7 +204,8 @@ class Devnet:
         env["IPFS_PATH"] = str(repo)
         if not (repo / "config").exists():
             self.progress(f"initialising an IPFS repo in {repo}")
-            done = subprocess.run([str(binary), "init", "--empty-repo"], env=env, capture_output=True, text=True)
+            done = subprocess.run([str(binary), "init", "--empty-repo"], env=env, capture_output=True, text=True,
+                                  check=False)
             if done.returncode != 0:
                 raise PogoError(f"`jsipfs init` failed: {done.stderr.strip().splitlines()[-1:]}")
         _configure_offline(repo / "config", port, free_port(), free_port())

@@ -6,7 +6,7 @@ import math
 from dataclasses import asdict, dataclass
 
 import torch
-import torch.nn as nn
+from torch import nn
 from torch.nn import functional as F
 
 
@@ -20,7 +20,7 @@ class GPTConfig:
     dropout: float = 0.0    # 0: the same batch gives the same loss for every verifier
 
     @classmethod
-    def small(cls) -> "GPTConfig":
+    def small(cls) -> GPTConfig:
         """The demo's model: ~0.4 M parameters, a few seconds a round on two CPU cores."""
         return cls()
 

@@ -50,7 +50,7 @@ class Manifest:
         return hashlib.sha256(self.canonical_json()).digest()
 
     @classmethod
-    def from_json(cls, raw: bytes | str) -> "Manifest":
+    def from_json(cls, raw: bytes | str) -> Manifest:
         try:
             rows = json.loads(raw)
             entries = tuple(Entry(str(r["name"]), tuple(int(d) for d in r["shape"]), int(r["offset"])) for r in rows)
@@ -70,7 +70,7 @@ class Manifest:
             offset += e.size
 
 
-def of_module(module: "torch.nn.Module") -> Manifest:
+def of_module(module: torch.nn.Module) -> Manifest:
     entries, offset = [], 0
     for name, p in module.named_parameters():
         entries.append(Entry(name, tuple(p.shape), offset))
@@ -80,7 +80,7 @@ def of_module(module: "torch.nn.Module") -> Manifest:
     return manifest
 
 
-def flatten(module: "torch.nn.Module") -> np.ndarray:
+def flatten(module: torch.nn.Module) -> np.ndarray:
     """theta: a fresh float32 copy of every parameter, in manifest order, on the CPU."""
     import torch
 
@@ -89,7 +89,7 @@ def flatten(module: "torch.nn.Module") -> np.ndarray:
         return torch.cat(parts).numpy().astype("<f4", copy=False)
 
 
-def load_into(module: "torch.nn.Module", theta: np.ndarray, manifest: Manifest | None = None) -> None:
+def load_into(module: torch.nn.Module, theta: np.ndarray, manifest: Manifest | None = None) -> None:
     """Copy theta into the module's parameters, wherever they live (CPU or GPU)."""
     import torch
 

@@ -136,7 +136,7 @@ class Deployment:
         write_bytes_atomic(path, json.dumps(self.__dict__, indent=2).encode())
 
     @classmethod
-    def load(cls, path: Path) -> "Deployment":
+    def load(cls, path: Path) -> Deployment:
         if not path.exists():
             raise PogoError(f"no deployment at {path}: run `pogo deploy` first")
         try:

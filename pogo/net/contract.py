@@ -64,6 +64,25 @@ class TaskParams:
     round_reward: int = 3 * 10**18
     verifier_fee: int = 10**16
     eval_fee: int = 2 * 10**16
+    verifier_bond: int = 10**18
+    max_improvement: int = 10_000_000
+
+    def as_tuple(self) -> tuple:
+        return astuple(self)
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """Protocol-wide bounds on every task's parameters, fixed at deployment (PoGO.sol)."""
+
+    max_round_blocks: int = 100_000
+    min_vote_blocks: int = 10
+    max_vote_blocks: int = 10_000
+    max_miner_slash_bps: int = 10_000
+    max_verifier_slash_bps: int = 5_000
+    max_liveness_slash_bps: int = 1_000
+    max_verifier_bond: int = 100 * 10**18
+    max_improvement: int = 10_000_000
 
     def as_tuple(self) -> tuple:
         return astuple(self)
@@ -100,6 +119,7 @@ class TaskState:
     head_root: bytes
     aggregating: bool
     open: int
+    ended: bool
 
 
 class PoGOContract:
@@ -112,16 +132,17 @@ class PoGOContract:
         self.address = contract.address
 
     @classmethod
-    def deploy(cls, client: Client, unbonding_blocks: int = 20, min_verifier_stake: int = 10**18) -> "PoGOContract":
+    def deploy(cls, client: Client, unbonding_blocks: int = 20, min_verifier_stake: int = 10**18,
+               bounds: Bounds = Bounds()) -> PoGOContract:
         artifact = artifacts.load("PoGO")
-        return cls(client, client.deploy(artifact, unbonding_blocks, min_verifier_stake))
+        return cls(client, client.deploy(artifact, unbonding_blocks, min_verifier_stake, bounds.as_tuple()))
 
     @classmethod
-    def at(cls, client: Client, deployment: Deployment) -> "PoGOContract":
+    def at(cls, client: Client, deployment: Deployment) -> PoGOContract:
         abi = artifacts.load("PoGO").abi
         return cls(client, client.w3.eth.contract(address=deployment.address, abi=abi))
 
-    def as_signer(self, client: Client) -> "PoGOContract":
+    def as_signer(self, client: Client) -> PoGOContract:
         return PoGOContract(client, self.contract)
 
     def _call(self, fn: str, *args):
@@ -148,6 +169,18 @@ class PoGOContract:
 
     def register_verifier(self) -> dict:
         return self._tx("registerVerifier")
+
+    def register_verifier_replacing(self, slot: int) -> dict:
+        return self._tx("registerVerifierReplacing", slot)
+
+    def leave_verifier_pool(self) -> dict:
+        return self._tx("leaveVerifierPool")
+
+    def end_task(self, task_id: int) -> dict:
+        return self._tx("endTask", task_id)
+
+    def reclaim_pool(self, task_id: int) -> dict:
+        return self._tx("reclaimPool", task_id)
 
     def request_unstake(self, amount: int) -> dict:
         return self._tx("requestUnstake", amount)

@@ -5,7 +5,7 @@ backoff; a node that stays away longer than ``give_up_after`` ends the loop with
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import requests
 from web3.exceptions import TimeExhausted

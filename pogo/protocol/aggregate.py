@@ -10,7 +10,7 @@ so a verifier knows exactly which updates it averages.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

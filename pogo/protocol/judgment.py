@@ -77,7 +77,7 @@ class Evidence:
     se: float     # standard error of the mean
 
     @classmethod
-    def paired(cls, prev: np.ndarray, new: np.ndarray) -> "Evidence":
+    def paired(cls, prev: np.ndarray, new: np.ndarray) -> Evidence:
         x = (np.asarray(prev, dtype=np.float64) - np.asarray(new, dtype=np.float64)) * 1e6
         if not np.isfinite(x).all():
             return cls(x.size, math.nan, math.nan)

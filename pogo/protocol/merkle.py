@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Sequence
 
 from pogo.errors import ProofError
 
@@ -95,7 +95,7 @@ class MerkleTree:
     levels: tuple[tuple[bytes, ...], ...]
 
     @classmethod
-    def from_leaf_hashes(cls, leaf_hashes: Sequence[bytes]) -> "MerkleTree":
+    def from_leaf_hashes(cls, leaf_hashes: Sequence[bytes]) -> MerkleTree:
         if not leaf_hashes:
             raise ValueError("a tree needs at least one leaf")
         levels = [tuple(leaf_hashes)]
@@ -107,7 +107,7 @@ class MerkleTree:
         return cls(tuple(levels))
 
     @classmethod
-    def from_leaf_data(cls, data: bytes | memoryview, leaf_bytes: int) -> "MerkleTree":
+    def from_leaf_data(cls, data: bytes | memoryview, leaf_bytes: int) -> MerkleTree:
         return cls.from_leaf_hashes(hash_leaves(data, leaf_bytes))
 
     @property

@@ -13,8 +13,8 @@ constants and tests/vectors/seedstream.json pins both sides.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Sequence
 from itertools import accumulate
-from typing import Sequence
 
 from eth_abi import encode
 from eth_utils import keccak, to_canonical_address

@@ -69,7 +69,7 @@ class TaskSpec:
         return hashlib.sha256(self.canonical_json()).digest()
 
     @classmethod
-    def from_json(cls, raw: bytes, expected_hash: bytes | None = None) -> "TaskSpec":
+    def from_json(cls, raw: bytes, expected_hash: bytes | None = None) -> TaskSpec:
         if expected_hash is not None and hashlib.sha256(raw).digest() != expected_hash:
             raise FormatError("the task spec does not hash to the task's specHash")
         try:

@@ -11,4 +11,4 @@ def load(name: str) -> dict:
 
 
 def b(hex_str: str) -> bytes:
-    return bytes.fromhex(hex_str[2:] if hex_str.startswith("0x") else hex_str)
+    return bytes.fromhex(hex_str.removeprefix("0x"))
