@@ -44,8 +44,7 @@ def measure(state, workdir: Path, steps: int) -> dict:
     t = report.timings
     overhead = t["quantize_hash_s"] + t["upload_s"] + t["submit_tx_s"]
 
-    sc.mine(2)
-    sc.pogo.draw_committee(report.submission_id)
+    sc.draw(report.submission_id)
     s = sc.pogo.submission(report.submission_id)
     verifier_ctx = ctx.as_signer(sc.as_(sc.verifiers[0]), workdir / "verifier")
     checker = AggregateChecker(verifier_ctx)

@@ -32,6 +32,7 @@ import datetime
 import hashlib
 import json
 import math
+import os
 import re
 import statistics
 import sys
@@ -600,30 +601,36 @@ def initial_root(sc, task_id: int) -> bytes:
 def device() -> str:
     if torch.cuda.is_available():
         return f"cuda: {torch.cuda.get_device_name(0)}"
-    import os
-
     return f"cpu: {os.cpu_count()} cores, {torch.get_num_threads()} torch threads"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--trials", type=int, default=200, help="honest trials (true gain 2x the threshold)")
-    parser.add_argument("--nulls", type=int, default=50, help="null trials (true gain ~0)")
-    parser.add_argument("--cheat-rounds", type=int, default=3, help="chain rounds, one submission per cheat each")
-    parser.add_argument("--seat-every", type=int, default=10, help="measure every N-th honest trial for 4 seats")
+    parser.add_argument("--trials", type=int, help="honest trials, true gain 2x the threshold (200; quick 20)")
+    parser.add_argument("--nulls", type=int, help="null trials, true gain ~0 (50; quick 9)")
+    parser.add_argument("--cheat-rounds", type=int, help="chain rounds, one submission per cheat in each (3; quick 1)")
+    parser.add_argument("--seat-every", type=int, help="measure every N-th honest trial for all 4 seats (10; quick 5)")
     parser.add_argument("--true-windows", type=int, default=2048, help="fixed windows defining the true gain")
     parser.add_argument("--tol", type=float, default=0.03, help="relative tolerance of the true gain on 2x")
     parser.add_argument("--pretrain-steps", type=int, default=150)
     parser.add_argument("--update-steps", type=int, default=20)
-    parser.add_argument("--quick", action="store_true", help="20 honest, 9 null trials, one cheat round")
+    parser.add_argument("--quick", action="store_true", help="fewer trials (the numbers in brackets above)")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="torch threads (0: one when the machine is already busy, else torch's default)")
     parser.add_argument("--skip-chain", action="store_true")
     args = parser.parse_args(argv)
-    if args.quick:
-        args.trials, args.nulls, args.cheat_rounds, args.seat_every = 20, 9, 1, 5
+    if args.threads <= 0 and os.getloadavg()[0] >= 1.0:
+        args.threads = 1  # another job shares the cores: more threads would only contend
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    for name, full, quick in (("trials", 200, 20), ("nulls", 50, 9), ("cheat_rounds", 3, 1), ("seat_every", 10, 5)):
+        if getattr(args, name) is None:
+            setattr(args, name, quick if args.quick else full)
     start = time.perf_counter()
     rules = Verification().rules()
     report: dict = {
         "device": device(),
+        "load_average_at_start": round(os.getloadavg()[0], 2),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "rules": {"threshold": rules.threshold, "error_rate": rules.error_rate, "slash_rate": rules.slash_rate,
                   "harm_margin": rules.harm_margin, "max_validation_rise": rules.max_validation_rise,

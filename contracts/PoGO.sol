@@ -314,16 +314,25 @@ contract PoGO is Staking {
                              diffCid, treeCid, checkpointCid, 0, 0);
     }
 
-    /// @notice Fix the submission's seed from blockhash(submitBlock + 1) and draw its committee.
-    ///         Anyone may call it once that block exists and while its hash is reachable.
+    /// @notice Fix the submission's seed and draw its committee; anyone may call it from block
+    ///         submitBlock + 3 on, while the hash of the seed block (submitBlock + 1) is reachable.
+    ///         The seed mixes that hash with the draw block's prevrandao, and the draw reads the
+    ///         verifier weights as they were when the current epoch began, so no stake change,
+    ///         submission variant or block hash chosen once the randomness is known can steer it.
+    /// @dev    Why the delays: prevrandao of block B is fixed by the producer of B - 1, so a draw in
+    ///         submitBlock + 2 would let the seed block's producer know both inputs while grinding
+    ///         its own block hash. And no draw in an epoch's first block: its prevrandao was known
+    ///         to the producer of the block before, which could still change that epoch's weights.
     function drawCommittee(uint256 submissionId) external {
         Submission storage s = _submission(submissionId);
         if (s.status != uint8(Status.Pending)) revert WrongStatus(s.status);
         uint256 seedBlock = s.submitBlock + 1;
-        if (block.number <= seedBlock) revert SeedNotReady(seedBlock + 1);
+        if (block.number <= seedBlock + 1) revert SeedNotReady(seedBlock + 2);
         if (block.number > seedBlock + SEED_HORIZON) revert WindowClosed(seedBlock + SEED_HORIZON);
+        if (block.number % EPOCH_BLOCKS == 0) revert SeedNotReady(block.number + 1);
 
-        bytes32 seed = SeedStream.challengeSeed(blockhash(seedBlock), submissionId, s.newRoot);
+        bytes32 seed = SeedStream.challengeSeed(blockhash(seedBlock) ^ bytes32(block.prevrandao), submissionId,
+                                                s.newRoot);
         Task storage t = tasks[s.taskId];
         address[] memory members = _draw(seed, t.p.committeeSize, accounts[s.miner].slot, t.p.verifierBond);
         s.seed = seed;
@@ -584,8 +593,9 @@ contract PoGO is Staking {
         internal view returns (address[] memory members)
     {
         members = new address[](size);
-        uint256[] memory slots = new uint256[](size);
-        uint256 total = pool.total;
+        uint256[] memory seatedSlots = new uint256[](size);
+        uint32 epoch = currentEpoch();
+        uint256 total = pool.totalAt(epoch);
         uint256 count = 0;
         if (total == 0) {
             // slither-disable-next-line assembly
@@ -594,17 +604,19 @@ contract PoGO is Staking {
         }
         bytes32 purpose = SeedStream.purpose(SeedStream.COMMITTEE_TAG, 0);
         for (uint256 k = 0; k < 8 * size && count < size; ++k) {
-            uint256 slot = pool.find(SeedStream.draw(seed, purpose, k) % total);
+            uint256 slot = pool.find(SeedStream.draw(seed, purpose, k) % total, epoch);
             if (slot == excludeSlot) continue;
             bool seated = false;
             for (uint256 i = 0; i < count; ++i) {
-                if (slots[i] == slot) { seated = true; break; }
+                if (seatedSlots[i] == slot) { seated = true; break; }
             }
             if (seated) continue;
-            address owner = slotOwner[slot];
+            Slot memory info = slots[slot];
+            if (info.owner == address(0) || info.since == epoch) continue; // left, or new in this epoch
+            address owner = info.owner;
             Account storage a = accounts[owner];
             if (a.stake - a.locked < bond) continue; // cannot bond this seat
-            slots[count] = slot;
+            seatedSlots[count] = slot;
             members[count] = owner;
             ++count;
         }

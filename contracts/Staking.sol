@@ -28,14 +28,24 @@ abstract contract Staking {
     uint64 public immutable unbondingBlocks;
     /// @notice The longest unbonding delay a deployment may choose (about 35 days at 12 s).
     uint64 public constant MAX_UNBONDING_BLOCKS = 250_000;
+    /// @notice Committee draws read verifier weights as they were when the current epoch of this
+    ///         many blocks began (StakeTree): stake changed later counts from the next epoch.
+    uint256 public constant EPOCH_BLOCKS = 16;
     /// @notice The least stake that gives a verifier any weight in committee draws.
     uint128 public immutable minVerifierStake;
 
     mapping(address => Account) public accounts;
     /// @notice ETH each address can take out with withdraw(): rewards, fees, matured unbonding.
     mapping(address => uint256) public withdrawable;
-    /// @notice The owner of each verifier slot.
-    mapping(uint256 => address) public slotOwner;
+    /// @dev A verifier slot: its owner and the epoch it took the slot in. A slot taken in the
+    ///      current epoch is not drawn until the next one: its weight in the epoch's snapshot
+    ///      belonged to its previous owner, and choosing which slot to take must not steer a draw.
+    struct Slot {
+        address owner;
+        uint32 since;
+    }
+
+    mapping(uint256 => Slot) internal slots;
     uint256 public verifierCount;
     /// @notice Slots given up by verifiers that left the pool, reused before new ones.
     uint32[] internal freeSlots;
@@ -106,11 +116,11 @@ abstract contract Staking {
     function registerVerifierReplacing(uint256 slot) external {
         Account storage a = accounts[msg.sender];
         _checkJoin(a);
-        address victim = slotOwner[slot];
+        address victim = slots[slot].owner;
         Account storage v = accounts[victim];
         if (victim == address(0) || v.slot != slot) revert CannotEvict(slot);
         if (!(v.stake < minVerifierStake || v.stake < a.stake) || v.openSeats != 0) revert CannotEvict(slot);
-        pool.update(slot, _weight(v), 0);
+        pool.update(slot, _weight(v), 0, currentEpoch());
         v.slot = 0;
         emit VerifierLeft(victim, slot, true);
         _seat(a, slot);
@@ -122,9 +132,9 @@ abstract contract Staking {
         uint256 slot = a.slot;
         if (slot == 0) revert NotVerifier();
         if (a.openSeats != 0) revert SeatsOpen(a.openSeats);
-        pool.update(slot, _weight(a), 0);
+        pool.update(slot, _weight(a), 0, currentEpoch());
         a.slot = 0;
-        slotOwner[slot] = address(0);
+        slots[slot].owner = address(0);
         freeSlots.push(uint32(slot));
         emit VerifierLeft(msg.sender, slot, false);
     }
@@ -174,9 +184,24 @@ abstract contract Staking {
         return totalStaked + totalUnbonding + totalWithdrawable + totalEscrow + totalBurned;
     }
 
-    /// @notice The verifier pool's total weight.
+    /// @notice The owner of a verifier slot (address(0) if free).
+    function slotOwner(uint256 slot) external view returns (address) {
+        return slots[slot].owner;
+    }
+
+    /// @notice The verifier pool's total weight now.
     function poolWeight() external view returns (uint256) {
-        return pool.total;
+        return pool.current();
+    }
+
+    /// @notice The total weight that committee draws use in this epoch (as it began).
+    function drawWeight() external view returns (uint256) {
+        return pool.totalAt(currentEpoch());
+    }
+
+    /// @notice The current epoch: block.number / EPOCH_BLOCKS.
+    function currentEpoch() public view returns (uint32) {
+        return uint32(block.number / EPOCH_BLOCKS);
     }
 
     // -- internal -------------------------------------------------------------------
@@ -188,7 +213,7 @@ abstract contract Staking {
 
     function _seat(Account storage a, uint256 slot) internal {
         a.slot = uint32(slot);
-        slotOwner[slot] = msg.sender;
+        slots[slot] = Slot(msg.sender, currentEpoch());
         _syncWeight(a, 0);
         emit VerifierRegistered(msg.sender, slot);
     }
@@ -198,7 +223,7 @@ abstract contract Staking {
     }
 
     function _syncWeight(Account storage a, uint256 oldWeight) internal {
-        if (a.slot != 0) pool.update(a.slot, oldWeight, _weight(a));
+        if (a.slot != 0) pool.update(a.slot, oldWeight, _weight(a), currentEpoch());
     }
 
     /// @dev Burn slashed ETH held in escrow: it stays in the contract, and nobody may claim it.

@@ -65,11 +65,20 @@ def test_stake_tree_draws_match_python(clients, artifacts, snapshot):
     clients[0].transact(tree, "set", 3, 7)  # a weight that goes down and up again
     weights[2] = 7
     total = sum(weights)
-    assert tree.functions.total().call() == total
+    assert tree.functions.total().call() == 0  # draws see the epoch as it began
+    clients[0].transact(tree, "setEpoch", 1)
+    assert tree.functions.total().call() == total == tree.functions.current().call()
     prefix = [sum(weights[:i + 1]) for i in range(len(weights))]
-    for r in [0, 1, total - 1] + [rng.randrange(total) for _ in range(30)]:
-        expected = next(i for i, c in enumerate(prefix) if c > r) + 1
-        assert tree.functions.find(r).call() == expected
+    rs = [0, 1, total - 1] + [rng.randrange(total) for _ in range(30)]
+    expected = [next(i for i, c in enumerate(prefix) if c > r) + 1 for r in rs]
+    assert [tree.functions.find(r).call() for r in rs] == expected
+    # Changes within an epoch leave its draws alone; the next epoch sees them.
+    clients[0].transact(tree, "set", 1, weights[0] + 10**18)
+    clients[0].transact(tree, "set", 40, 0)
+    assert tree.functions.total().call() == total
+    assert [tree.functions.find(r).call() for r in rs] == expected
+    clients[0].transact(tree, "setEpoch", 2)
+    assert tree.functions.total().call() == total + 10**18 - weights[39]
     for bad in (0, 4097):
         with pytest.raises(ChainError, match="SlotOutOfRange"):
             clients[0].transact(tree, "set", bad, 1)

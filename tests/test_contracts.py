@@ -42,8 +42,7 @@ def submit(sc: Scenario, task: int, miner: int = 0, root: bytes = ROOT_A) -> int
 
 
 def draw(sc: Scenario, sid: int) -> list[str]:
-    sc.mine(2)  # the seed block (submitBlock + 1) must be history when the call is simulated
-    members, _ = sc.pogo.draw_committee(sid)
+    members, _ = sc.draw(sid)
     return members
 
 
@@ -306,20 +305,82 @@ def test_a_round_with_no_accepted_update_opens_the_next(sc, task):
 
 def test_committee_is_the_python_draw_over_chain_weights(sc, task):
     sid = submit(sc, task)
-    members = draw(sc, sid)
+    members, receipt = sc.draw(sid)
     s = sc.pogo.submission(sid)
-    block_hash = sc.w3.eth.get_block(s.submit_block + 1)["hash"]
-    assert s.seed == seedstream.challenge_seed(bytes(block_hash), sid, ROOT_A)
+    block_hash = bytes(sc.w3.eth.get_block(s.submit_block + 1)["hash"])
+    prevrandao = bytes(sc.w3.eth.get_block(receipt["blockNumber"])["mixHash"])
+    mixed = bytes(a ^ b for a, b in zip(block_hash, prevrandao))
+    assert s.seed == seedstream.challenge_seed(mixed, sid, ROOT_A)
     f = sc.pogo.contract.functions
     weights = [sc.pogo.account(f.slotOwner(i).call())["stake"] for i in range(1, f.verifierCount().call() + 1)]
     slots = seedstream.draw_committee(s.seed, weights, 4, exclude=None)
     assert [f.slotOwner(i).call() for i in slots] == members
 
 
+def epoch_weights(sc: Scenario) -> list[int]:
+    """Each slot's weight now (call it at the start of an epoch: what that epoch's draws use)."""
+    f = sc.pogo.contract.functions
+    return [sc.pogo.account(f.slotOwner(i).call())["stake"] for i in range(1, f.verifierCount().call() + 1)]
+
+
+def test_a_top_up_after_the_submission_cannot_steer_the_draw(sc, task):
+    """Committee grinding (SECURITY.md #1): the attacker holds one slot, sees the submission, and
+    tops up by any amount before the draw. The draw reads the weights as the epoch began."""
+    f = sc.pogo.contract.functions
+    sc.next_epoch()
+    epoch, weights = f.currentEpoch().call(), epoch_weights(sc)
+    sid = submit(sc, task)
+    attacker = sc.as_(sc.verifiers[0])
+    before = f.drawWeight().call()
+    attacker.stake(21_000)  # the 21,000 wei of the review, then a large one
+    attacker.stake(500 * ETH)
+    assert f.poolWeight().call() == before + 500 * ETH + 21_000 and f.drawWeight().call() == before
+    members, receipt = sc.draw(sid)
+    assert receipt["blockNumber"] // 16 == epoch  # the top-up and the draw share the epoch
+    slots = seedstream.draw_committee(sc.pogo.submission(sid).seed, weights, 4, exclude=None)
+    assert [f.slotOwner(i).call() for i in slots] == members
+
+
+def test_a_slot_taken_in_this_epoch_is_never_drawn_in_it(sc, task):
+    """A verifier with most of the weight leaves; the attacker takes its slot at once and would
+    inherit that weight in the epoch's snapshot. The slot sits out the epoch."""
+    f = sc.pogo.contract.functions
+    whale, attacker = sc.as_(sc.verifiers[0]), sc.as_(sc.owner)
+    whale.stake(1000 * ETH)
+    sc.next_epoch()
+    whale_slot = sc.pogo.account(sc.verifiers[0].address)["slot"]
+    sid = submit(sc, task)
+    whale.leave_verifier_pool()
+    attacker.stake(10 * ETH)
+    attacker.register_verifier()
+    assert sc.pogo.account(sc.owner.address)["slot"] == whale_slot
+    members, _ = sc.draw(sid)
+    assert sc.owner.address not in members and sc.verifiers[0].address not in members
+    # From the next epoch on, the slot counts with its new owner's weight.
+    sc.next_epoch()
+    assert f.drawWeight().call() == f.poolWeight().call()
+
+
+def test_no_draw_in_an_epochs_first_block(sc, task):
+    """The producer of an epoch's last block knows the next block's prevrandao and can still
+    change that epoch's weights: a draw in the epoch's first block would let it grind."""
+    sid = submit(sc, task)
+    sc.mine(2)
+    with expect("SeedNotReady"):  # submitBlock + 2: its prevrandao is the seed block producer's
+        sc.pogo.draw_committee(sid)
+    sc.mine(16 - sc.block() % 16)  # latest is an epoch's first block
+    with expect("SeedNotReady"):
+        sc.pogo.draw_committee(sid)
+    sc.mine(1)
+    members, _ = sc.pogo.draw_committee(sid)
+    assert len(members) == 4
+
+
 def test_a_miner_that_verifies_is_never_on_its_own_committee(sc, task):
     miner = sc.as_(sc.miners[0])
     miner.stake(100 * ETH)  # enough weight to be drawn nearly every time
     miner.register_verifier()
+    sc.next_epoch()  # its weight counts in draws from the next epoch on
     slot = sc.pogo.account(sc.miners[0].address)["slot"]
     sid = submit(sc, task)
     members = draw(sc, sid)
@@ -495,8 +556,7 @@ def test_every_transition_emits_its_event(sc, task):
         sc.w3.eth.get_block(sc.pogo.submission(sid).submit_block, full_transactions=True)["transactions"][0]["hash"])
     got = sc.pogo.events(s_receipt, "UpdateSubmitted")[0]
     assert (got["diffCid"], got["treeCid"], got["checkpointCid"], got["claimedLossFirst"]) == ("diff", "tree", "", 2_000_000)
-    sc.mine(2)
-    _, receipt = sc.pogo.draw_committee(sid)
+    _, receipt = sc.draw(sid)
     assert sc.pogo.events(receipt, "CommitteeDrawn")[0]["seed"] == sc.pogo.submission(sid).seed
     members = sc.pogo.committee(sid)
     receipt = sc.as_(sc.by_address(members[0])).attest(sid, True, 7, Reason.OK)

@@ -66,7 +66,7 @@ def stakes(net) -> list[int]:
 def test_an_exception_in_one_submission_is_reported_and_retried_not_fatal(net, monkeypatch):
     sc, bot = net["sc"], net["bots"][0]
     report = net["miners"][0].work()
-    sc.mine(2)
+    sc.ready_to_draw(report.submission_id)
     real = type(bot.checker).check
     calls = []
 
@@ -91,7 +91,7 @@ def test_a_transaction_that_loses_a_race_in_its_block_is_quiet(net):
     """Two bots close the round in the same block: the second is signed, mined and reverted."""
     sc, w3 = net["sc"], net["w3"]
     report = net["miners"][1].work()
-    sc.mine(2)
+    sc.ready_to_draw(report.submission_id)
     for bot in net["bots"]:
         bot.poll()  # draw, vote, finalize, settle
     assert sc.pogo.submission(report.submission_id).status == Status.ACCEPTED
@@ -131,7 +131,7 @@ def test_honest_data_that_arrives_after_the_draw_but_within_the_window_is_accept
     # The CIDs the data will have, computed without publishing anything yet.
     cids = [ipfs.client.add_bytes(b, opts={"only-hash": "true"}) for b in (built.diff, built.tree)]
     sid, _ = miner.ctx.pogo.submit_update(net["task"], task.head_root, built.new_root, built.diff_root, *cids)
-    sc.mine(2)
+    sc.ready_to_draw(sid)
     for bot in net["bots"]:
         assert bot.poll() == []  # drawn, but nobody votes on data it cannot fetch yet
     assert sc.pogo.submission(sid).status == Status.VOTING
@@ -214,7 +214,7 @@ def test_a_bot_whose_own_ipfs_node_is_down_never_votes_unavailable(net):
     sc = net["sc"]
     before = stakes(net)
     report = net["miners"][2].work()
-    sc.mine(2)
+    sc.ready_to_draw(report.submission_id)
     bot = net["bots"][3]
     dead = Ipfs("/ip4/127.0.0.1/tcp/9/http", timeout=1.0)
     # The same verifier restarted against a dead IPFS node, its models cache intact: the head

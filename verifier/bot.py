@@ -29,6 +29,7 @@ from verifier.checks import AggregateChecker, Unavailable, Verdict
 
 FINAL = (Status.ACCEPTED, Status.REJECTED, Status.EXPIRED, Status.NOT_ACCEPTED)
 SEED_HORIZON = 256  # blockhash() reaches back this far (PoGO.sol)
+DRAW_DELAY = 3  # the first block drawCommittee accepts, after submitBlock (PoGO.sol)
 # Reverts that mean another party moved the state first: expected, and quiet.
 LOST_RACES = ("WrongStatus", "AlreadySettled", "AlreadyVoted", "WindowOpen", "WindowClosed", "RoundStillOpen",
               "NotAggregating", "Aggregating", "NotDecided", "SeedNotReady", "Reverted")
@@ -64,6 +65,7 @@ class VerifierBot:
         self.votes: list[Vote] = []
         self.errors = 0            # exceptions caught in per-submission handling (benchmarks count them)
         self._waiting: dict[int, str] = {}
+        self.epoch_blocks = self.pogo.contract.functions.EPOCH_BLOCKS().call()  # no draw on an epoch's first block
 
     def _save(self) -> None:
         write_bytes_atomic(self.state_path, json.dumps(asdict(self.state), indent=1).encode())
@@ -103,10 +105,11 @@ class VerifierBot:
 
     def _advance(self, sid: int, latest: int) -> None:
         s = self.pogo.submission(sid)
-        if s.status == Status.PENDING and latest >= s.submit_block + 2:
+        if s.status == Status.PENDING and latest >= s.submit_block + DRAW_DELAY:
             if latest > s.submit_block + 1 + SEED_HORIZON:
                 self._try(self.pogo.finalize, sid)  # nobody drew it in time: it expires
-            else:
+            elif latest % self.epoch_blocks and (latest + 1) % self.epoch_blocks:
+                # not on an epoch's first block: the estimate runs on `latest`, the tx lands in the next
                 self._try(self.pogo.draw_committee, sid)
             s = self.pogo.submission(sid)
         if s.status == Status.VOTING:

@@ -23,12 +23,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     trainer = Trainer(GPTConfig(**ctx.spec.model), TrainConfig(steps=args.steps, zero_stage=args.zero_stage))
     if trainer.rank != 0:
         follow(ctx, trainer)
+        trainer.close()
         return 0
     miner = Miner(ctx, trainer, progress=_say)
     try:
         return _lead(args, miner)
     finally:
         trainer.share_job(None)  # release the other ranks
+        trainer.close()
 
 
 def _lead(args: argparse.Namespace, miner) -> int:

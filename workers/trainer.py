@@ -100,6 +100,15 @@ class Trainer:
 
         return dist.get_world_size()
 
+    def close(self) -> None:
+        """Leave the process group: a gloo/nccl group left to the interpreter's exit can abort
+        the process ("terminate called without an active exception") after its work is done."""
+        import torch.distributed as tdist
+
+        if tdist.is_available() and tdist.is_initialized():
+            tdist.barrier()
+            tdist.destroy_process_group()
+
     def share_job(self, job: dict | None) -> dict | None:
         """Rank 0 sends the round's job (or None: stop) to every rank; all ranks return it."""
         if self.world_size == 1:
