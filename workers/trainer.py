@@ -40,12 +40,26 @@ def _launcher_defaults() -> None:
 def _skip_shm_comm_build() -> None:
     """On CPU, init_distributed compiles a shared-memory all-reduce kernel (~40 s of C++) that
     only speeds up inference collectives; training does without it."""
+    _import_deepspeed()
     import deepspeed.ops
 
     deepspeed.ops.__compatible_ops__["deepspeed_shm_comm"] = False
 
 
+def _import_deepspeed() -> None:
+    """Import DeepSpeed with its log handler on stderr: it logs to stdout (an accelerator
+    warning at import), where commands that print JSON (benchmarks, `--json`) put their result.
+    The handler keeps the stream it was created with, so one redirected import is enough."""
+    import contextlib
+    import sys
+
+    if "deepspeed" not in sys.modules:
+        with contextlib.redirect_stdout(sys.stderr):
+            import deepspeed  # noqa: F401
+
+
 def init_distributed() -> None:
+    _import_deepspeed()
     import deepspeed
     import deepspeed.comm as dist
 
@@ -74,6 +88,7 @@ class Trainer:
     """A DeepSpeed engine over the GPT; load theta, train K steps, read theta back."""
 
     def __init__(self, cfg: GPTConfig, train: TrainConfig):
+        _import_deepspeed()
         import deepspeed
 
         init_distributed()

@@ -40,6 +40,12 @@ def anvil() -> Path:
     return _existing(Path(os.environ.get("POGO_ANVIL", default)), "anvil", "POGO_ANVIL")
 
 
+def forge() -> Path:
+    """forge, for the invariant tests in tests/forge/ (the real binary of @foundry-rs/forge)."""
+    default = NODE_MODULES / "@foundry-rs" / "forge-linux-amd64" / "bin" / "forge"
+    return _existing(Path(os.environ.get("POGO_FORGE", default)), "forge", "POGO_FORGE")
+
+
 def jsipfs() -> Path:
     default = NODE_MODULES / ".bin" / "jsipfs"
     return _existing(Path(os.environ.get("POGO_JSIPFS", default)), "jsipfs (npm ipfs@0.66.1)", "POGO_JSIPFS")

@@ -1,0 +1,372 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {PoGO} from "../../contracts/PoGO.sol";
+import {Staking} from "../../contracts/Staking.sol";
+import {ForceSend} from "../../contracts/test/ForceSend.sol";
+
+/// @dev The few forge cheatcodes these tests use (forge answers calls to this address itself).
+interface Vm {
+    struct Log {
+        bytes32[] topics;
+        bytes data;
+        address emitter;
+    }
+
+    function prank(address sender) external;
+    function roll(uint256 blockNumber) external;
+    function deal(address who, uint256 balance) external;
+    function prevrandao(bytes32 value) external;
+    function recordLogs() external;
+    function getRecordedLogs() external returns (Log[] memory);
+}
+
+Vm constant vm = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
+
+/// @title Handler
+/// @notice What forge's invariant fuzzer calls: every entry point of PoGO, by a fixed cast of
+///         actors, with arguments bounded to values that reach deep states. Reverts are kept
+///         (a revert changes nothing, which the invariants then check too).
+/// @dev The cast: miner 0 is honest (its updates are good), miner 1 cheats (its updates are
+///      bad); verifiers 2-6 are honest and vote as the protocol says as soon as they are drawn
+///      (good: approve; bad: ROOT_MISMATCH); verifier 7 is the adversary and votes whatever
+///      the fuzzer says, or not at all; 8 only stakes and funds. With one adversary, every committee
+///      of 4 has at most f = 1 faulty member, the protocol's assumption.
+///      After every call the handler checks, from the call's own logs, that no account's
+///      withdrawable balance changed without an event that says so, and that no honest actor
+///      was slashed or charged.
+contract Handler {
+    uint256 internal constant N_ACTORS = 9;
+    uint256 internal constant ADVERSARY = 7;
+
+    PoGO public immutable pogo;
+    uint256 public immutable taskId;
+    address[N_ACTORS] public actors;
+    mapping(address => bool) public honest;
+    mapping(uint256 => bool) public good; // submission => built honestly
+    uint256 public submissions;
+
+    // Ghosts: what went in and out of the contract, and every rule broken along the way.
+    uint256 public ethIn;
+    uint256 public ethOut;
+    uint256 public forced;
+    uint256 public unexplainedCredits;
+    uint256 public honestLosses;
+    uint256 public calls;
+    // How deep the sequences went (the scripted test checks that each path is reachable).
+    mapping(uint8 => uint256) public outcomes; // Finalized status => count
+    uint256 public rewards;
+    uint256 public settled;
+    uint256 public slashes;
+    uint256 public roundsClosed;
+
+    constructor(PoGO pogo_, uint256 taskId_, uint256 funded) {
+        pogo = pogo_;
+        taskId = taskId_;
+        ethIn = funded;
+        for (uint256 i = 0; i < N_ACTORS; ++i) {
+            actors[i] = address(uint160(0x1000 + i));
+            honest[actors[i]] = i != 1 && i != ADVERSARY;
+        }
+    }
+
+    function actor(uint256 i) external view returns (address) {
+        return actors[i];
+    }
+
+    // -- staking ------------------------------------------------------------------------
+
+    function stake(uint256 who, uint256 amount) external {
+        address a = actors[who % N_ACTORS];
+        amount = 1 + amount % 40 ether;
+        vm.deal(a, a.balance + amount);
+        _call(a, abi.encodeCall(Staking.stake, ()), amount);
+    }
+
+    function requestUnstake(uint256 who, uint256 amount) external {
+        address a = actors[who % N_ACTORS];
+        (uint128 staked,,,,,) = pogo.accounts(a);
+        _call(a, abi.encodeCall(Staking.requestUnstake, (1 + amount % (uint256(staked) + 1))), 0);
+    }
+
+    function withdraw(uint256 who) external {
+        _call(actors[who % N_ACTORS], abi.encodeCall(Staking.withdraw, ()), 0);
+    }
+
+    function registerVerifier(uint256 who) external {
+        _call(actors[2 + who % 6], abi.encodeCall(Staking.registerVerifier, ()), 0);
+    }
+
+    function leaveVerifierPool(uint256 who) external {
+        _call(actors[2 + who % 6], abi.encodeCall(Staking.leaveVerifierPool, ()), 0);
+    }
+
+    // -- submissions ----------------------------------------------------------------------
+
+    function submit(uint256 who, uint256 salt) external {
+        uint256 m = who % 2;
+        (,,,,, bytes32 head,,,) = pogo.getTask(taskId);
+        bytes32 root = keccak256(abi.encode(m, salt));
+        if (_call(actors[m], abi.encodeCall(PoGO.submitUpdate,
+                (taskId, head, root, root, "diff", "tree", int64(2_000_000), int64(1_900_000))), 0)) {
+            good[++submissions] = m == 0;
+        }
+    }
+
+    function proposeAggregate(uint256 who, uint256 salt) external {
+        uint256 m = who % 2;
+        bytes32 root = keccak256(abi.encode("aggregate", m, salt));
+        if (_call(actors[m], abi.encodeCall(PoGO.proposeAggregate, (taskId, root, root, "diff", "tree", "ckpt")), 0)) {
+            good[++submissions] = m == 0;
+        }
+    }
+
+    /// @notice Draw a submission's committee at the first block allowed, then let the honest
+    ///         members vote at once, as their bots do.
+    function draw(uint256 sid, uint256 randao) external {
+        sid = _sid(sid);
+        if (sid == 0) return;
+        PoGO.Submission memory s = pogo.getSubmission(sid);
+        uint256 target = s.submitBlock + 3;
+        if (block.number < target) vm.roll(target);
+        if (block.number % 16 == 0) vm.roll(block.number + 1);
+        vm.prevrandao(bytes32(randao));
+        if (!_call(actors[randao % N_ACTORS], abi.encodeCall(PoGO.drawCommittee, (sid)), 0)) return;
+        s = pogo.getSubmission(sid);
+        for (uint256 seat = 0; seat < s.seats; ++seat) {
+            address member = pogo.committee(sid, seat);
+            if (!honest[member]) continue;
+            bool ok = good[sid];
+            _call(member, abi.encodeCall(PoGO.attest, (sid, ok, int64(ok ? int256(100_000 + randao % 1000) : int256(0)),
+                                                       uint8(ok ? 0 : 4))), 0);
+        }
+    }
+
+    /// @notice The adversary votes anything at all (reasons beyond the last code included).
+    function adversaryVote(uint256 sid, bool approve, int64 improvement, uint8 reason) external {
+        _call(actors[ADVERSARY], abi.encodeCall(PoGO.attest, (_sid(sid), approve, improvement, reason % 12)), 0);
+    }
+
+    function finalize(uint256 sid, uint256 who) external {
+        _call(actors[who % N_ACTORS], abi.encodeCall(PoGO.finalize, (_sid(sid))), 0);
+    }
+
+    function settleSeat(uint256 sid, uint256 seat) external {
+        _call(actors[seat % N_ACTORS], abi.encodeCall(PoGO.settleSeat, (_sid(sid), seat % 5)), 0);
+    }
+
+    function closeRound(uint256 who) external {
+        _call(actors[who % N_ACTORS], abi.encodeCall(PoGO.closeRound, (taskId)), 0);
+    }
+
+    function claimReward(uint256 sid, uint256 who) external {
+        _call(actors[who % N_ACTORS], abi.encodeCall(PoGO.claimReward, (_sid(sid))), 0);
+    }
+
+    function fundTask(uint256 who, uint256 amount) external {
+        address a = actors[who % N_ACTORS];
+        amount = 1 + amount % 10 ether;
+        vm.deal(a, a.balance + amount);
+        _call(a, abi.encodeCall(PoGO.fundTask, (taskId)), amount);
+    }
+
+    function roll(uint256 blocks) external {
+        vm.roll(block.number + 1 + blocks % 64);
+    }
+
+    /// @notice ETH forced in (selfdestruct): the balance may exceed the ledger, never the reverse.
+    function forceSend(uint256 amount) external {
+        amount = 1 + amount % 1 ether;
+        vm.deal(address(this), address(this).balance + amount);
+        new ForceSend{value: amount}(payable(address(pogo)));
+        forced += amount;
+    }
+
+    // -- one checked call ---------------------------------------------------------------
+
+    function _sid(uint256 seed) internal view returns (uint256) {
+        return submissions == 0 ? 0 : 1 + seed % submissions;
+    }
+
+    /// @dev Call `data` as `who`; check the withdrawable balances against the call's events.
+    function _call(address who, bytes memory data, uint256 value) internal returns (bool ok) {
+        ++calls;
+        uint256[N_ACTORS] memory before;
+        for (uint256 i = 0; i < N_ACTORS; ++i) before[i] = pogo.withdrawable(actors[i]);
+        vm.recordLogs();
+        vm.prank(who);
+        (ok,) = address(pogo).call{value: value}(data);
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        if (ok) ethIn += value;
+
+        uint256[N_ACTORS] memory credited;
+        bool[N_ACTORS] memory withdrew;
+        for (uint256 k = 0; k < logs.length; ++k) {
+            Vm.Log memory l = logs[k];
+            if (l.emitter != address(pogo)) continue;
+            bytes32 sig = l.topics[0];
+            if (sig == Staking.Withdrawn.selector) {
+                ethOut += abi.decode(l.data, (uint256));
+                withdrew[_index(l.topics[1])] = true;
+            } else if (sig == PoGO.Rewarded.selector || sig == PoGO.PoolReclaimed.selector) {
+                credited[_index(l.topics[2])] += abi.decode(l.data, (uint256));
+                if (sig == PoGO.Rewarded.selector) ++rewards;
+            } else if (sig == PoGO.SeatSettled.selector) {
+                (, uint256 paid,) = abi.decode(l.data, (uint256, uint256, uint256));
+                ++settled;
+                credited[_index(l.topics[2])] += paid;
+            } else if (sig == PoGO.Finalized.selector) {
+                (uint8 status,,,,) = abi.decode(l.data, (uint8, uint256, uint256, int64, uint256));
+                ++outcomes[status];
+            } else if (sig == PoGO.RoundClosed.selector) {
+                ++roundsClosed;
+            } else if (sig == Staking.Slashed.selector) {
+                (uint256 amount,) = abi.decode(l.data, (uint256, uint8));
+                if (amount > 0) ++slashes;
+                if (honest[address(uint160(uint256(l.topics[1])))] && amount > 0) ++honestLosses;
+            } else if (sig == PoGO.EvaluationFeeCharged.selector) {
+                if (honest[address(uint160(uint256(l.topics[2])))]) ++honestLosses;
+            }
+        }
+        for (uint256 i = 0; i < N_ACTORS; ++i) {
+            uint256 expected = (withdrew[i] ? 0 : before[i]) + credited[i];
+            if (pogo.withdrawable(actors[i]) != expected) ++unexplainedCredits;
+        }
+    }
+
+    function _index(bytes32 topic) internal view returns (uint256) {
+        address a = address(uint160(uint256(topic)));
+        for (uint256 i = 0; i < N_ACTORS; ++i) {
+            if (actors[i] == a) return i;
+        }
+        revert("payout to an address outside the cast");
+    }
+}
+
+/// @title PoGOInvariants
+/// @notice Properties that hold after every call of every random sequence (forge invariant
+///         testing; `make test` runs a few thousand calls, `make fuzz` far more).
+contract PoGOInvariants {
+    PoGO internal pogo;
+    Handler internal handler;
+    uint256 internal taskId;
+    uint256 internal minerBond;
+    uint256 internal verifierBond;
+
+    function setUp() public {
+        vm.roll(100);
+        pogo = new PoGO(20, 1 ether, PoGO.Bounds({
+            maxRoundBlocks: 100_000, minVoteBlocks: 10, maxVoteBlocks: 10_000, maxMinerSlashBps: 10_000,
+            maxVerifierSlashBps: 5_000, maxLivenessSlashBps: 1_000, maxVerifierBond: 100 ether,
+            maxImprovement: 10_000_000}));
+        PoGO.TaskParams memory p = PoGO.TaskParams({
+            specHash: keccak256("spec"), initialRoot: keccak256("initial"), nParams: 1 << 20, leafSize: 4096,
+            nShards: 8, roundBlocks: 40, voteBlocks: 20, committeeSize: 4, minerSlashBps: 5_000,
+            verifierSlashBps: 1_000, livenessSlashBps: 200, minerBond: 1 ether, roundReward: 3 ether,
+            verifierFee: 0.01 ether, evalFee: 0.02 ether, verifierBond: 0.5 ether, maxImprovement: 10_000_000});
+        minerBond = p.minerBond;
+        verifierBond = p.verifierBond;
+        vm.deal(address(this), 20 ether);
+        taskId = pogo.createTask{value: 20 ether}(p, "spec", "ckpt", "tree");
+        handler = new Handler(pogo, taskId, 20 ether);
+        // Everyone starts staked; the verifiers start registered, counted from the next epoch.
+        for (uint256 i = 0; i < 8; ++i) {
+            handler.stake(i, 10 ether - 1);
+            if (i >= 2) handler.registerVerifier(i - 2);
+        }
+        vm.roll(128);
+    }
+
+    /// @notice Only the handler is fuzzed; its own view functions are not actions.
+    function targetContracts() public view returns (address[] memory targets) {
+        targets = new address[](1);
+        targets[0] = address(handler);
+    }
+
+    /// @notice The handler's paths reach every outcome: a scripted round in which the honest
+    ///         update is accepted and rewarded, the cheat rejected and slashed, every seat
+    ///         settled, with the invariants holding at the end (so they are not vacuous).
+    function test_scriptedRoundReachesEveryPath() public {
+        handler.submit(0, 1); // honest: submission 1
+        handler.submit(1, 2); // cheat: submission 2
+        handler.draw(0, 11);
+        handler.draw(1, 12);
+        handler.finalize(0, 0);
+        handler.finalize(1, 0);
+        require(handler.outcomes(3) == 1 && handler.outcomes(4) == 1, "accepted and rejected");
+        for (uint256 seat = 0; seat < 4; ++seat) {
+            handler.settleSeat(0, seat);
+            handler.settleSeat(1, seat);
+        }
+        handler.roll(40);
+        handler.closeRound(0);
+        handler.claimReward(0, 0);
+        require(handler.roundsClosed() == 1 && handler.rewards() == 1, "closed and rewarded");
+        require(handler.settled() == 8 && handler.slashes() >= 1, "settled and slashed");
+        invariant_ethIsConserved();
+        invariant_totalsAreSumsOfAccounts();
+        invariant_withdrawableMovesOnlyWithAnEvent();
+        invariant_honestParticipantsNeverLoseStake();
+        invariant_bondsMatchWhatIsOpen();
+    }
+
+    /// @notice The balance covers the ledger, and the ledger is exactly what came in minus what went out.
+    function invariant_ethIsConserved() public view {
+        uint256 ledger = pogo.accountedBalance();
+        require(ledger == handler.ethIn() - handler.ethOut(), "ledger != in - out");
+        require(address(pogo).balance == ledger + handler.forced(), "balance != ledger + forced");
+    }
+
+    /// @notice Every bucket of the ledger is the sum of the accounts in it.
+    function invariant_totalsAreSumsOfAccounts() public view {
+        uint256 staked;
+        uint256 unbonding;
+        uint256 owed;
+        for (uint256 i = 0; i < 9; ++i) {
+            address a = handler.actor(i);
+            (uint128 s,, uint128 u,,,) = pogo.accounts(a);
+            staked += s;
+            unbonding += u;
+            owed += pogo.withdrawable(a);
+        }
+        require(pogo.totalStaked() == staked, "totalStaked");
+        require(pogo.totalUnbonding() == unbonding, "totalUnbonding");
+        require(pogo.totalWithdrawable() == owed, "totalWithdrawable");
+    }
+
+    /// @notice No withdrawable balance grows without a Rewarded, SeatSettled or PoolReclaimed
+    ///         event for it, or shrinks without a Withdrawn.
+    function invariant_withdrawableMovesOnlyWithAnEvent() public view {
+        require(handler.unexplainedCredits() == 0, "withdrawable moved without an event");
+    }
+
+    /// @notice Participants who follow the protocol are never slashed nor charged a fee.
+    function invariant_honestParticipantsNeverLoseStake() public view {
+        require(handler.honestLosses() == 0, "an honest participant lost stake");
+    }
+
+    /// @notice Every bond is locked exactly while what it backs is open: a miner's while its
+    ///         submission is undecided, a verifier's while its seat is unsettled. So each bond is
+    ///         released (or slashed) once, and never twice.
+    function invariant_bondsMatchWhatIsOpen() public view {
+        uint256 n = handler.submissions();
+        for (uint256 i = 0; i < 9; ++i) {
+            address a = handler.actor(i);
+            (uint128 s, uint128 locked,,, uint32 openSeats,) = pogo.accounts(a);
+            require(locked <= s, "locked above stake");
+            uint256 seats;
+            uint256 subs;
+            for (uint256 id = 1; id <= n; ++id) {
+                PoGO.Submission memory sub = pogo.getSubmission(id);
+                if (sub.miner == a && sub.status <= 2) ++subs; // Pending or Voting
+                for (uint256 seat = 0; seat < sub.seats; ++seat) {
+                    if (pogo.committee(id, seat) != a) continue;
+                    (,, bool settled,,) = pogo.votes(id, seat);
+                    if (!settled) ++seats;
+                }
+            }
+            require(openSeats == seats, "openSeats != unsettled seats");
+            if (handler.honest(a)) require(locked == subs * minerBond + seats * verifierBond, "locked != open bonds");
+        }
+    }
+}
