@@ -2,11 +2,12 @@
 
     python -m benchmarks.gas
 
-Targets (issue 4): submitUpdate <= 150k, attest <= 80k, finalize <= 150k, one leaf proof at
-depth 26 <= 40k. submitUpdate is a returning miner's update (the steady state); a miner's
-first update to a task and the contract's first ever are reported beside it, since each
-pays once for fresh storage words. Other transitions report their worst case seen: the
-rejected finalize (which slashes), the attest that reaches a quorum.
+Targets (issues 4 and 11): an update's commit + reveal <= 200k, a vote's commit + reveal <=
+110k, drawCommittee <= 250k, finalize <= 150k, one leaf proof at depth 26 <= 40k. The update
+figures are a returning miner's (the steady state); a miner's first update to a task and the
+contract's first ever are reported beside them, since each pays once for fresh storage words.
+Other transitions report their worst case seen: the rejected finalize (which slashes), the
+reveal that reaches a quorum.
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ from pogo.dev import compiler
 from pogo.dev.devnet import Devnet
 from pogo.net import chain
 from pogo.net.contract import Reason
+from pogo.protocol import commitment
 from tests.vectors import b, load
 
-TARGETS = {"submitUpdate": 150_000, "attest": 80_000, "finalize": 150_000, "verify_leaf_proof_depth26": 40_000}
+TARGETS = {"update_commit_plus_reveal": 200_000, "vote_commit_plus_reveal": 110_000, "drawCommittee": 250_000,
+           "finalize": 150_000, "verify_leaf_proof_depth26": 40_000}
 
 
 def measure(w3) -> dict:
@@ -38,35 +41,56 @@ def measure(w3) -> dict:
 
     cid = "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"  # a CIDv1 of typical length
 
-    def submit(miner: int, salt: int) -> tuple[int, int]:
-        head = sc.pogo.task(task).head_root
-        sid, receipt = sc.as_(sc.miners[miner]).submit_update(
-            task, head, hashlib.sha256(bytes([salt])).digest(), hashlib.sha256(bytes([salt, 1])).digest(),
-            cid, cid, 2_345_678, 2_456_789)
-        return sid, receipt["gasUsed"]
+    def submit_round(salt: int) -> list[tuple[int, int, int]]:
+        """Both miners commit, then reveal: (submission id, commit gas, reveal gas) each."""
+        t = sc.pogo.task(task)
+        entries = []
+        for miner in (0, 1):
+            roots = hashlib.sha256(bytes([salt, miner])).digest(), hashlib.sha256(bytes([salt, miner, 1])).digest()
+            secret = commitment.new_salt()
+            c = commitment.update_commitment(task, t.round, sc.miners[miner].address, t.head_root, *roots, secret)
+            entries.append((miner, roots, secret, sc.as_(sc.miners[miner]).commit_update(task, c)["gasUsed"]))
+        sc.to_reveals(task)
+        out = []
+        for miner, roots, secret, commit_gas in entries:
+            sid, receipt = sc.as_(sc.miners[miner]).reveal_update(task, t.head_root, *roots, secret, cid, cid,
+                                                                  2_345_678, 2_456_789)
+            out.append((sid, commit_gas, receipt["gasUsed"]))
+        return out
 
-    worst = {"drawCommittee": 0, "attest": 0, "finalize": 0, "settleSeat": 0}
+    worst = {"drawCommittee": 0, "commitVote": 0, "revealVote": 0, "finalize": 0, "settleSeat": 0}
     # Round 0: one update accepted, one rejected (the finalize that slashes).
-    firsts = []
-    for i, approve in enumerate((True, False)):
-        sid, used = submit(i, i)
-        firsts.append(used)
+    firsts = submit_round(0)
+    for (sid, _, _), approve in zip(firsts, (True, False)):
         members, receipt = sc.draw(sid)
         worst["drawCommittee"] = max(worst["drawCommittee"], receipt["gasUsed"])
-        for m in members[:3]:
-            r = sc.as_(sc.by_address(m)).attest(sid, approve, 123_456, Reason.OK if approve else Reason.ROOT_MISMATCH)
-            worst["attest"] = max(worst["attest"], r["gasUsed"])
+        ballots = [(m, approve, 123_456 if approve else 0, Reason.OK if approve else Reason.ROOT_MISMATCH)
+                   for m in members[:3]]
+        salts = []
+        for m, a, i, r in ballots:
+            salt, seat = commitment.new_salt(), sc.pogo.seat_of(sid, m)
+            receipt = sc.as_(sc.by_address(m)).commit_vote(sid, seat, commitment.vote_commitment(sid, seat, m, a, i, r,
+                                                                                                   salt))
+            worst["commitVote"] = max(worst["commitVote"], receipt["gasUsed"])
+            salts.append(salt)
+        sc.to_vote_reveals(sid)
+        for receipt in sc.reveal_votes(sid, ballots, salts):
+            worst["revealVote"] = max(worst["revealVote"], receipt["gasUsed"])
         worst["finalize"] = max(worst["finalize"], sc.pogo.finalize(sid)["gasUsed"])
         for seat in range(len(members)):
             worst["settleSeat"] = max(worst["settleSeat"], sc.pogo.settle_seat(sid, seat)["gasUsed"])
-    sc.mine(40)
+    sc.to_close(task)
     gas["closeRound"] = sc.pogo.close_round(task)["gasUsed"]
     gas["claimReward"] = sc.pogo.claim_reward(1)["gasUsed"]
     # Round 1: the same miners again, the steady state of a running network.
-    gas["submitUpdate"] = max(submit(0, 10)[1], submit(1, 11)[1])
-    gas["submitUpdate_first_ever"] = firsts[0]       # also pays for the contract's first submission id
-    gas["submitUpdate_first_by_miner"] = firsts[1]   # a miner's first update to this task
+    steady = submit_round(10)
+    gas["commitUpdate"] = max(c for _, c, _ in steady)
+    gas["revealUpdate"] = max(r for _, _, r in steady)
+    gas["update_commit_plus_reveal"] = max(c + r for _, c, r in steady)
+    gas["update_commit_plus_reveal_first_ever"] = firsts[0][1] + firsts[0][2]  # the contract's first submission id
+    gas["update_commit_plus_reveal_first_by_miner"] = firsts[1][1] + firsts[1][2]  # a miner's first to this task
     gas.update(worst)
+    gas["vote_commit_plus_reveal"] = worst["commitVote"] + worst["revealVote"]
     gas["leaveVerifierPool"] = sc.as_(sc.owner).leave_verifier_pool()["gasUsed"]
     gas["registerVerifier_reusing_a_slot"] = sc.as_(sc.owner).register_verifier()["gasUsed"]
     gas["endTask"] = sc.pogo.end_task(task)["gasUsed"]

@@ -40,19 +40,21 @@ def measure(state, workdir: Path, steps: int) -> dict:
     ctx = Context.open(sc.pogo, ipfs, task, workdir / "owner")
     cfg = GPTConfig(**ctx.spec.model)
     miner = Miner(ctx.as_signer(sc.as_(sc.miners[0]), workdir / "miner"), Trainer(cfg, TrainConfig(steps=steps)))
-    report = miner.work()
+    miner.work()  # trains, publishes and commits
+    sc.to_reveals(task)
+    report = miner.work()  # reveals
     t = report.timings
     overhead = t["quantize_hash_s"] + t["upload_s"] + t["submit_tx_s"]
 
     sc.draw(report.submission_id)
-    s = sc.pogo.submission(report.submission_id)
     verifier_ctx = ctx.as_signer(sc.as_(sc.verifiers[0]), workdir / "verifier")
     checker = AggregateChecker(verifier_ctx)
     sub = verifier_ctx.log.submission(report.submission_id)
     head = verifier_ctx.head()
-    checker.check(sub, 0, s.seed, 0, head)  # warm: the head checkpoint and shards are fetched once a round
+    seed = sc.pogo.seed(report.submission_id)
+    checker.check(sub, 0, seed, 0, head)  # warm: the head checkpoint and shards are fetched once a round
     start = time.perf_counter()
-    verdict = checker.check(sub, 1, s.seed, 0, head)
+    verdict = checker.check(sub, 1, seed, 0, head)
     verify = time.perf_counter() - start
     return {
         "n_params": ctx.spec.n_params, "steps": steps, "verdict": verdict.reason.name,

@@ -12,14 +12,17 @@ import {SeedStream} from "./lib/SeedStream.sol";
 /// @dev A submission is an explicit state machine. Each transition is one function that
 ///      checks, updates, then (never directly) pays: every payout goes to `withdrawable`.
 ///
-///        submitUpdate / proposeAggregate
+///        commitUpdate ... revealUpdate / proposeAggregate
 ///              |
 ///           Pending --drawCommittee--> Voting --finalize--> Accepted | Rejected | NotAccepted | Expired
-///              |                                   (quorum, or the window closed)
+///              |                (commitVote, then revealVote)  (quorum, or the reveals closed)
 ///              +--finalize (the seed block left the 256-block window)--> Expired
 ///
-///      Windows are in blocks. A round takes submissions in [roundStart, roundStart + roundBlocks);
-///      a committee votes in [drawBlock, drawBlock + voteBlocks].
+///      Windows are in blocks. Updates and votes are committed first and revealed after the
+///      commit window closes, so that nobody can copy a root or a vote it has seen. A round takes
+///      update commitments in [roundStart, commitEnd) with commitEnd = roundStart + roundBlocks,
+///      and their reveals in [commitEnd, commitEnd + voteBlocks). A committee drawn at block D
+///      commits votes in [D, D + voteBlocks] and reveals them in (D + voteBlocks, D + 2 voteBlocks].
 contract PoGO is Staking {
     using StakeTree for StakeTree.Tree;
 
@@ -53,8 +56,8 @@ contract PoGO is Staking {
         uint64 nParams;
         uint32 leafSize;
         uint32 nShards;
-        uint64 roundBlocks;      // submission window
-        uint64 voteBlocks;       // vote window after the committee draw
+        uint64 roundBlocks;      // update commit window; reveals follow for voteBlocks
+        uint64 voteBlocks;       // vote commit window after the draw, then the reveal window
         uint8 committeeSize;     // N = 3f + 1
         uint16 minerSlashBps;
         uint16 verifierSlashBps;
@@ -113,19 +116,21 @@ contract PoGO is Staking {
         uint8 kind;
         bytes32 newRoot;         // slot 1
         uint64 round;            // slot 2
-        uint48 voteDeadline;
+        uint48 voteDeadline;     // the last block of the vote commitments; reveals follow for voteBlocks
         uint8 seats;
+        uint8 commits;           // vote commitments received
         uint8 approvals;
         uint8 rejections;
         uint8 faults;            // rejections whose reason is a fault
         int64 improvement;       // median of the approving votes, once accepted
         bool rewardClaimed;
-        bytes32 seed;            // slot 3
-        uint128 rejecterShare;   // slot 4: per fault-rejecting member, once rejected
+        uint128 rejecterShare;   // slot 3: per fault-rejecting member, once rejected
     }
 
+    /// @dev One storage word per seat: the member, written at the draw, and its revealed vote.
     struct Vote {
-        bool voted;
+        address member;
+        bool voted;              // revealed
         bool approve;
         bool settled;
         uint8 reason;
@@ -139,10 +144,11 @@ contract PoGO is Staking {
     mapping(uint256 => Task) internal tasks;
     mapping(uint256 => mapping(uint256 => Round)) public rounds;
     mapping(uint256 => Submission) internal submissions;
-    mapping(uint256 => mapping(uint256 => address)) public committee;      // submission => seat => verifier
-    mapping(uint256 => mapping(address => uint256)) public seatOf;          // submission => verifier => seat + 1
     mapping(uint256 => mapping(uint256 => Vote)) public votes;              // submission => seat => vote
+    mapping(uint256 => mapping(uint256 => bytes32)) public voteCommitments; // submission => seat => until revealed
     mapping(bytes32 => uint256) internal lastSubmitted;                     // keccak(task, miner) => round + 1
+    /// @notice Each miner's update commitment for a task: keccak(task, miner) => commitment.
+    mapping(bytes32 => bytes32) public updateCommitments;
 
     event TaskCreated(uint256 indexed taskId, address indexed owner, TaskParams params, string specCid,
                       string checkpointCid, string treeCid);
@@ -150,6 +156,8 @@ contract PoGO is Staking {
     event UpdateSubmitted(uint256 indexed submissionId, uint256 indexed taskId, uint256 indexed round, address miner,
                           uint8 kind, bytes32 prevRoot, bytes32 newRoot, bytes32 diffRoot, string diffCid,
                           string treeCid, string checkpointCid, int64 claimedLossFirst, int64 claimedLossLast);
+    event UpdateCommitted(uint256 indexed taskId, uint256 indexed round, address indexed miner, bytes32 commitment);
+    event VoteCommitted(uint256 indexed submissionId, address indexed verifier, uint256 seat);
     event CommitteeDrawn(uint256 indexed submissionId, bytes32 seed, address[] members, uint256 voteDeadline);
     event VoteCast(uint256 indexed submissionId, address indexed verifier, uint256 seat, bool approve,
                    int64 improvement, uint8 reason);
@@ -188,6 +196,7 @@ contract PoGO is Staking {
     error NothingToClaim();
     error NotOwner();
     error TaskIsEnded();
+    error BadReveal();
 
     /// @param unbondingBlocks_ blocks between an unstake request and its withdrawal
     /// @param minVerifierStake_ the least stake that joins and weighs in the verifier pool
@@ -279,22 +288,40 @@ contract PoGO is Staking {
 
     // -- submissions ----------------------------------------------------------------
 
-    /// @notice Submit an update of the task's head; locks the task's miner bond. An update
-    ///         publishes its diff and tree only: the new model is defined by its lineage
-    ///         (the head it names plus this diff), so no checkpoint is uploaded.
+    /// @notice Commit to an update in the round's commit window, without showing it: a root
+    ///         seen in a reveal (or the mempool) comes too late to be committed by a copier, and
+    ///         the commitment names its miner. A later commitment in the window replaces an earlier one.
+    /// @param commitment keccak256(abi.encode(taskId, round, miner, prevRoot, newRoot, diffRoot, salt))
+    function commitUpdate(uint256 taskId, bytes32 commitment) external {
+        Task storage t = _task(taskId);
+        if (t.ended) revert TaskIsEnded();
+        if (t.aggregating) revert Aggregating();
+        uint256 commitEnd = t.roundStart + t.p.roundBlocks;
+        if (block.number >= commitEnd) revert WindowClosed(commitEnd - 1);
+        updateCommitments[keccak256(abi.encode(taskId, msg.sender))] = commitment;
+        emit UpdateCommitted(taskId, t.round, msg.sender, commitment);
+    }
+
+    /// @notice Reveal the committed update once the commit window has closed (for voteBlocks
+    ///         blocks); locks the task's miner bond. An update publishes its diff and tree only:
+    ///         the new model is defined by its lineage (the head it names plus this diff).
     /// @param prevRoot must be the current head root.
+    /// @param salt the secret that made the commitment unguessable.
     /// @param claimedLossFirst the miner's training loss at its first step, in millionths of a nat (event only).
     /// @param claimedLossLast the miner's training loss at its last step, in millionths of a nat (event only).
-    function submitUpdate(uint256 taskId, bytes32 prevRoot, bytes32 newRoot, bytes32 diffRoot,
+    function revealUpdate(uint256 taskId, bytes32 prevRoot, bytes32 newRoot, bytes32 diffRoot, bytes32 salt,
                           string calldata diffCid, string calldata treeCid,
                           int64 claimedLossFirst, int64 claimedLossLast) external returns (uint256 id) {
         Task storage t = _task(taskId);
         if (t.ended) revert TaskIsEnded();
         if (t.aggregating) revert Aggregating();
-        uint256 windowEnd = t.roundStart + t.p.roundBlocks;
-        if (block.number >= windowEnd) revert WindowClosed(windowEnd - 1);
-        // One update per miner per round; one reused word per (task, miner) keeps later rounds cheap.
+        uint256 commitEnd = t.roundStart + t.p.roundBlocks;
+        if (block.number < commitEnd) revert WindowOpen(commitEnd);
+        if (block.number >= commitEnd + t.p.voteBlocks) revert WindowClosed(commitEnd + t.p.voteBlocks - 1);
         bytes32 key = keccak256(abi.encode(taskId, msg.sender));
+        bytes32 expected = keccak256(abi.encode(taskId, t.round, msg.sender, prevRoot, newRoot, diffRoot, salt));
+        if (updateCommitments[key] != expected) revert BadReveal();
+        // One update per miner per round; one reused word per (task, miner) keeps later rounds cheap.
         if (lastSubmitted[key] == t.round + 1) revert AlreadySubmitted();
         lastSubmitted[key] = t.round + 1;
         id = _openSubmission(t, taskId, Kind.Update, prevRoot, newRoot, diffRoot);
@@ -334,33 +361,52 @@ contract PoGO is Staking {
         bytes32 seed = SeedStream.challengeSeed(blockhash(seedBlock) ^ bytes32(block.prevrandao), submissionId,
                                                 s.newRoot);
         Task storage t = tasks[s.taskId];
-        address[] memory members = _draw(seed, t.p.committeeSize, accounts[s.miner].slot, t.p.verifierBond);
-        s.seed = seed;
+        address[] memory members = _draw(seed, t.p.committeeSize, s.miner, t.p.verifierBond);
         s.status = uint8(Status.Voting);
         s.seats = uint8(members.length);
         s.voteDeadline = uint48(block.number + t.p.voteBlocks);
         for (uint256 i = 0; i < members.length; ++i) {
-            committee[submissionId][i] = members[i];
-            seatOf[submissionId][members[i]] = i + 1;
+            votes[submissionId][i].member = members[i];
             Account storage a = accounts[members[i]];
             a.openSeats += 1;
-            a.locked += t.p.verifierBond; // all the seat risks; it cannot be unstaked meanwhile
+            a.locked += uint112(t.p.verifierBond); // all the seat risks; it cannot be unstaked meanwhile
         }
         emit CommitteeDrawn(submissionId, seed, members, s.voteDeadline);
     }
 
-    /// @notice Vote on a submission as a member of its committee (section 5).
-    /// @param improvement the loss decrease measured, in millionths of a nat (signed)
-    /// @param reason 0 with approve; otherwise the first failed check of section 6 (1..6)
-    function attest(uint256 submissionId, bool approve, int64 improvement, uint8 reason) external {
+    /// @notice Commit to a vote on a submission as the member of `seat`, until voteDeadline;
+    ///         nobody sees a vote before every member had the chance to commit its own.
+    /// @param commitment keccak256(abi.encode(submissionId, seat, verifier, approve, improvement, reason, salt))
+    function commitVote(uint256 submissionId, uint256 seat, bytes32 commitment) external {
         Submission storage s = _submission(submissionId);
         if (s.status != uint8(Status.Voting)) revert WrongStatus(s.status);
         if (block.number > s.voteDeadline) revert WindowClosed(s.voteDeadline);
-        uint256 seatPlusOne = seatOf[submissionId][msg.sender];
-        if (seatPlusOne == 0) revert NotCommitteeMember();
-        if (approve ? reason != OK : (reason == OK || reason > MAX_REASON)) revert BadReason(approve, reason);
-        Vote storage v = votes[submissionId][seatPlusOne - 1];
+        if (seat >= s.seats || votes[submissionId][seat].member != msg.sender) revert NotCommitteeMember();
+        if (commitment == bytes32(0)) revert BadReveal();
+        if (voteCommitments[submissionId][seat] != bytes32(0)) revert AlreadyVoted();
+        voteCommitments[submissionId][seat] = commitment;
+        s.commits += 1;
+        emit VoteCommitted(submissionId, msg.sender, seat);
+    }
+
+    /// @notice Reveal a committed vote after voteDeadline, for voteBlocks blocks (section 5).
+    /// @param improvement the loss decrease measured, in millionths of a nat (signed)
+    /// @param reason 0 with approve; otherwise the first failed check of section 6
+    function revealVote(uint256 submissionId, uint256 seat, bool approve, int64 improvement, uint8 reason,
+                        bytes32 salt) external {
+        Submission storage s = _submission(submissionId);
+        if (s.status != uint8(Status.Voting)) revert WrongStatus(s.status);
+        if (block.number <= s.voteDeadline) revert WindowOpen(s.voteDeadline + 1);
+        uint256 revealEnd = s.voteDeadline + tasks[s.taskId].p.voteBlocks;
+        if (block.number > revealEnd) revert WindowClosed(revealEnd);
+        if (seat >= s.seats) revert NotCommitteeMember();
+        Vote storage v = votes[submissionId][seat];
+        if (v.member != msg.sender) revert NotCommitteeMember();
         if (v.voted) revert AlreadyVoted();
+        bytes32 expected = keccak256(abi.encode(submissionId, seat, msg.sender, approve, improvement, reason, salt));
+        if (voteCommitments[submissionId][seat] != expected) revert BadReveal();
+        if (approve ? reason != OK : (reason == OK || reason > MAX_REASON)) revert BadReason(approve, reason);
+        delete voteCommitments[submissionId][seat];
         v.voted = true;
         v.approve = approve;
         v.reason = reason;
@@ -368,7 +414,21 @@ contract PoGO is Staking {
         if (approve) s.approvals += 1;
         else s.rejections += 1;
         if (_isFault(reason)) s.faults += 1;
-        emit VoteCast(submissionId, msg.sender, seatPlusOne - 1, approve, improvement, reason);
+        emit VoteCast(submissionId, msg.sender, seat, approve, improvement, reason);
+    }
+
+    /// @notice The member of a submission's committee seat (address(0) past its committee).
+    function committee(uint256 submissionId, uint256 seat) external view returns (address) {
+        return votes[submissionId][seat].member;
+    }
+
+    /// @notice A verifier's seat on a submission's committee, plus one; 0 if it has none.
+    function seatOf(uint256 submissionId, address verifier) external view returns (uint256) {
+        uint256 seats = submissions[submissionId].seats;
+        for (uint256 i = 0; i < seats; ++i) {
+            if (votes[submissionId][i].member == verifier) return i + 1;
+        }
+        return 0;
     }
 
     /// @notice Decide a submission once a quorum agrees or its window has closed; anyone may call.
@@ -382,9 +442,11 @@ contract PoGO is Staking {
         uint256 quorum = _quorum(t.p.committeeSize);
         Status outcome = Status.None; // every path below assigns it or reverts
         if (s.status == uint8(Status.Voting)) {
-            bool closed = block.number > s.voteDeadline;
-            // Seats that may still vote could turn a judgment quorum into a fault quorum.
-            uint256 unvoted = closed ? 0 : s.seats - s.approvals - s.rejections;
+            bool closed = block.number > s.voteDeadline + t.p.voteBlocks;
+            // Seats that may still reveal could turn a judgment quorum into a fault quorum: while
+            // commitments are open any seat may, afterwards only the seats that committed.
+            uint256 mayVote = block.number <= s.voteDeadline ? s.seats : s.commits;
+            uint256 unvoted = closed ? 0 : mayVote - s.approvals - s.rejections;
             if (s.approvals >= quorum) outcome = Status.Accepted;
             else if (s.faults >= quorum) outcome = Status.Rejected;
             else if (s.rejections >= quorum && s.faults + unvoted < quorum) outcome = Status.NotAccepted;
@@ -399,10 +461,6 @@ contract PoGO is Staking {
         s.status = uint8(outcome);
         if (s.kind == uint8(Kind.Update)) s.round = t.round;
         _unlock(s.miner, t.p.minerBond);
-        if (outcome == Status.Expired && s.kind == uint8(Kind.Update)) {
-            // Expiry is nobody's verdict: the miner may submit again in this round.
-            lastSubmitted[keccak256(abi.encode(uint256(s.taskId), s.miner))] = 0;
-        }
         uint256 minerSlash = 0;
         if (outcome == Status.Accepted) {
             s.improvement = _medianApproval(submissionId, s.seats, t.p.maxImprovement);
@@ -445,7 +503,7 @@ contract PoGO is Staking {
         Vote storage v = votes[submissionId][seat];
         if (v.settled) revert AlreadySettled();
         v.settled = true;
-        address member = committee[submissionId][seat];
+        address member = v.member;
         Task storage t = tasks[s.taskId];
         accounts[member].openSeats -= 1;
         _unlock(member, t.p.verifierBond);
@@ -481,7 +539,7 @@ contract PoGO is Staking {
     ///         that no committee accepted closes without moving the head after another window.
     function closeRound(uint256 taskId) external {
         Task storage t = _task(taskId);
-        uint256 windowEnd = t.roundStart + t.p.roundBlocks;
+        uint256 windowEnd = t.roundStart + t.p.roundBlocks + t.p.voteBlocks; // commits, then reveals
         if (block.number < windowEnd) revert WindowOpen(windowEnd);
         if (t.open != 0) revert RoundStillOpen(t.open);
         Round storage r = rounds[taskId][t.round];
@@ -573,7 +631,7 @@ contract PoGO is Staking {
         Account storage a = accounts[msg.sender];
         uint256 free = a.stake - a.locked;
         if (free < t.p.minerBond) revert InsufficientFreeStake(t.p.minerBond, free);
-        a.locked += t.p.minerBond;
+        a.locked += uint112(t.p.minerBond); // <= free stake, so it fits
         id = ++submissionCount;
         Submission storage s = submissions[id];
         s.miner = msg.sender;
@@ -589,7 +647,7 @@ contract PoGO is Staking {
     /// @dev Stake-weighted seats from the seed stream: draw k picks the slot whose cumulative
     ///      weight first exceeds draw(seed, COMMITTEE, k) mod total, skipping the miner's own
     ///      slot and slots already seated; at most 8 draws a seat (pogo/seedstream.py mirrors it).
-    function _draw(bytes32 seed, uint256 size, uint256 excludeSlot, uint256 bond)
+    function _draw(bytes32 seed, uint256 size, address miner, uint256 bond)
         internal view returns (address[] memory members)
     {
         members = new address[](size);
@@ -605,7 +663,6 @@ contract PoGO is Staking {
         bytes32 purpose = SeedStream.purpose(SeedStream.COMMITTEE_TAG, 0);
         for (uint256 k = 0; k < 8 * size && count < size; ++k) {
             uint256 slot = pool.find(SeedStream.draw(seed, purpose, k) % total, epoch);
-            if (slot == excludeSlot) continue;
             bool seated = false;
             for (uint256 i = 0; i < count; ++i) {
                 if (seatedSlots[i] == slot) { seated = true; break; }
@@ -614,6 +671,7 @@ contract PoGO is Staking {
             Slot memory info = slots[slot];
             if (info.owner == address(0) || info.since == epoch) continue; // left, or new in this epoch
             address owner = info.owner;
+            if (owner == miner) continue; // never on its own committee
             Account storage a = accounts[owner];
             if (a.stake - a.locked < bond) continue; // cannot bond this seat
             seatedSlots[count] = slot;

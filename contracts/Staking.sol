@@ -15,12 +15,13 @@ import {StakeTree} from "./lib/StakeTree.sol";
 abstract contract Staking {
     using StakeTree for StakeTree.Tree;
 
+    /// @dev Two storage words; the first holds all that a committee draw changes.
     struct Account {
-        uint128 stake;          // bonded, slashable
-        uint128 locked;         // part of `stake` bonded to open submissions
+        uint112 stake;          // bonded, slashable (112 bits: 5 * 10^15 ETH)
+        uint112 locked;         // part of `stake` bonded to open submissions and seats
+        uint32 openSeats;       // committee seats not yet settled: they keep unbonding locked
         uint128 unbonding;      // requested out, still slashable until withdrawn
         uint64 unbondingReady;  // first block at which `unbonding` may be withdrawn
-        uint32 openSeats;       // committee seats not yet settled: they keep unbonding locked
         uint32 slot;            // verifier pool slot, 0 if not a verifier
     }
 
@@ -75,6 +76,7 @@ abstract contract Staking {
     error InsufficientFreeStake(uint256 requested, uint256 free);
     error NothingToWithdraw();
     error TransferFailed();
+    error StakeTooLarge();
 
     constructor(uint64 unbondingBlocks_, uint128 minVerifierStake_) {
         if (unbondingBlocks_ == 0 || unbondingBlocks_ > MAX_UNBONDING_BLOCKS) revert BadDeployment("unbondingBlocks");
@@ -88,7 +90,8 @@ abstract contract Staking {
         if (msg.value == 0) revert ZeroAmount();
         Account storage a = accounts[msg.sender];
         uint256 oldWeight = _weight(a);
-        a.stake += uint128(msg.value);
+        if (uint256(a.stake) + msg.value > type(uint112).max) revert StakeTooLarge();
+        a.stake += uint112(msg.value);
         totalStaked += msg.value;
         _syncWeight(a, oldWeight);
         emit Staked(msg.sender, msg.value, a.stake);
@@ -146,7 +149,7 @@ abstract contract Staking {
         uint256 free = a.stake - a.locked;
         if (amount > free) revert InsufficientFreeStake(amount, free);
         uint256 oldWeight = _weight(a);
-        a.stake -= uint128(amount);
+        a.stake -= uint112(amount);
         a.unbonding += uint128(amount);
         a.unbondingReady = uint64(block.number) + unbondingBlocks;
         totalStaked -= amount;
@@ -244,7 +247,7 @@ abstract contract Staking {
         uint256 oldWeight = _weight(a);
         uint256 fromStake = amount <= a.stake ? amount : a.stake;
         uint256 fromUnbonding = amount - fromStake <= a.unbonding ? amount - fromStake : a.unbonding;
-        a.stake -= uint128(fromStake);
+        a.stake -= uint112(fromStake);
         a.unbonding -= uint128(fromUnbonding);
         if (a.locked > a.stake) a.locked = a.stake;
         totalStaked -= fromStake;
@@ -257,7 +260,7 @@ abstract contract Staking {
     /// @dev Release a bond. Saturating: a slash may already have clamped `locked` to the stake.
     function _unlock(address who, uint256 amount) internal {
         Account storage a = accounts[who];
-        a.locked = a.locked > amount ? a.locked - uint128(amount) : 0;
+        a.locked = a.locked > amount ? a.locked - uint112(amount) : 0;
     }
 
     /// @dev Move `amount` of escrow to `to`'s withdrawable balance.

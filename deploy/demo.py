@@ -94,9 +94,9 @@ def _run(state, rounds: int, state_dir: Path, steps: int) -> dict:
         print(f"round {r}: training", file=sys.stderr, flush=True)
         started = time.perf_counter()
         block0 = w3.eth.block_number
-        works = {name: m.work() for name, m in zip(names, miners)}
+        works = dict(zip(names, sc.work(miners, task_id)))
         train_s = time.perf_counter() - started
-        votes = sc.drive(bots, task_id, sc.pogo.task(task_id).round + 1, max_polls=40)
+        votes = sc.drive(bots, task_id, sc.pogo.task(task_id).round + 1)
         rewards = {name: m.claim() for name, m in zip(names, miners)}
         rows = []
         for name, work in works.items():

@@ -11,7 +11,7 @@ from deploy import scenario
 from deploy.scenario import ETH, Scenario
 from pogo.net.chain import ChainError
 from pogo.net.contract import Reason, Status
-from pogo.protocol import seedstream
+from pogo.protocol import commitment, seedstream
 
 ROOT_A = hashlib.sha256(b"update a").digest()
 ROOT_B = hashlib.sha256(b"update b").digest()
@@ -36,9 +36,16 @@ def balanced(sc: Scenario) -> bool:
 
 
 def submit(sc: Scenario, task: int, miner: int = 0, root: bytes = ROOT_A) -> int:
+    """Commit, wait for the reveal window, reveal: the round's only update."""
+    return sc.submit(sc.miners[miner], task, root, DIFF)
+
+
+def submit_all(sc: Scenario, task: int, entries: list[tuple[int, bytes]]) -> list[int]:
+    """Several miners' updates in one round: all commit, then all reveal."""
     head = sc.pogo.task(task).head_root
-    sid, _ = sc.as_(sc.miners[miner]).submit_update(task, head, root, DIFF, "diff", "tree", 2_000_000, 2_100_000)
-    return sid
+    salts = [sc.commit(sc.miners[i], task, head, root, DIFF) for i, root in entries]
+    sc.to_reveals(task)
+    return [sc.reveal(sc.miners[i], task, head, root, DIFF, salt) for (i, root), salt in zip(entries, salts)]
 
 
 def draw(sc: Scenario, sid: int) -> list[str]:
@@ -47,11 +54,14 @@ def draw(sc: Scenario, sid: int) -> list[str]:
 
 
 def vote(sc: Scenario, sid: int, members: list[str], votes: list[tuple[bool, int] | None]) -> None:
-    for member, v in zip(members, votes):
-        if v is not None:
-            approve, improvement = v
-            reason = Reason.OK if approve else Reason.ROOT_MISMATCH
-            sc.as_(sc.by_address(member)).attest(sid, approve, improvement, reason)
+    """Members commit (None: stays silent), then reveal once the commitments have closed."""
+    sc.vote(sid, [(m, v[0], v[1], Reason.OK if v[0] else Reason.ROOT_MISMATCH)
+                  for m, v in zip(members, votes) if v is not None])
+
+
+def ballots(members: list[str], reasons: list[Reason | None], improvement: int = 0) -> list:
+    return [(m, r == Reason.OK, improvement if r == Reason.OK else 0, r) for m, r in zip(members, reasons)
+            if r is not None]
 
 
 def settle_all(sc: Scenario, sid: int) -> None:
@@ -92,9 +102,7 @@ def test_accepted_update_pays_majority_slashes_minority_and_advances_head(sc, ta
     with expect("AlreadySettled"):
         sc.pogo.settle_seat(sid, 0)
 
-    with expect("WindowOpen"):
-        sc.pogo.close_round(task)
-    sc.mine(40)
+    sc.to_close(task)
     sc.pogo.close_round(task)
     t = sc.pogo.task(task)
     assert t.head_root == ROOT_A and t.round == 1
@@ -131,9 +139,9 @@ def test_expired_submission_slashes_only_silent_members(sc, task):
     vote(sc, sid, members, [(True, 10), (False, 0), None, None])
     with expect("NotDecided"):
         sc.pogo.finalize(sid)
-    sc.mine(20)
-    with expect("WindowClosed"):
-        sc.as_(sc.by_address(members[2])).attest(sid, True, 1, Reason.OK)
+    with expect("WindowClosed"):  # too late to commit
+        sc.as_(sc.by_address(members[2])).commit_vote(sid, 2, b"\x01" * 32)
+    sc.mine(20)  # the reveals close
     sc.pogo.finalize(sid)
     assert sc.pogo.submission(sid).status == Status.EXPIRED
     assert sc.pogo.account(sc.miners[0].address)["locked"] == 0
@@ -147,10 +155,7 @@ def test_expired_submission_slashes_only_silent_members(sc, task):
 
 
 def cast(sc: Scenario, sid: int, members: list[str], reasons: list[Reason | None], improvement: int = 0) -> None:
-    for member, reason in zip(members, reasons):
-        if reason is not None:
-            sc.as_(sc.by_address(member)).attest(sid, reason == Reason.OK, improvement if reason == Reason.OK else 0,
-                                                 reason)
+    sc.vote(sid, ballots(members, reasons, improvement))
 
 
 def test_a_judgment_quorum_is_not_accepted_and_costs_the_miner_only_the_evaluation_fee(sc, task):
@@ -178,10 +183,13 @@ def test_a_judgment_quorum_is_not_accepted_and_costs_the_miner_only_the_evaluati
 def test_a_rejection_quorum_waits_while_the_last_seat_could_still_make_it_a_fault(sc, task):
     sid = submit(sc, task)
     members = draw(sc, sid)
-    cast(sc, sid, members, [Reason.ROOT_MISMATCH, Reason.MALFORMED, Reason.NO_PROGRESS, None])
-    with expect("NotDecided"):  # 2 faults + 1 open seat may still reach the fault quorum of 3
+    votes = ballots(members, [Reason.ROOT_MISMATCH, Reason.MALFORMED, Reason.NO_PROGRESS, Reason.NON_FINITE])
+    salts = sc.commit_votes(sid, votes)
+    sc.to_vote_reveals(sid)
+    sc.reveal_votes(sid, votes[:3], salts[:3])
+    with expect("NotDecided"):  # 2 faults + 1 committed seat may still reach the fault quorum of 3
         sc.pogo.finalize(sid)
-    cast(sc, sid, members, [None, None, None, Reason.NON_FINITE])
+    sc.reveal_votes(sid, votes[3:], salts[3:])
     sc.pogo.finalize(sid)
     s = sc.pogo.submission(sid)
     slash = ETH * 5000 // 10_000
@@ -193,12 +201,11 @@ def test_a_rejection_quorum_waits_while_the_last_seat_could_still_make_it_a_faul
     assert balanced(sc)
 
 
-def test_a_window_that_closes_on_a_rejection_quorum_without_a_fault_quorum_is_not_accepted(sc, task):
+def test_a_rejection_quorum_that_can_no_longer_become_a_fault_quorum_is_not_accepted(sc, task):
     sid = submit(sc, task)
     members = draw(sc, sid)
     cast(sc, sid, members, [Reason.DATA_UNAVAILABLE, Reason.DATA_UNAVAILABLE, Reason.NO_PROGRESS, None])
-    sc.mine(21)
-    sc.pogo.finalize(sid)
+    sc.pogo.finalize(sid)  # the silent seat never committed, so it cannot add a fault: decided now
     assert sc.pogo.submission(sid).status == Status.NOT_ACCEPTED
     assert sc.pogo.account(sc.miners[0].address)["stake"] == 5 * ETH - 2 * 10**16
     settle_all(sc, sid)
@@ -207,13 +214,13 @@ def test_a_window_that_closes_on_a_rejection_quorum_without_a_fault_quorum_is_no
 
 
 def test_a_fault_claimed_against_an_accepted_update_is_slashed_a_judgment_is_not(sc, task):
-    sid = submit(sc, task)
+    sid, second = submit_all(sc, task, [(0, ROOT_A), (1, ROOT_B)])
     members = draw(sc, sid)
     cast(sc, sid, members, [Reason.OK, Reason.OK, Reason.OK, Reason.NO_PROGRESS], 10_000)
     sc.pogo.finalize(sid)
     settle_all(sc, sid)
     assert sc.pogo.account(members[3])["stake"] == 10 * ETH and sc.pogo.withdrawable(members[3]) == 0
-    sid = submit(sc, task, miner=1, root=ROOT_B)
+    sid = second
     members = draw(sc, sid)
     cast(sc, sid, members, [Reason.OK, Reason.OK, Reason.OK, Reason.HARMFUL], 10_000)
     sc.pogo.finalize(sid)
@@ -222,13 +229,24 @@ def test_a_fault_claimed_against_an_accepted_update_is_slashed_a_judgment_is_not
     assert balanced(sc)
 
 
-def test_reasons_beyond_the_last_code_are_refused(sc, task):
+def test_reasons_beyond_the_last_code_are_refused_and_a_reveal_must_match_its_commitment(sc, task):
     sid = submit(sc, task)
     members = draw(sc, sid)
-    with expect("BadReason"):
-        sc.as_(sc.by_address(members[0])).attest(sid, False, 0, 10)
-    with expect("BadReason"):
-        sc.as_(sc.by_address(members[0])).attest(sid, True, 0, Reason.INSUFFICIENT_EVIDENCE)
+    votes = [(members[0], False, 0, 10), (members[1], True, 0, Reason.INSUFFICIENT_EVIDENCE),
+             (members[2], True, 5, Reason.OK)]
+    salts = sc.commit_votes(sid, votes)
+    sc.to_vote_reveals(sid)
+    for v, salt in zip(votes[:2], salts[:2]):
+        with expect("BadReason"):
+            sc.reveal_votes(sid, [v], [salt])
+    m, seat = sc.as_(sc.by_address(members[2])), 2
+    with expect("BadReveal"):  # another improvement than the one committed to
+        m.reveal_vote(sid, seat, True, 6, Reason.OK, salts[2])
+    with expect("BadReveal"):  # another salt
+        m.reveal_vote(sid, seat, True, 5, Reason.OK, bytes(32))
+    with expect("NotCommitteeMember"):  # another member's seat
+        sc.as_(sc.by_address(members[0])).reveal_vote(sid, seat, True, 5, Reason.OK, salts[2])
+    m.reveal_vote(sid, seat, True, 5, Reason.OK, salts[2])
 
 
 def test_submission_expires_when_nobody_draws_its_committee(sc, task):
@@ -247,12 +265,12 @@ def test_submission_expires_when_nobody_draws_its_committee(sc, task):
 # -- rounds, aggregation, rewards ---------------------------------------------------------
 
 def test_several_accepted_updates_share_the_reward_and_wait_for_an_aggregate(sc, task):
-    sids = [submit(sc, task, miner=i, root=r) for i, r in ((0, ROOT_A), (1, ROOT_B))]
+    sids = submit_all(sc, task, [(0, ROOT_A), (1, ROOT_B)])
     for sid, gain in zip(sids, (100_000, 300_000)):
         members = draw(sc, sid)
         vote(sc, sid, members, [(True, gain)] * 3 + [None])
         sc.pogo.finalize(sid)
-    sc.mine(40)
+    sc.to_close(task)
     sc.pogo.close_round(task)
     t = sc.pogo.task(task)
     assert t.aggregating and t.round == 0 and t.head_root != ROOT_A
@@ -277,11 +295,10 @@ def test_several_accepted_updates_share_the_reward_and_wait_for_an_aggregate(sc,
 
 
 def test_a_round_without_an_accepted_aggregate_keeps_its_head(sc, task):
-    for i, r in ((0, ROOT_A), (1, ROOT_B)):
-        sid = submit(sc, task, miner=i, root=r)
+    for sid in submit_all(sc, task, [(0, ROOT_A), (1, ROOT_B)]):
         vote(sc, sid, draw(sc, sid), [(True, 1)] * 3 + [None])
         sc.pogo.finalize(sid)
-    sc.mine(40)
+    sc.to_close(task)
     head = sc.pogo.task(task).head_root
     sc.pogo.close_round(task)
     agg, _ = sc.as_(sc.miners[2]).propose_aggregate(task, ROOT_A, DIFF)
@@ -290,14 +307,14 @@ def test_a_round_without_an_accepted_aggregate_keeps_its_head(sc, task):
     assert sc.pogo.account(sc.miners[2].address)["stake"] == 5 * ETH - ETH // 2
     with expect("WindowOpen"):
         sc.pogo.close_round(task)
-    sc.mine(40)
+    sc.to_close(task)
     sc.pogo.close_round(task)
     t = sc.pogo.task(task)
     assert t.round == 1 and t.head_root == head and not t.aggregating
 
 
 def test_a_round_with_no_accepted_update_opens_the_next(sc, task):
-    sc.mine(40)
+    sc.to_close(task)
     sc.pogo.close_round(task)
     t = sc.pogo.task(task)
     assert t.round == 1 and t.pool == 20 * ETH
@@ -310,10 +327,10 @@ def test_committee_is_the_python_draw_over_chain_weights(sc, task):
     block_hash = bytes(sc.w3.eth.get_block(s.submit_block + 1)["hash"])
     prevrandao = bytes(sc.w3.eth.get_block(receipt["blockNumber"])["mixHash"])
     mixed = bytes(a ^ b for a, b in zip(block_hash, prevrandao))
-    assert s.seed == seedstream.challenge_seed(mixed, sid, ROOT_A)
+    assert sc.pogo.seed(sid) == seedstream.challenge_seed(mixed, sid, ROOT_A)
     f = sc.pogo.contract.functions
     weights = [sc.pogo.account(f.slotOwner(i).call())["stake"] for i in range(1, f.verifierCount().call() + 1)]
-    slots = seedstream.draw_committee(s.seed, weights, 4, exclude=None)
+    slots = seedstream.draw_committee(sc.pogo.seed(sid), weights, 4, exclude=None)
     assert [f.slotOwner(i).call() for i in slots] == members
 
 
@@ -327,9 +344,9 @@ def test_a_top_up_after_the_submission_cannot_steer_the_draw(sc, task):
     """Committee grinding (SECURITY.md #1): the attacker holds one slot, sees the submission, and
     tops up by any amount before the draw. The draw reads the weights as the epoch began."""
     f = sc.pogo.contract.functions
+    sid = submit(sc, task)
     sc.next_epoch()
     epoch, weights = f.currentEpoch().call(), epoch_weights(sc)
-    sid = submit(sc, task)
     attacker = sc.as_(sc.verifiers[0])
     before = f.drawWeight().call()
     attacker.stake(21_000)  # the 21,000 wei of the review, then a large one
@@ -337,7 +354,7 @@ def test_a_top_up_after_the_submission_cannot_steer_the_draw(sc, task):
     assert f.poolWeight().call() == before + 500 * ETH + 21_000 and f.drawWeight().call() == before
     members, receipt = sc.draw(sid)
     assert receipt["blockNumber"] // 16 == epoch  # the top-up and the draw share the epoch
-    slots = seedstream.draw_committee(sc.pogo.submission(sid).seed, weights, 4, exclude=None)
+    slots = seedstream.draw_committee(sc.pogo.seed(sid), weights, 4, exclude=None)
     assert [f.slotOwner(i).call() for i in slots] == members
 
 
@@ -346,10 +363,10 @@ def test_a_slot_taken_in_this_epoch_is_never_drawn_in_it(sc, task):
     inherit that weight in the epoch's snapshot. The slot sits out the epoch."""
     f = sc.pogo.contract.functions
     whale, attacker = sc.as_(sc.verifiers[0]), sc.as_(sc.owner)
+    sid = submit(sc, task)
     whale.stake(1000 * ETH)
     sc.next_epoch()
     whale_slot = sc.pogo.account(sc.verifiers[0].address)["slot"]
-    sid = submit(sc, task)
     whale.leave_verifier_pool()
     attacker.stake(10 * ETH)
     attacker.register_verifier()
@@ -387,7 +404,7 @@ def test_a_miner_that_verifies_is_never_on_its_own_committee(sc, task):
     assert sc.miners[0].address not in members
     f = sc.pogo.contract.functions
     weights = [sc.pogo.account(f.slotOwner(i).call())["stake"] for i in range(1, f.verifierCount().call() + 1)]
-    slots = seedstream.draw_committee(sc.pogo.submission(sid).seed, weights, 4, exclude=slot)
+    slots = seedstream.draw_committee(sc.pogo.seed(sid), weights, 4, exclude=slot)
     assert [f.slotOwner(i).call() for i in slots] == members
 
 
@@ -401,7 +418,7 @@ def test_unbonding_waits_its_delay_and_open_seats(sc, task):
     holding.request_unstake(4 * ETH)
     acct = sc.pogo.account(holder.address)
     assert acct["stake"] == 6 * ETH and acct["unbonding"] == 4 * ETH and acct["open_seats"] == 1
-    holding.attest(sid, True, 1, Reason.OK)
+    sc.vote(sid, [(holder.address, True, 1, Reason.OK)])
     sc.mine(25)
     with expect("NothingToWithdraw"):
         holding.withdraw()  # matured, but the unsettled seat keeps the unbonding locked
@@ -497,27 +514,43 @@ def test_task_and_submission_reverts(sc, task):
         sc.pogo.fund_task(99, ETH)
     with expect("ZeroAmount"):
         sc.pogo.fund_task(task, 0)
+    with expect("WindowOpen"):
+        sc.pogo.close_round(task)
     with expect("UnknownTask"):
-        p.submit_update(99, head, ROOT_A, DIFF)
-    with expect("StaleBase"):
-        p.submit_update(task, ROOT_B, ROOT_A, DIFF)
-    with expect("ZeroRoot"):
-        p.submit_update(task, head, bytes(32), DIFF)
-    with expect("ZeroRoot"):
-        p.submit_update(task, head, ROOT_A, bytes(32))
-    with expect("InsufficientFreeStake"):
-        sc.as_(sc.owner).submit_update(task, head, ROOT_A, DIFF)
+        p.commit_update(99, b"\x01" * 32)
     with expect("NotAggregating"):
         p.propose_aggregate(task, ROOT_A, DIFF)
-    sid, _ = p.submit_update(task, head, ROOT_A, DIFF)
+    # Commitments: a good one, a stale base, a zero root, and one by an account with no stake.
+    salt = sc.commit(sc.miners[0], task, head, ROOT_A, DIFF)
+    with expect("WindowOpen"):  # no reveal while commitments are open
+        p.reveal_update(task, head, ROOT_A, DIFF, salt)
+    stale = sc.commit(sc.miners[1], task, ROOT_B, ROOT_A, DIFF)
+    zero = sc.commit(sc.miners[2], task, head, bytes(32), DIFF)
+    broke = sc.commit(sc.owner, task, head, ROOT_A, DIFF)
+    sc.to_reveals(task)
+    with expect("WindowClosed"):
+        p.commit_update(task, b"\x01" * 32)
+    with expect("UnknownTask"):
+        p.reveal_update(99, head, ROOT_A, DIFF, salt)
+    with expect("BadReveal"):  # another root than the one committed to
+        p.reveal_update(task, head, ROOT_B, DIFF, salt)
+    with expect("BadReveal"):  # a copier revealing the miner's roots under its own name
+        sc.as_(sc.miners[1]).reveal_update(task, head, ROOT_A, DIFF, salt)
+    with expect("StaleBase"):
+        sc.as_(sc.miners[1]).reveal_update(task, ROOT_B, ROOT_A, DIFF, stale)
+    with expect("ZeroRoot"):
+        sc.as_(sc.miners[2]).reveal_update(task, head, bytes(32), DIFF, zero)
+    with expect("InsufficientFreeStake"):
+        sc.as_(sc.owner).reveal_update(task, head, ROOT_A, DIFF, broke)
+    sid, _ = p.reveal_update(task, head, ROOT_A, DIFF, salt)
     with expect("AlreadySubmitted"):
-        p.submit_update(task, head, ROOT_B, DIFF)
+        p.reveal_update(task, head, ROOT_A, DIFF, salt)
     with expect("SeedNotReady"):
         sc.pogo.draw_committee(sid)
     with expect("UnknownSubmission"):
         sc.pogo.draw_committee(sid + 10)
     with expect("WrongStatus"):
-        sc.as_(sc.verifiers[0]).attest(sid, True, 1, Reason.OK)
+        sc.as_(sc.verifiers[0]).commit_vote(sid, 0, b"\x01" * 32)
     with expect("WrongStatus"):
         sc.pogo.settle_seat(sid, 0)
     with expect("WrongStatus"):
@@ -527,21 +560,30 @@ def test_task_and_submission_reverts(sc, task):
         sc.pogo.draw_committee(sid)
     outsider = next(v for v in sc.verifiers if v.address not in members)
     with expect("NotCommitteeMember"):
-        sc.as_(outsider).attest(sid, True, 1, Reason.OK)
+        sc.as_(outsider).commit_vote(sid, 0, b"\x01" * 32)
     member = sc.as_(sc.by_address(members[0]))
-    for approve, reason in ((True, Reason.MALFORMED), (False, Reason.OK), (False, 10)):
-        with expect("BadReason"):
-            member.attest(sid, approve, 1, reason)
-    member.attest(sid, True, 1, Reason.OK)
+    with expect("NotCommitteeMember"):  # another member's seat
+        member.commit_vote(sid, 1, b"\x01" * 32)
+    with expect("NotCommitteeMember"):
+        member.commit_vote(sid, 9, b"\x01" * 32)
+    with expect("BadReveal"):  # an empty commitment
+        member.commit_vote(sid, 0, bytes(32))
+    votes = [(m, True, 1, Reason.OK) for m in members[:3]]
+    salts = sc.commit_votes(sid, votes)
     with expect("AlreadyVoted"):
-        member.attest(sid, False, 0, Reason.MALFORMED)
-    vote(sc, sid, members[1:], [(True, 1)] * 2)
+        member.commit_vote(sid, 0, b"\x02" * 32)
+    with expect("WindowOpen"):  # no reveal while commitments are open
+        member.reveal_vote(sid, 0, True, 1, Reason.OK, salts[0])
+    sc.to_vote_reveals(sid)
+    sc.reveal_votes(sid, votes, salts)
+    with expect("AlreadyVoted"):
+        member.reveal_vote(sid, 0, True, 1, Reason.OK, salts[0])
     sc.mine(40)
     with expect("RoundStillOpen"):
         sc.pogo.close_round(task)
-    with expect("WindowClosed"):
-        sc.as_(sc.miners[1]).submit_update(task, head, ROOT_B, DIFF)
-    sc.pogo.finalize(sid)  # a reached quorum still finalizes after the vote window
+    with expect("WindowClosed"):  # the update reveals closed long ago
+        sc.as_(sc.miners[1]).reveal_update(task, ROOT_B, ROOT_A, DIFF, stale)
+    sc.pogo.finalize(sid)  # a reached quorum still finalizes after the reveal window
     with expect("WrongStatus"):
         sc.pogo.finalize(sid)
     with expect("RoundNotClosed"):
@@ -551,24 +593,35 @@ def test_task_and_submission_reverts(sc, task):
 
 
 def test_every_transition_emits_its_event(sc, task):
-    sid = submit(sc, task)
-    s_receipt = sc.w3.eth.get_transaction_receipt(
-        sc.w3.eth.get_block(sc.pogo.submission(sid).submit_block, full_transactions=True)["transactions"][0]["hash"])
-    got = sc.pogo.events(s_receipt, "UpdateSubmitted")[0]
+    head = sc.pogo.task(task).head_root
+    salt = commitment.new_salt()
+    c = commitment.update_commitment(task, 0, sc.miners[0].address, head, ROOT_A, DIFF, salt)
+    receipt = sc.as_(sc.miners[0]).commit_update(task, c)
+    got = sc.pogo.events(receipt, "UpdateCommitted")[0]
+    assert (got["round"], got["miner"], got["commitment"]) == (0, sc.miners[0].address, c)
+    sc.to_reveals(task)
+    sid, receipt = sc.as_(sc.miners[0]).reveal_update(task, head, ROOT_A, DIFF, salt, "diff", "tree", 2_000_000, 1)
+    got = sc.pogo.events(receipt, "UpdateSubmitted")[0]
     assert (got["diffCid"], got["treeCid"], got["checkpointCid"], got["claimedLossFirst"]) == ("diff", "tree", "", 2_000_000)
     _, receipt = sc.draw(sid)
-    assert sc.pogo.events(receipt, "CommitteeDrawn")[0]["seed"] == sc.pogo.submission(sid).seed
+    assert sc.pogo.events(receipt, "CommitteeDrawn")[0]["seed"] == sc.pogo.seed(sid)
     members = sc.pogo.committee(sid)
-    receipt = sc.as_(sc.by_address(members[0])).attest(sid, True, 7, Reason.OK)
+    vsalt = commitment.new_salt()
+    receipt = sc.as_(sc.by_address(members[0])).commit_vote(
+        sid, 0, commitment.vote_commitment(sid, 0, members[0], True, 7, Reason.OK, vsalt))
+    assert sc.pogo.events(receipt, "VoteCommitted")[0] == {"submissionId": sid, "verifier": members[0], "seat": 0}
+    salts = sc.commit_votes(sid, [(m, True, 7, Reason.OK) for m in members[1:3]])
+    sc.to_vote_reveals(sid)
+    receipt = sc.as_(sc.by_address(members[0])).reveal_vote(sid, 0, True, 7, Reason.OK, vsalt)
     assert sc.pogo.events(receipt, "VoteCast")[0]["improvement"] == 7
-    vote(sc, sid, members[1:3], [(True, 7)] * 2)
+    sc.reveal_votes(sid, [(m, True, 7, Reason.OK) for m in members[1:3]], salts)
     receipt = sc.pogo.finalize(sid)
     assert sc.pogo.events(receipt, "Finalized")[0]["status"] == Status.ACCEPTED
     receipt = sc.pogo.settle_seat(sid, 0)
     assert sc.pogo.events(receipt, "SeatSettled")[0]["paid"] == 10**16
     receipt = sc.pogo.settle_seat(sid, 3)  # did not vote on a decided update: neither paid nor slashed
     assert sc.pogo.events(receipt, "SeatSettled")[0]["slashed"] == 0
-    sc.mine(40)
+    sc.to_close(task)
     receipt = sc.pogo.close_round(task)
     assert sc.pogo.events(receipt, "RoundClosed")[0]["rewardPot"] == 3 * ETH
     assert sc.pogo.events(receipt, "HeadAdvanced")[0]["root"] == ROOT_A
@@ -584,9 +637,13 @@ def test_a_slashed_verifier_can_still_finalize_its_own_bonded_updates(w3, snapsh
     sc = scenario.build(w3, n_miners=1, n_verifiers=4)  # a fresh contract: the committee is the whole pool
     v0 = sc.verifiers[0]
     tasks = [sc.create_task(miner_bond=9 * ETH // 2) for _ in range(2)]
-    own = [sc.as_(v0).submit_update(t, sc.pogo.task(t).head_root, ROOT_A, DIFF)[0] for t in tasks]
+    heads = [sc.pogo.task(t).head_root for t in tasks]
+    salts = [sc.commit(v0, t, h, ROOT_A, DIFF) for t, h in zip(tasks, heads)]
+    other_salt = sc.commit(sc.miners[0], tasks[0], heads[0], ROOT_B, DIFF)
+    sc.to_reveals(tasks[1])
+    own = [sc.reveal(v0, t, h, ROOT_A, DIFF, salt) for t, h, salt in zip(tasks, heads, salts)]
     assert sc.pogo.account(v0.address)["locked"] == 9 * ETH  # 1 ETH free: enough for one seat bond
-    other = submit(sc, tasks[0], miner=0)
+    other = sc.reveal(sc.miners[0], tasks[0], heads[0], ROOT_B, DIFF, other_salt)
     members = draw(sc, other)
     assert v0.address in members
     vote(sc, other, members, [(v0.address != m, 1) for m in members])  # v0 alone rejects
@@ -620,7 +677,7 @@ def test_a_creator_with_the_harshest_allowed_parameters_takes_nothing_from_verif
     task = sc.create_task(vote_blocks=10, verifier_slash_bps=5_000, liveness_slash_bps=1_000, verifier_fee=0)
     sid = submit(sc, task)
     members = draw(sc, sid)
-    sc.mine(11)  # nobody votes: every seat loses its liveness share of the seat bond, no more
+    sc.mine(21)  # nobody votes: every seat loses its liveness share of the seat bond, no more
     sc.pogo.finalize(sid)
     pool = sc.pogo.task(task).pool
     settle_all(sc, sid)
@@ -662,13 +719,13 @@ def test_a_verifier_cannot_unstake_its_way_out_of_a_slash(sc, task):
 
 def test_an_extreme_improvement_claims_no_more_than_the_cap_and_sums_cannot_overflow(sc, task):
     top = 2**63 - 1
-    sids = [submit(sc, task, miner=i, root=r) for i, r in ((0, ROOT_A), (1, ROOT_B))]
+    sids = submit_all(sc, task, [(0, ROOT_A), (1, ROOT_B)])
     for sid, gain in zip(sids, (top, 1_000_000)):
         members = draw(sc, sid)
         vote(sc, sid, members, [(True, gain)] * 3 + [None])
         sc.pogo.finalize(sid)
     assert sc.pogo.submission(sids[0]).improvement == 10_000_000  # the task's maxImprovement
-    sc.mine(40)
+    sc.to_close(task)
     sc.pogo.close_round(task)
     for i, sid in enumerate(sids):
         sc.as_(sc.miners[i]).claim_reward(sid)
@@ -710,15 +767,3 @@ def test_an_ended_task_returns_what_is_left_of_its_pool_to_its_owner(sc, task):
     with expect("NothingToClaim"):
         sc.pogo.reclaim_pool(task)
     assert balanced(sc)
-
-
-def test_an_expired_honest_submission_may_be_submitted_again_in_its_round(sc, task):
-    """f + 1 silent members can make an honest update expire; the miner keeps its round."""
-    sid = submit(sc, task)
-    members = draw(sc, sid)
-    vote(sc, sid, members, [(True, 10), (True, 10), None, None])
-    sc.mine(21)
-    sc.pogo.finalize(sid)
-    assert sc.pogo.submission(sid).status == Status.EXPIRED
-    again = submit(sc, task, root=ROOT_B)
-    assert again > sid and sc.pogo.submission(again).status == Status.PENDING

@@ -65,7 +65,7 @@ def stakes(net) -> list[int]:
 
 def test_an_exception_in_one_submission_is_reported_and_retried_not_fatal(net, monkeypatch):
     sc, bot = net["sc"], net["bots"][0]
-    report = net["miners"][0].work()
+    report = sc.work([net["miners"][0]], net["task"])[0]
     sc.ready_to_draw(report.submission_id)
     real = type(bot.checker).check
     calls = []
@@ -90,13 +90,16 @@ def test_an_exception_in_one_submission_is_reported_and_retried_not_fatal(net, m
 def test_a_transaction_that_loses_a_race_in_its_block_is_quiet(net):
     """Two bots close the round in the same block: the second is signed, mined and reverted."""
     sc, w3 = net["sc"], net["w3"]
-    report = net["miners"][1].work()
+    report = sc.work([net["miners"][1]], net["task"])[0]
     sc.ready_to_draw(report.submission_id)
     for bot in net["bots"]:
-        bot.poll()  # draw, vote, finalize, settle
+        bot.poll()  # draw, commit votes
+    sc.to_vote_reveals(report.submission_id)
+    for bot in net["bots"]:
+        bot.poll()  # reveal, finalize, settle
     assert sc.pogo.submission(report.submission_id).status == Status.ACCEPTED
     task = sc.pogo.task(net["task"])
-    sc.mine(task.round_start + task.params.round_blocks - sc.block())
+    sc.to_close(net["task"])
     w3.provider.make_request("evm_setAutomine", [False])
     results = {}
     try:
@@ -130,7 +133,7 @@ def test_honest_data_that_arrives_after_the_draw_but_within_the_window_is_accept
     built = build_honest(prev, trainer.theta(), task.head_root, LEAF)
     # The CIDs the data will have, computed without publishing anything yet.
     cids = [ipfs.client.add_bytes(b, opts={"only-hash": "true"}) for b in (built.diff, built.tree)]
-    sid, _ = miner.ctx.pogo.submit_update(net["task"], task.head_root, built.new_root, built.diff_root, *cids)
+    sid = sc.submit(sc.miners[2], net["task"], built.new_root, built.diff_root, diff_cid=cids[0], tree_cid=cids[1])
     sc.ready_to_draw(sid)
     for bot in net["bots"]:
         assert bot.poll() == []  # drawn, but nobody votes on data it cannot fetch yet
@@ -153,8 +156,7 @@ def test_data_withheld_after_acceptance_does_not_lose_the_head(net, tmp_path):
     """The head is rebuilt from diffs the committee pinned; a node that joins later gets it with
     `pogo head fetch`. Only when every copy is gone does it fail, naming the missing CID."""
     sc, ctx, ipfs, devnet = net["sc"], net["ctx"], net["ipfs"], net["devnet"]
-    report = net["miners"][0].work()
-    p_cids = None
+    report = sc.work([net["miners"][0]], net["task"])[0]
     next_round(net)
     sid = report.submission_id
     assert sc.pogo.submission(sid).status == Status.ACCEPTED
@@ -201,8 +203,8 @@ def test_an_oversize_diff_is_malformed_without_reading_it(net):
     huge = built.diff + bytes(64 << 20)
     cid = ipfs.add_bytes(huge)
     assert ctx.diff_bytes < len(huge) // 1000
-    sid, _ = net["miners"][1].ctx.pogo.submit_update(net["task"], task.head_root, built.new_root, built.diff_root,
-                                                     cid, ipfs.add_bytes(built.tree))
+    sid = sc.submit(sc.miners[1], net["task"], built.new_root, built.diff_root, diff_cid=cid,
+                    tree_cid=ipfs.add_bytes(built.tree))
     votes = next_round(net)
     reasons = {v.verdict.reason for v in votes if v.submission_id == sid}
     assert reasons == {Reason.MALFORMED}
@@ -213,7 +215,7 @@ def test_an_oversize_diff_is_malformed_without_reading_it(net):
 def test_a_bot_whose_own_ipfs_node_is_down_never_votes_unavailable(net):
     sc = net["sc"]
     before = stakes(net)
-    report = net["miners"][2].work()
+    report = sc.work([net["miners"][2]], net["task"])[0]
     sc.ready_to_draw(report.submission_id)
     bot = net["bots"][3]
     dead = Ipfs("/ip4/127.0.0.1/tcp/9/http", timeout=1.0)

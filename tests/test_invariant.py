@@ -15,8 +15,8 @@ from deploy.scenario import ETH
 from pogo.net.chain import ChainError
 from pogo.net.contract import Reason, Status
 
-ACTIONS = ["stake", "unstake", "withdraw", "submit", "draw", "attest", "finalize", "settle", "close",
-           "claim", "fund", "aggregate", "mine"]
+ACTIONS = ["stake", "unstake", "withdraw", "commit", "reveal", "draw", "vote", "reveal_vote", "finalize", "settle",
+           "close", "claim", "fund", "aggregate", "mine"]
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,7 @@ def world(w3, deployed):
     w3.provider.make_request("evm_revert", [snap])
 
 
-def _act(sc, task, action: str, actor: int, amount: int, sids: list[int]) -> None:
+def _act(sc, task, action: str, actor: int, amount: int, sids: list[int], secrets: dict) -> None:
     people = [*sc.miners, *sc.verifiers]
     who = people[actor % len(people)]
     me = sc.as_(who)
@@ -39,18 +39,28 @@ def _act(sc, task, action: str, actor: int, amount: int, sids: list[int]) -> Non
         me.request_unstake(amount)
     elif action == "withdraw":
         me.withdraw()
-    elif action == "submit":
+    elif action == "commit":
         head = sc.pogo.task(task).head_root
-        new, _ = me.submit_update(task, head, hashlib.sha256(bytes([actor, amount % 251])).digest(), b"\x01" * 32)
-        sids.append(new)
+        root = hashlib.sha256(bytes([actor, amount % 251])).digest()
+        salt = sc.commit(who, task, head, root, b"\x01" * 32)
+        secrets[("update", who.address)] = (head, root, salt)
+    elif action == "reveal":
+        if ("update", who.address) in secrets:
+            head, root, salt = secrets[("update", who.address)]
+            sids.append(sc.reveal(who, task, head, root, b"\x01" * 32, salt))
     elif action == "draw":
         sc.draw(sid, as_=who)
-    elif action == "attest":
+    elif action == "vote":
         members = sc.pogo.committee(sid)
         if members:
             approve = amount % 3 != 0
-            sc.as_(sc.by_address(members[actor % len(members)])).attest(
-                sid, approve, amount % 1000, Reason.OK if approve else Reason.NO_PROGRESS)
+            ballot = (members[actor % len(members)], approve, amount % 1000,
+                      Reason.OK if approve else Reason.NO_PROGRESS)
+            secrets[("vote", sid, ballot[0])] = (ballot, sc.commit_votes(sid, [ballot])[0])
+    elif action == "reveal_vote":
+        for key, value in list(secrets.items()):
+            if key[0] == "vote" and key[1] == sid:
+                sc.reveal_votes(sid, [value[0]], [value[1]])
     elif action == "finalize":
         me.finalize(sid)
     elif action == "settle":
@@ -76,9 +86,10 @@ def test_balance_always_equals_the_accounted_sum(world, w3, steps):
     snap = w3.provider.make_request("evm_snapshot", [])["result"]
     try:
         sids: list[int] = []
+        secrets: dict = {}
         for action, actor, amount in steps:
             try:
-                _act(sc, task, action, actor, amount, sids)
+                _act(sc, task, action, actor, amount, sids, secrets)
             except ChainError:
                 pass  # a revert changes nothing; the invariant is checked all the same
             assert sc.pogo.accounted_balance() == sc.pogo.balance(), f"after {action}"

@@ -4,6 +4,8 @@ judgments only refused), crash recovery of both roles, and bots that survive hos
 
 from __future__ import annotations
 
+import threading
+
 import json
 
 import pytest
@@ -81,6 +83,15 @@ def drive(net, until_round: int) -> list:
     return net["sc"].drive(net["bots"], net["task"], until_round)
 
 
+def open_round(net) -> None:
+    """Drive the task into a fresh round whose commit window is open: the tests share one chain,
+    and a test that revealed an update has closed its round's commit window."""
+    sc = net["sc"]
+    t = sc.pogo.task(net["task"])
+    if t.aggregating or t.open or sc.block() + 10 >= t.round_start + t.params.round_blocks:
+        drive(net, t.round + 1)
+
+
 def built_from(m: Miner, round_: int) -> Built:
     d = m.ctx.workdir / f"round-{round_}"
     r = m.state.roots if m.state.round == round_ else None
@@ -97,7 +108,7 @@ def test_honest_round_with_aggregation_then_every_cheat_is_caught(net):
 
     # Round 0: two honest miners; both accepted, so the round waits for an aggregate.
     honest = [miner(net, 0), miner(net, 1)]
-    sids = [m.work().submission_id for m in honest]
+    sids = [r.submission_id for r in sc.work(honest, net["task"])]
     votes = drive(net, until_round=1)
     assert all(sc.pogo.submission(s).status == Status.ACCEPTED for s in sids)
     assert {v.verdict.reason.name for v in votes} == {"OK"}
@@ -112,7 +123,7 @@ def test_honest_round_with_aggregation_then_every_cheat_is_caught(net):
     # Round 1: an honest miner and one miner for every cheat.
     old_head = prev_root
     first = miner(net, 2)
-    first_report = first.work()
+    assert first.work() is None  # committed; its reveal comes with the cheaters'
     builders = {
         "random": cheats.random_update, "vandal": cheats.vandal, "zero": cheats.zero_update,
         "replayed": cheats.Replay(built_from(honest[0], 0)),
@@ -122,7 +133,9 @@ def test_honest_round_with_aggregation_then_every_cheat_is_caught(net):
         "withheld": cheats.withheld, "bad_scales": cheats.bad_scales, "non_finite": cheats.non_finite,
     }
     cheaters = {name: miner(net, 3 + i, builders[name]) for i, name in enumerate(CHEATS)}
-    cheat_sids = {name: m.work().submission_id for name, m in cheaters.items()}
+    reports = sc.work([first, *cheaters.values()], net["task"])
+    first_report = reports[0]
+    cheat_sids = {name: r.submission_id for name, r in zip(cheaters, reports[1:])}
     votes = drive(net, until_round=2)
     assert sc.pogo.submission(first_report.submission_id).status == Status.ACCEPTED
     for name, sid in cheat_sids.items():
@@ -143,27 +156,33 @@ def test_a_miner_killed_mid_round_resumes_without_retraining(net, monkeypatch):
     sc = net["sc"]
     counting = CountingTrainer(net["trainer"])
     m = miner(net, 10, trainer=counting)
-    real_submit = PoGOContract.submit_update
+    real_commit = PoGOContract.commit_update
 
     def crash(*args, **kwargs):
         raise KeyboardInterrupt("killed")
 
-    monkeypatch.setattr(PoGOContract, "submit_update", crash)
+    # Killed as the commitment was to leave: the salt is on disk, the commitment is not on chain.
+    monkeypatch.setattr(PoGOContract, "commit_update", crash)
     with pytest.raises(KeyboardInterrupt):
         m.work()
-    assert m.state.phase == "uploaded" and counting.runs == 1
-    monkeypatch.setattr(PoGOContract, "submit_update", real_submit)
+    assert m.state.phase == "committing" and counting.runs == 1
+    monkeypatch.setattr(PoGOContract, "commit_update", real_commit)
     resumed = miner(net, 10, trainer=counting)  # a fresh process: state comes from disk
-    report = resumed.work()
+    assert resumed.work() is None and resumed.state.phase == "committed"  # committed now, not retrained
+    # Killed again after its commitment went out: the restarted miner reveals with the same salt.
+    again = miner(net, 10, trainer=counting)
+    sc.to_reveals(net["task"])
+    report = again.work()
     assert counting.runs == 1 and report.submission_id > 0
-    assert resumed.work() is None  # submitted: nothing more this round
+    assert again.work() is None  # submitted: nothing more this round
     assert sc.pogo.submission(report.submission_id).new_root.hex() == resumed.state.roots["new"]
 
 
 def test_a_restarted_verifier_does_not_vote_twice(net):
     sc = net["sc"]
+    open_round(net)
     m = miner(net, 9)
-    report = m.work()
+    report = sc.work([m], net["task"])[0]
     sc.ready_to_draw(report.submission_id)
     bot = net["bots"][1]
     # Each of the bot's transactions mines a block on Anvil: its first poll may vote on an
@@ -176,6 +195,11 @@ def test_a_restarted_verifier_does_not_vote_twice(net):
     again = VerifierBot(bot.ctx)  # a restarted process: the same workdir, so the same state file
     assert str(report.submission_id) in again.state.voted
     assert all(v.submission_id != report.submission_id for v in again.poll())
+    # It reveals the vote it committed to, with the salt from its state file.
+    sc.to_vote_reveals(report.submission_id)
+    again.poll()
+    seat = sc.pogo.seat_of(report.submission_id, again.address)
+    assert sc.pogo.contract.functions.votes(report.submission_id, seat).call()[1]  # revealed
 
 
 def test_bad_cli_input_is_one_line(tmp_path):
@@ -198,6 +222,7 @@ def test_a_data_parallel_miner_under_the_launcher_submits_once(net, w3, devnet, 
     from pogo.net.ports import free_port
 
     sc = net["sc"]
+    open_round(net)
     deployment = tmp_path / "deployment.json"
     chain.Deployment(w3.eth.chain_id, sc.pogo.address, 0, devnet.rpc_url).save(deployment)
     before = sc.pogo.contract.functions.submissionCount().call()
@@ -211,7 +236,26 @@ def test_a_data_parallel_miner_under_the_launcher_submits_once(net, w3, devnet, 
              "--steps", "4", "--rpc", devnet.rpc_url, "--ipfs", devnet.ipfs_api, "--dev-account", "9",
              "--deployment", str(deployment), "--workdir", str(tmp_path / f"rank{rank}"), "--interval", "0.2"],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
-    outs = [p.communicate(timeout=300) for p in procs]
+    # Anvil mines only when sent a transaction: once rank 0 has committed, time moves on to the
+    # reveal window, as it would on a live chain.
+    round_ = sc.pogo.task(net["task"]).round
+    committed = sc.pogo.contract.events.UpdateCommitted
+    stop = threading.Event()
+
+    def clock():
+        while not stop.wait(0.2):
+            if committed.get_logs(from_block=0, argument_filters={"taskId": net["task"], "round": round_,
+                                                                  "miner": sc.miners[8].address}):
+                sc.to_reveals(net["task"])
+                return
+
+    ticker = threading.Thread(target=clock, daemon=True)
+    ticker.start()
+    try:
+        outs = [p.communicate(timeout=300) for p in procs]
+    finally:
+        stop.set()
+        ticker.join(timeout=10)
     assert [p.returncode for p in procs] == [0, 0], outs[0][1][-2000:] + outs[1][1][-2000:]
     assert sc.pogo.contract.functions.submissionCount().call() == before + 1
     reports = [[json.loads(line) for line in out.splitlines() if line.startswith("{")] for out, _ in outs]
@@ -221,7 +265,8 @@ def test_a_data_parallel_miner_under_the_launcher_submits_once(net, w3, devnet, 
 
 def test_a_bot_back_after_the_seed_horizon_expires_the_submission(net):
     sc = net["sc"]
-    report = miner(net, 7).work()
+    open_round(net)
+    report = sc.work([miner(net, 7)], net["task"])[0]
     sc.mine(300)  # every bot was down for longer than blockhash() reaches
     votes = net["bots"][2].poll()
     assert all(v.submission_id != report.submission_id for v in votes)

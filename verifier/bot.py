@@ -1,14 +1,15 @@
 """The verifier bot: one pass of ``poll()`` moves every submission of its task that it can:
-draw committees whose seed block exists, check and vote on its own seats, finalize decided
-submissions, settle its seats, pin accepted data, close rounds, and propose the aggregate
+draw committees whose seed block exists, check its own seats and commit to its votes, reveal
+them once the commitments have closed, finalize decided submissions, settle its seats, pin accepted data, close rounds, and propose the aggregate
 when a round waits for one. Every step is open to anyone on chain, so bots never wait on
 each other, and a transition another bot sent first is a lost race, not an error.
 
 Nothing one submission does stops the bot: an exception in its handling is reported and the
 submission is tried again on the next poll; it becomes a vote only where the fault is
 provable. Data that cannot be fetched is retried until the task's availability window has
-passed. The last block scanned and the seats voted are kept in ``WORKDIR/verifier.json``, so
-a restarted bot neither votes twice nor misses a submission.
+passed. The last block scanned, the seats voted and each vote's salt (written before its
+commitment is sent) are kept in ``WORKDIR/verifier.json``, so a restarted bot neither votes
+twice, nor misses a submission, nor loses a vote it committed to.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pogo.context import Context, HeadUnavailable
 from pogo.net.chain import ChainError
 from pogo.net.contract import Reason, Status
 from pogo.net.ipfs import DataUnavailable
-from pogo.protocol import aggregate
+from pogo.protocol import aggregate, commitment
 from pogo.protocol.atomicfile import write_bytes_atomic
 from verifier.checks import AggregateChecker, Unavailable, Verdict
 
@@ -39,7 +40,9 @@ LOST_RACES = ("WrongStatus", "AlreadySettled", "AlreadyVoted", "WindowOpen", "Wi
 class BotState:
     scanned_to: int = 0
     open: list = field(default_factory=list)        # submission ids not yet final
-    voted: dict = field(default_factory=dict)       # submission id -> verdict
+    voted: dict = field(default_factory=dict)       # submission id -> verdict (its commitment is on chain)
+    ballots: dict = field(default_factory=dict)     # submission id -> the vote and salt to reveal
+    revealed: list = field(default_factory=list)
     settled: list = field(default_factory=list)
     pinned: list = field(default_factory=list)      # accepted submissions whose data this bot pins
     kept: list = field(default_factory=list)        # their CIDs: never unpinned (a copy shares its CID)
@@ -113,9 +116,12 @@ class VerifierBot:
                 self._try(self.pogo.draw_committee, sid)
             s = self.pogo.submission(sid)
         if s.status == Status.VOTING:
-            seat = self.pogo.contract.functions.seatOf(sid, self.address).call() - 1
-            if seat >= 0 and str(sid) not in self.state.voted and latest <= s.vote_deadline:
+            seat = self.pogo.seat_of(sid, self.address)
+            if seat is not None and str(sid) not in self.state.voted and latest < s.vote_deadline:
                 self._vote(sid, seat, s, latest)
+            elif seat is not None and str(sid) in self.state.voted and sid not in self.state.revealed \
+                    and latest > s.vote_deadline:
+                self._reveal(sid, seat)
             if self._decided(sid):
                 self._try(self.pogo.finalize, sid)
                 s = self.pogo.submission(sid)
@@ -124,8 +130,8 @@ class VerifierBot:
                 self._pin(sid)
             elif s.status != Status.ACCEPTED and str(sid) in self.state.voted:
                 self._unpin(sid)  # what checking it pinned is no longer needed
-            seat = self.pogo.contract.functions.seatOf(sid, self.address).call() - 1
-            if seat >= 0 and sid not in self.state.settled:
+            seat = self.pogo.seat_of(sid, self.address)
+            if seat is not None and sid not in self.state.settled:
                 self._try(self.pogo.settle_seat, sid, seat)
                 self.state.settled.append(sid)
             self.state.open.remove(sid)
@@ -136,21 +142,30 @@ class VerifierBot:
         s = self.pogo.submission(sid)
         size = self.pogo.task(self.ctx.task_id).params.committee_size
         quorum = 2 * ((size - 1) // 3) + 1  # the contract's PBFT quorum, 2f + 1 of 3f + 1
-        closed = self.pogo.w3.eth.block_number > s.vote_deadline
-        unvoted = 0 if closed else s.seats - s.approvals - s.rejections
+        vote_blocks = self.pogo.task(self.ctx.task_id).params.vote_blocks
+        block = self.pogo.w3.eth.block_number
+        closed = block > s.vote_deadline + vote_blocks  # the reveals have closed
+        may_vote = s.seats if block <= s.vote_deadline else s.commits
+        unvoted = 0 if closed else may_vote - s.approvals - s.rejections
         return (s.approvals >= quorum or s.faults >= quorum or closed
                 or (s.rejections >= quorum and s.faults + unvoted < quorum))
 
     def _vote(self, sid: int, seat: int, s, latest: int) -> None:
+        earlier = self.state.ballots.get(str(sid))
+        if earlier and self.pogo.contract.functions.voteCommitments(sid, seat).call() == self._commitment(sid, earlier):
+            # Committed before a restart, not yet recorded: keep that ballot, it is the one to reveal.
+            self.state.voted[str(sid)] = {"reason": Reason(earlier["reason"]).name, "improvement": earlier["improvement"]}
+            self._save()
+            return
         start = time.perf_counter()
         p = self.ctx.log.submission(sid)
         head_root = self.ctx.head_root()
         task = self.pogo.task(self.ctx.task_id)
         try:
             if p.kind == 0:
-                verdict = self.checker.check(p, seat, s.seed, task.round, head_root)
+                verdict = self.checker.check(p, seat, self.pogo.seed(sid), task.round, head_root)
             else:
-                verdict = self.checker.check_aggregate(p, seat, s.seed, task.round, head_root)
+                verdict = self.checker.check_aggregate(p, seat, self.pogo.seed(sid), task.round, head_root)
         except Unavailable as exc:
             # Unavailable data is a fault only once the availability window has passed.
             ready = s.vote_deadline - task.params.vote_blocks + self.ctx.spec.verification.availability_blocks
@@ -161,12 +176,31 @@ class VerifierBot:
                 return
             verdict = Verdict(Reason.DATA_UNAVAILABLE, 0, str(exc))
         seconds = time.perf_counter() - start
-        receipt = self._try(self.pogo.attest, sid, verdict.approve, verdict.improvement, verdict.reason)
+        ballot = {"seat": seat, "approve": verdict.approve, "improvement": verdict.improvement,
+                  "reason": int(verdict.reason), "salt": commitment.new_salt().hex()}
+        self.state.ballots[str(sid)] = ballot  # on disk before the commitment leaves
+        self._save()
+        receipt = self._try(self.pogo.commit_vote, sid, seat, self._commitment(sid, ballot))
+        if receipt is None and self.pogo.contract.functions.voteCommitments(sid, seat).call() \
+                != self._commitment(sid, ballot):
+            return  # not committed (a lost race with the deadline): nothing to reveal
         self.state.voted[str(sid)] = {"reason": verdict.reason.name, "improvement": verdict.improvement}
         self._save()
         gas = receipt["gasUsed"] if receipt else 0
         self.votes.append(Vote(sid, seat, verdict, seconds, gas))
-        self.progress(f"seat {seat} of update {sid}: {verdict.reason.name} {verdict.detail}")
+        self.progress(f"seat {seat} of update {sid}: {verdict.reason.name} {verdict.detail} (committed)")
+
+    def _commitment(self, sid: int, ballot: dict) -> bytes:
+        return commitment.vote_commitment(sid, ballot["seat"], self.address, ballot["approve"],
+                                          ballot["improvement"], ballot["reason"], bytes.fromhex(ballot["salt"]))
+
+    def _reveal(self, sid: int, seat: int) -> None:
+        """Reveal the vote committed to, once every member's commitment window has closed."""
+        b = self.state.ballots[str(sid)]
+        self._try(self.pogo.reveal_vote, sid, seat, b["approve"], b["improvement"], b["reason"], bytes.fromhex(b["salt"]))
+        if self.pogo.contract.functions.votes(sid, seat).call()[1]:  # revealed (now or by an earlier try)
+            self.state.revealed.append(sid)
+            self._save()
 
     def _pin(self, sid: int) -> None:
         """Keep an accepted update's data: the head is rebuilt from it, whatever its miner does."""
@@ -196,7 +230,7 @@ class VerifierBot:
             # Propose before anything else: closing an aggregating round whose window has
             # passed would give up on this round's average.
             self.propose_aggregate(task.round)
-        elif self.pogo.w3.eth.block_number >= task.round_start + task.params.round_blocks:
+        elif self.pogo.w3.eth.block_number >= task.round_start + task.params.round_blocks + task.params.vote_blocks:
             self._try(self.pogo.close_round, self.ctx.task_id)
             task = self.pogo.task(self.ctx.task_id)
             if task.aggregating and self.aggregator:

@@ -1,11 +1,13 @@
 """The miner loop: sync the head, train K steps on the assigned shard, quantize with error
 feedback, publish the diff and its tree to IPFS (never a checkpoint: the new model is the head
-plus the diff), submit the roots, and later claim the reward. A miner whose free stake no
+plus the diff), commit to the roots in the round's commit window, reveal them once it has
+closed (so nobody can copy them first), and later claim the reward. A miner whose free stake no
 longer covers the task's bond says so and submits nothing until it stakes more.
 
 Every phase is recorded in ``WORKDIR/miner.json`` before the next begins, and artifacts are
 written whole or not at all, so a miner killed at any point resumes where it stopped: a built
-update is not trained again, an uploaded one not rebuilt, a submitted one not resubmitted.
+update is not trained again, an uploaded one not rebuilt, a committed one revealed with the salt
+it was committed with (kept in the state file before the commitment is sent).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import numpy as np
 from pogo.context import Context
 from pogo.net.chain import ChainError
 from pogo.net.contract import Status
-from pogo.protocol import difffile, seedstream, treefile
+from pogo.protocol import commitment, difffile, seedstream, treefile
 from pogo.protocol.atomicfile import write_bytes_atomic
 
 
@@ -54,10 +56,11 @@ Builder = Callable[[np.ndarray, np.ndarray, bytes, int], Built]
 @dataclass
 class MinerState:
     round: int = -1
-    phase: str = "idle"            # idle -> built -> uploaded -> submitted
+    phase: str = "idle"            # idle -> built -> uploaded -> committing -> committed -> submitted
     head_root: str = ""
     submission_id: int = 0
     cids: dict = field(default_factory=dict)
+    salt: str = ""                 # the commitment's secret, until the reveal
     roots: dict = field(default_factory=dict)
     losses: list = field(default_factory=list)
     claimed: list = field(default_factory=list)
@@ -101,25 +104,29 @@ class Miner:
     # -- one round --------------------------------------------------------------------
 
     def work(self) -> RoundReport | None:
-        """Do this round's work, resuming whatever a crash interrupted; None if nothing to do."""
+        """Do this round's work, resuming whatever a crash interrupted; returns the report once
+        the update is revealed, None while there is nothing (more) to do."""
         task = self.ctx.pogo.task(self.ctx.task_id)
         if task.aggregating:
-            return None
-        if self.ctx.pogo.w3.eth.block_number + 1 >= task.round_start + task.params.round_blocks:
-            # The round's window has passed: close it if everything is final (anyone may), then
-            # work on the next one; otherwise wait for the verifiers.
-            if task.open > 0:
-                return None
-            try:
-                self.ctx.pogo.close_round(self.ctx.task_id)
-            except ChainError as exc:
-                if exc.name not in ("RoundStillOpen", "WindowOpen"):
-                    raise
             return None
         head_root = task.head_root
         if self.state.round != task.round or self.state.head_root != head_root.hex():
             self.state = MinerState(round=task.round, head_root=head_root.hex())
             self._save()
+        latest = self.ctx.pogo.w3.eth.block_number
+        commit_end = task.round_start + task.params.round_blocks
+        if self.state.phase in ("committing", "committed"):
+            return self._reveal(task, latest, commit_end)
+        if latest + 1 >= commit_end:
+            # The commit window has passed: close the round if everything is final (anyone may),
+            # then work on the next one; otherwise wait for the reveals and the verifiers.
+            if task.open == 0 and latest >= commit_end + task.params.vote_blocks:
+                try:
+                    self.ctx.pogo.close_round(self.ctx.task_id)
+                except ChainError as exc:
+                    if exc.name not in ("RoundStillOpen", "WindowOpen"):
+                        raise
+            return None
         if self.state.phase == "submitted":
             return None
         if self.state.phase == "idle" and not self._can_bond(task):
@@ -162,32 +169,83 @@ class Miner:
             self._save()
 
         if self.state.phase == "uploaded":
+            # The salt is on disk before the commitment leaves: a crash between the two still
+            # reveals. A commitment in the window replaces an earlier one, so sending it again is safe.
             start = time.perf_counter()
             r = self.state.roots
+            self.state.salt = commitment.new_salt().hex()
+            self.state.phase = "committing"
+            self._save()
             try:
-                sid, _ = self.ctx.pogo.submit_update(
-                    self.ctx.task_id, head_root, bytes.fromhex(r["new"]), bytes.fromhex(r["diff"]),
-                    self.state.cids["diff"], self.state.cids["tree"],
-                    int(self.state.losses[0] * 1e6), int(self.state.losses[1] * 1e6))
+                self.ctx.pogo.commit_update(self.ctx.task_id, commitment.update_commitment(
+                    self.ctx.task_id, task.round, self.address, head_root, bytes.fromhex(r["new"]),
+                    bytes.fromhex(r["diff"]), bytes.fromhex(self.state.salt)))
             except ChainError as exc:
-                if exc.name == "WindowClosed":
-                    self.progress("the round's window closed before the update was in; training again next round")
-                    return None
-                if exc.name in ("InsufficientFreeStake", "StaleBase", "Aggregating", "AlreadySubmitted"):
-                    self.progress(f"the update was refused ({exc}); trying again next round")
+                if exc.name in ("WindowClosed", "Aggregating", "TaskIsEnded", "Reverted"):
+                    self.progress(f"the commitment was refused ({exc}); training again next round")
                     self.state.phase = "submitted"  # nothing more this round
                     self._save()
                     return None
                 raise
             timings["submit_tx_s"] = time.perf_counter() - start
-            self.state.submission_id = sid
-            self.state.phase = "submitted"
-            if (d / "residual.npy").exists():  # the residual carries forward once its diff is out
-                write_bytes_atomic(self.residual_path, (d / "residual.npy").read_bytes())
+            self.state.phase = "committed"
             self._save()
-            self.progress(f"submitted update {sid} for round {task.round} (shard {shard})")
-        return RoundReport(task.round, self.state.submission_id, shard, self.state.losses[0],
-                           self.state.losses[1], dict(timings))
+            self.progress(f"committed to update of round {task.round} (shard {shard}); "
+                          f"revealing from block {commit_end}")
+        return None
+
+    def _reveal(self, task, latest: int, commit_end: int) -> RoundReport | None:
+        """Reveal the committed update once the commit window has closed."""
+        if self.state.phase == "committing":
+            # A crash may have come before or after the commitment went out: look on chain.
+            key = commitment.update_key(self.ctx.task_id, self.address)
+            if self.ctx.pogo.contract.functions.updateCommitments(key).call() != self._commitment(task):
+                if latest + 1 >= commit_end:
+                    return self._give_up("the round's commit window closed before the commitment was in")
+                self.state.phase = "uploaded"
+                self._save()
+                return self.work()
+            self.state.phase = "committed"
+            self._save()
+        if latest < commit_end:
+            return None
+        if latest >= commit_end + task.params.vote_blocks:
+            return self._give_up("the reveal window closed before the update was revealed")
+        start = time.perf_counter()
+        r = self.state.roots
+        try:
+            sid, _ = self.ctx.pogo.reveal_update(
+                self.ctx.task_id, task.head_root, bytes.fromhex(r["new"]), bytes.fromhex(r["diff"]),
+                bytes.fromhex(self.state.salt), self.state.cids["diff"], self.state.cids["tree"],
+                int(self.state.losses[0] * 1e6), int(self.state.losses[1] * 1e6))
+        except ChainError as exc:
+            if exc.name in ("InsufficientFreeStake", "StaleBase", "Aggregating", "AlreadySubmitted", "WindowClosed",
+                            "BadReveal", "TaskIsEnded"):
+                return self._give_up(f"the update was refused ({exc})")
+            raise
+        timings = self.state.timings
+        timings["submit_tx_s"] = timings.get("submit_tx_s", 0.0) + time.perf_counter() - start
+        self.state.submission_id = sid
+        self.state.phase = "submitted"
+        d = self._round_dir(task.round)
+        if (d / "residual.npy").exists():  # the residual carries forward once its diff is out
+            write_bytes_atomic(self.residual_path, (d / "residual.npy").read_bytes())
+        self._save()
+        shard = seedstream.shard_of(self.ctx.task_id, task.round, self.address, self.ctx.spec.n_shards)
+        self.progress(f"submitted update {sid} for round {task.round} (shard {shard})")
+        return RoundReport(task.round, sid, shard, self.state.losses[0], self.state.losses[1], dict(timings))
+
+    def _commitment(self, task) -> bytes:
+        r = self.state.roots
+        return commitment.update_commitment(self.ctx.task_id, task.round, self.address, task.head_root,
+                                            bytes.fromhex(r["new"]), bytes.fromhex(r["diff"]),
+                                            bytes.fromhex(self.state.salt))
+
+    def _give_up(self, why: str) -> None:
+        self.progress(f"{why}; trying again next round")
+        self.state.phase = "submitted"  # nothing more this round
+        self._save()
+        return None
 
     def _can_bond(self, task) -> bool:
         """Whether free stake covers the task's bond; says once a round when it does not."""

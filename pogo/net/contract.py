@@ -98,14 +98,14 @@ class Submission:
     kind: int
     new_root: bytes
     round: int           # an update's round is recorded when it is finalized
-    vote_deadline: int
+    vote_deadline: int   # the last block of vote commitments; reveals follow for vote_blocks
     seats: int
+    commits: int
     approvals: int
     rejections: int
     faults: int
     improvement: int
     reward_claimed: bool
-    seed: bytes
     rejecter_share: int
 
 
@@ -196,9 +196,15 @@ class PoGOContract:
     def fund_task(self, task_id: int, amount: int) -> dict:
         return self._tx("fundTask", task_id, value=amount)
 
-    def submit_update(self, task_id: int, prev_root: bytes, new_root: bytes, diff_root: bytes, diff_cid: str = "",
-                      tree_cid: str = "", loss_first: int = 0, loss_last: int = 0) -> tuple[int, dict]:
-        receipt = self._tx("submitUpdate", task_id, prev_root, new_root, diff_root, diff_cid, tree_cid,
+    def commit_update(self, task_id: int, commitment: bytes) -> dict:
+        """Commit to an update (pogo.protocol.commitment.update_commitment) in the round's commit window."""
+        return self._tx("commitUpdate", task_id, commitment)
+
+    def reveal_update(self, task_id: int, prev_root: bytes, new_root: bytes, diff_root: bytes, salt: bytes,
+                      diff_cid: str = "", tree_cid: str = "", loss_first: int = 0, loss_last: int = 0
+                      ) -> tuple[int, dict]:
+        """Reveal the committed update after the commit window; returns the submission id."""
+        receipt = self._tx("revealUpdate", task_id, prev_root, new_root, diff_root, salt, diff_cid, tree_cid,
                            loss_first, loss_last)
         return self._event(receipt, "UpdateSubmitted")["submissionId"], receipt
 
@@ -211,8 +217,19 @@ class PoGOContract:
         receipt = self._tx("drawCommittee", submission_id)
         return list(self._event(receipt, "CommitteeDrawn")["members"]), receipt
 
-    def attest(self, submission_id: int, approve: bool, improvement: int, reason: Reason | int) -> dict:
-        return self._tx("attest", submission_id, approve, improvement, int(reason))
+    def commit_vote(self, submission_id: int, seat: int, commitment: bytes) -> dict:
+        """Commit to a vote (pogo.protocol.commitment.vote_commitment) until the vote deadline."""
+        return self._tx("commitVote", submission_id, seat, commitment)
+
+    def reveal_vote(self, submission_id: int, seat: int, approve: bool, improvement: int, reason: Reason | int,
+                    salt: bytes) -> dict:
+        """Reveal a committed vote in the vote_blocks after the vote deadline."""
+        return self._tx("revealVote", submission_id, seat, approve, improvement, int(reason), salt)
+
+    def seat_of(self, submission_id: int, verifier: str) -> int | None:
+        """The verifier's seat on the submission's committee, or None."""
+        seat = self._call("seatOf", submission_id, verifier)
+        return seat - 1 if seat else None
 
     def finalize(self, submission_id: int) -> dict:
         return self._tx("finalize", submission_id)
@@ -236,12 +253,19 @@ class PoGOContract:
         raw = self._call("getSubmission", submission_id)
         return Submission(submission_id, raw[0], raw[1], raw[2], Status(raw[3]), *raw[4:])
 
+    def seed(self, submission_id: int) -> bytes:
+        """The challenge seed fixed when the committee was drawn (kept in CommitteeDrawn, not storage)."""
+        logs = self.contract.events.CommitteeDrawn.get_logs(from_block=0, argument_filters={"submissionId": submission_id})
+        if not logs:
+            raise ValueError(f"submission {submission_id} has no committee yet")
+        return bytes(logs[0]["args"]["seed"])
+
     def committee(self, submission_id: int) -> list[str]:
         seats = self.submission(submission_id).seats
         return [self._call("committee", submission_id, i) for i in range(seats)]
 
     def account(self, address: str) -> dict:
-        stake, locked, unbonding, ready, open_seats, slot = self._call("accounts", address)
+        stake, locked, open_seats, unbonding, ready, slot = self._call("accounts", address)
         return {"stake": stake, "locked": locked, "unbonding": unbonding, "unbonding_ready": ready,
                 "open_seats": open_seats, "slot": slot}
 

@@ -28,9 +28,10 @@ Vm constant vm = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
 ///         actors, with arguments bounded to values that reach deep states. Reverts are kept
 ///         (a revert changes nothing, which the invariants then check too).
 /// @dev The cast: miner 0 is honest (its updates are good), miner 1 cheats (its updates are
-///      bad); verifiers 2-6 are honest and vote as the protocol says as soon as they are drawn
-///      (good: approve; bad: ROOT_MISMATCH); verifier 7 is the adversary and votes whatever
-///      the fuzzer says, or not at all; 8 only stakes and funds. With one adversary, every committee
+///      bad); verifiers 2-6 are honest and behave like their bots: they commit as soon as they
+///      are drawn (good: approve; bad: ROOT_MISMATCH) and reveal in the first block after the
+///      commitments close, whatever the fuzzer does with time; verifier 7 is the adversary and
+///      commits and reveals whatever the fuzzer says, or nothing; 8 only stakes and funds. With one adversary, every committee
 ///      of 4 has at most f = 1 faulty member, the protocol's assumption.
 ///      After every call the handler checks, from the call's own logs, that no account's
 ///      withdrawable balance changed without an event that says so, and that no honest actor
@@ -38,6 +39,7 @@ Vm constant vm = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
 contract Handler {
     uint256 internal constant N_ACTORS = 9;
     uint256 internal constant ADVERSARY = 7;
+    uint256 internal constant VOTE_BLOCKS = 20; // the task's voteBlocks (PoGOInvariants.setUp)
 
     PoGO public immutable pogo;
     uint256 public immutable taskId;
@@ -45,6 +47,11 @@ contract Handler {
     mapping(address => bool) public honest;
     mapping(uint256 => bool) public good; // submission => built honestly
     uint256 public submissions;
+    mapping(address => bytes32[3]) internal committed; // miner => (prevRoot, newRoot, salt) of its commitment
+    mapping(uint256 => bool) internal adversaryApprove;
+    mapping(uint256 => int64) internal adversaryImprovement;
+    mapping(uint256 => uint8) internal adversaryReason;
+    uint256[] internal voting; // drawn submissions whose honest reveals may still be due
 
     // Ghosts: what went in and out of the contract, and every rule broken along the way.
     uint256 public ethIn;
@@ -85,7 +92,7 @@ contract Handler {
 
     function requestUnstake(uint256 who, uint256 amount) external {
         address a = actors[who % N_ACTORS];
-        (uint128 staked,,,,,) = pogo.accounts(a);
+        (uint112 staked,,,,,) = pogo.accounts(a);
         _call(a, abi.encodeCall(Staking.requestUnstake, (1 + amount % (uint256(staked) + 1))), 0);
     }
 
@@ -103,12 +110,26 @@ contract Handler {
 
     // -- submissions ----------------------------------------------------------------------
 
-    function submit(uint256 who, uint256 salt) external {
+    function commitUpdate(uint256 who, uint256 salt) external {
+        _honestBots();
         uint256 m = who % 2;
-        (,,,,, bytes32 head,,,) = pogo.getTask(taskId);
+        (,,, uint256 round,, bytes32 head,,,) = pogo.getTask(taskId);
         bytes32 root = keccak256(abi.encode(m, salt));
-        if (_call(actors[m], abi.encodeCall(PoGO.submitUpdate,
-                (taskId, head, root, root, "diff", "tree", int64(2_000_000), int64(1_900_000))), 0)) {
+        bytes32 commitment = keccak256(abi.encode(taskId, round, actors[m], head, root, root, bytes32(salt)));
+        if (_call(actors[m], abi.encodeCall(PoGO.commitUpdate, (taskId, commitment)), 0)) {
+            committed[actors[m]] = [head, root, bytes32(salt)];
+        }
+    }
+
+    /// @notice Reveal the miner's commitment, waiting for the reveal window when it is near.
+    function revealUpdate(uint256 who) external {
+        uint256 m = who % 2;
+        (PoGO.TaskParams memory p,,,, uint256 roundStart,,,,) = pogo.getTask(taskId);
+        uint256 commitEnd = roundStart + p.roundBlocks;
+        if (block.number < commitEnd) _rollTo(commitEnd);
+        bytes32[3] memory c = committed[actors[m]];
+        if (_call(actors[m], abi.encodeCall(PoGO.revealUpdate,
+                (taskId, c[0], c[1], c[1], c[2], "diff", "tree", int64(2_000_000), int64(1_900_000))), 0)) {
             good[++submissions] = m == 0;
         }
     }
@@ -122,40 +143,60 @@ contract Handler {
     }
 
     /// @notice Draw a submission's committee at the first block allowed, then let the honest
-    ///         members vote at once, as their bots do.
+    ///         members commit to their votes at once, as their bots do.
     function draw(uint256 sid, uint256 randao) external {
         sid = _sid(sid);
         if (sid == 0) return;
         PoGO.Submission memory s = pogo.getSubmission(sid);
         uint256 target = s.submitBlock + 3;
-        if (block.number < target) vm.roll(target);
-        if (block.number % 16 == 0) vm.roll(block.number + 1);
+        if (block.number < target) _rollTo(target);
+        if (block.number % 16 == 0) _rollTo(block.number + 1);
         vm.prevrandao(bytes32(randao));
         if (!_call(actors[randao % N_ACTORS], abi.encodeCall(PoGO.drawCommittee, (sid)), 0)) return;
+        voting.push(sid);
         s = pogo.getSubmission(sid);
         for (uint256 seat = 0; seat < s.seats; ++seat) {
             address member = pogo.committee(sid, seat);
             if (!honest[member]) continue;
-            bool ok = good[sid];
-            _call(member, abi.encodeCall(PoGO.attest, (sid, ok, int64(ok ? int256(100_000 + randao % 1000) : int256(0)),
-                                                       uint8(ok ? 0 : 4))), 0);
+            (bool ok, int64 improvement, uint8 reason) = _honestVote(sid);
+            bytes32 c = keccak256(abi.encode(sid, seat, member, ok, improvement, reason, _honestSalt(sid, seat)));
+            _call(member, abi.encodeCall(PoGO.commitVote, (sid, seat, c)), 0);
         }
     }
 
-    /// @notice The adversary votes anything at all (reasons beyond the last code included).
-    function adversaryVote(uint256 sid, bool approve, int64 improvement, uint8 reason) external {
-        _call(actors[ADVERSARY], abi.encodeCall(PoGO.attest, (_sid(sid), approve, improvement, reason % 12)), 0);
+    /// @notice The adversary commits to any vote at all (reasons beyond the last code included).
+    function adversaryCommit(uint256 sid, uint256 seat, bool approve, int64 improvement, uint8 reason) external {
+        _honestBots();
+        sid = _sid(sid);
+        seat = seat % 5;
+        reason = reason % 12;
+        adversaryApprove[sid] = approve;
+        adversaryImprovement[sid] = improvement;
+        adversaryReason[sid] = reason;
+        bytes32 c = keccak256(abi.encode(sid, seat, actors[ADVERSARY], approve, improvement, reason, bytes32(sid)));
+        _call(actors[ADVERSARY], abi.encodeCall(PoGO.commitVote, (sid, seat, c)), 0);
+    }
+
+    /// @notice The adversary reveals what it committed to, whenever the fuzzer says.
+    function adversaryReveal(uint256 sid, uint256 seat) external {
+        _honestBots();
+        sid = _sid(sid);
+        _call(actors[ADVERSARY], abi.encodeCall(PoGO.revealVote, (sid, seat % 5, adversaryApprove[sid],
+              adversaryImprovement[sid], adversaryReason[sid], bytes32(sid))), 0);
     }
 
     function finalize(uint256 sid, uint256 who) external {
+        _honestBots();
         _call(actors[who % N_ACTORS], abi.encodeCall(PoGO.finalize, (_sid(sid))), 0);
     }
 
     function settleSeat(uint256 sid, uint256 seat) external {
+        _honestBots();
         _call(actors[seat % N_ACTORS], abi.encodeCall(PoGO.settleSeat, (_sid(sid), seat % 5)), 0);
     }
 
     function closeRound(uint256 who) external {
+        _honestBots();
         _call(actors[who % N_ACTORS], abi.encodeCall(PoGO.closeRound, (taskId)), 0);
     }
 
@@ -171,7 +212,7 @@ contract Handler {
     }
 
     function roll(uint256 blocks) external {
-        vm.roll(block.number + 1 + blocks % 64);
+        _rollTo(block.number + 1 + blocks % 64);
     }
 
     /// @notice ETH forced in (selfdestruct): the balance may exceed the ledger, never the reverse.
@@ -180,6 +221,54 @@ contract Handler {
         vm.deal(address(this), address(this).balance + amount);
         new ForceSend{value: amount}(payable(address(pogo)));
         forced += amount;
+    }
+
+    // -- the honest verifiers' bots --------------------------------------------------------
+
+    /// @dev Time passes block by block, and in every block the honest bots reveal what they
+    ///      committed to as soon as the commitments have closed: they never miss a reveal.
+    function _rollTo(uint256 target) internal {
+        _honestBots();
+        while (block.number < target) {
+            // Stop at the first block where some honest reveal opens, then go on.
+            uint256 next = target;
+            for (uint256 i = 0; i < voting.length; ++i) {
+                uint256 opens = pogo.getSubmission(voting[i]).voteDeadline + 1;
+                if (opens > block.number && opens < next) next = opens;
+            }
+            vm.roll(next);
+            _honestBots();
+        }
+    }
+
+    function _honestBots() internal {
+        for (uint256 i = voting.length; i > 0; --i) {
+            uint256 sid = voting[i - 1];
+            PoGO.Submission memory s = pogo.getSubmission(sid);
+            if (s.status != 2 || block.number > s.voteDeadline + VOTE_BLOCKS) {
+                voting[i - 1] = voting[voting.length - 1]; // done: nothing left to reveal
+                voting.pop();
+                continue;
+            }
+            if (block.number <= s.voteDeadline) continue;
+            for (uint256 seat = 0; seat < s.seats; ++seat) {
+                (address member, bool voted,,,,) = pogo.votes(sid, seat);
+                if (!honest[member] || voted || pogo.voteCommitments(sid, seat) == bytes32(0)) continue;
+                (bool ok, int64 improvement, uint8 reason) = _honestVote(sid);
+                _call(member, abi.encodeCall(PoGO.revealVote, (sid, seat, ok, improvement, reason, _honestSalt(sid, seat))),
+                      0);
+            }
+        }
+    }
+
+    function _honestVote(uint256 sid) internal view returns (bool ok, int64 improvement, uint8 reason) {
+        ok = good[sid];
+        improvement = ok ? int64(int256(100_000 + sid)) : int64(0);
+        reason = ok ? 0 : 4; // ROOT_MISMATCH: a fault
+    }
+
+    function _honestSalt(uint256 sid, uint256 seat) internal pure returns (bytes32) {
+        return keccak256(abi.encode("honest", sid, seat));
     }
 
     // -- one checked call ---------------------------------------------------------------
@@ -287,10 +376,13 @@ contract PoGOInvariants {
     ///         update is accepted and rewarded, the cheat rejected and slashed, every seat
     ///         settled, with the invariants holding at the end (so they are not vacuous).
     function test_scriptedRoundReachesEveryPath() public {
-        handler.submit(0, 1); // honest: submission 1
-        handler.submit(1, 2); // cheat: submission 2
+        handler.commitUpdate(0, 1);
+        handler.commitUpdate(1, 2);
+        handler.revealUpdate(0); // honest: submission 1
+        handler.revealUpdate(1); // cheat: submission 2
         handler.draw(0, 11);
         handler.draw(1, 12);
+        handler.roll(21); // the commitments close, the honest bots reveal
         handler.finalize(0, 0);
         handler.finalize(1, 0);
         require(handler.outcomes(3) == 1 && handler.outcomes(4) == 1, "accepted and rejected");
@@ -324,7 +416,7 @@ contract PoGOInvariants {
         uint256 owed;
         for (uint256 i = 0; i < 9; ++i) {
             address a = handler.actor(i);
-            (uint128 s,, uint128 u,,,) = pogo.accounts(a);
+            (uint112 s,,, uint128 u,,) = pogo.accounts(a);
             staked += s;
             unbonding += u;
             owed += pogo.withdrawable(a);
@@ -352,7 +444,7 @@ contract PoGOInvariants {
         uint256 n = handler.submissions();
         for (uint256 i = 0; i < 9; ++i) {
             address a = handler.actor(i);
-            (uint128 s, uint128 locked,,, uint32 openSeats,) = pogo.accounts(a);
+            (uint112 s, uint112 locked, uint32 openSeats,,,) = pogo.accounts(a);
             require(locked <= s, "locked above stake");
             uint256 seats;
             uint256 subs;
@@ -361,7 +453,7 @@ contract PoGOInvariants {
                 if (sub.miner == a && sub.status <= 2) ++subs; // Pending or Voting
                 for (uint256 seat = 0; seat < sub.seats; ++seat) {
                     if (pogo.committee(id, seat) != a) continue;
-                    (,, bool settled,,) = pogo.votes(id, seat);
+                    (,,, bool settled,,) = pogo.votes(id, seat);
                     if (!settled) ++seats;
                 }
             }
