@@ -124,12 +124,16 @@ contract PoGO is Staking {
         uint8 faults;            // rejections whose reason is a fault
         int64 improvement;       // median of the approving votes, once accepted
         bool rewardClaimed;
-        uint128 rejecterShare;   // slot 3: per fault-rejecting member, once rejected
+        bytes32 committee;       // slot 3: keccak256(abi.encode(members)), set at the draw
+        uint128 rejecterShare;   // slot 4: per fault-rejecting member, once rejected
     }
 
-    /// @dev One storage word per seat: the member, written at the draw, and its revealed vote.
+    /// @dev One storage word per seat, first written by the member's commitment: the leading 160
+    ///      bits of the commitment (a second preimage or collision still costs 2^80 or more),
+    ///      then the revealed vote. The members themselves live in CommitteeDrawn; the
+    ///      submission keeps their hash, and calls that need a member name the list.
     struct Vote {
-        address member;
+        bytes20 commitment;
         bool voted;              // revealed
         bool approve;
         bool settled;
@@ -145,7 +149,6 @@ contract PoGO is Staking {
     mapping(uint256 => mapping(uint256 => Round)) public rounds;
     mapping(uint256 => Submission) internal submissions;
     mapping(uint256 => mapping(uint256 => Vote)) public votes;              // submission => seat => vote
-    mapping(uint256 => mapping(uint256 => bytes32)) public voteCommitments; // submission => seat => until revealed
     mapping(bytes32 => uint256) internal lastSubmitted;                     // keccak(task, miner) => round + 1
     /// @notice Each miner's update commitment for a task: keccak(task, miner) => commitment.
     mapping(bytes32 => bytes32) public updateCommitments;
@@ -197,6 +200,7 @@ contract PoGO is Staking {
     error NotOwner();
     error TaskIsEnded();
     error BadReveal();
+    error BadCommittee();
 
     /// @param unbondingBlocks_ blocks between an unstake request and its withdrawal
     /// @param minVerifierStake_ the least stake that joins and weighs in the verifier pool
@@ -365,8 +369,8 @@ contract PoGO is Staking {
         s.status = uint8(Status.Voting);
         s.seats = uint8(members.length);
         s.voteDeadline = uint48(block.number + t.p.voteBlocks);
+        s.committee = keccak256(abi.encode(members));
         for (uint256 i = 0; i < members.length; ++i) {
-            votes[submissionId][i].member = members[i];
             Account storage a = accounts[members[i]];
             a.openSeats += 1;
             a.locked += uint112(t.p.verifierBond); // all the seat risks; it cannot be unstaked meanwhile
@@ -376,20 +380,23 @@ contract PoGO is Staking {
 
     /// @notice Commit to a vote on a submission as the member of `seat`, until voteDeadline;
     ///         nobody sees a vote before every member had the chance to commit its own.
+    /// @param members the committee, as CommitteeDrawn listed it
     /// @param commitment keccak256(abi.encode(submissionId, seat, verifier, approve, improvement, reason, salt))
-    function commitVote(uint256 submissionId, uint256 seat, bytes32 commitment) external {
+    function commitVote(uint256 submissionId, uint256 seat, address[] calldata members, bytes32 commitment) external {
         Submission storage s = _submission(submissionId);
         if (s.status != uint8(Status.Voting)) revert WrongStatus(s.status);
         if (block.number > s.voteDeadline) revert WindowClosed(s.voteDeadline);
-        if (seat >= s.seats || votes[submissionId][seat].member != msg.sender) revert NotCommitteeMember();
+        if (_member(s, members, seat) != msg.sender) revert NotCommitteeMember();
         if (commitment == bytes32(0)) revert BadReveal();
-        if (voteCommitments[submissionId][seat] != bytes32(0)) revert AlreadyVoted();
-        voteCommitments[submissionId][seat] = commitment;
+        Vote storage v = votes[submissionId][seat];
+        if (v.commitment != bytes20(0)) revert AlreadyVoted();
+        v.commitment = bytes20(commitment);
         s.commits += 1;
         emit VoteCommitted(submissionId, msg.sender, seat);
     }
 
     /// @notice Reveal a committed vote after voteDeadline, for voteBlocks blocks (section 5).
+    ///         The commitment names its verifier, so only the member that made it can reveal it.
     /// @param improvement the loss decrease measured, in millionths of a nat (signed)
     /// @param reason 0 with approve; otherwise the first failed check of section 6
     function revealVote(uint256 submissionId, uint256 seat, bool approve, int64 improvement, uint8 reason,
@@ -401,12 +408,10 @@ contract PoGO is Staking {
         if (block.number > revealEnd) revert WindowClosed(revealEnd);
         if (seat >= s.seats) revert NotCommitteeMember();
         Vote storage v = votes[submissionId][seat];
-        if (v.member != msg.sender) revert NotCommitteeMember();
         if (v.voted) revert AlreadyVoted();
         bytes32 expected = keccak256(abi.encode(submissionId, seat, msg.sender, approve, improvement, reason, salt));
-        if (voteCommitments[submissionId][seat] != expected) revert BadReveal();
+        if (v.commitment == bytes20(0) || v.commitment != bytes20(expected)) revert BadReveal();
         if (approve ? reason != OK : (reason == OK || reason > MAX_REASON)) revert BadReason(approve, reason);
-        delete voteCommitments[submissionId][seat];
         v.voted = true;
         v.approve = approve;
         v.reason = reason;
@@ -415,20 +420,6 @@ contract PoGO is Staking {
         else s.rejections += 1;
         if (_isFault(reason)) s.faults += 1;
         emit VoteCast(submissionId, msg.sender, seat, approve, improvement, reason);
-    }
-
-    /// @notice The member of a submission's committee seat (address(0) past its committee).
-    function committee(uint256 submissionId, uint256 seat) external view returns (address) {
-        return votes[submissionId][seat].member;
-    }
-
-    /// @notice A verifier's seat on a submission's committee, plus one; 0 if it has none.
-    function seatOf(uint256 submissionId, address verifier) external view returns (uint256) {
-        uint256 seats = submissions[submissionId].seats;
-        for (uint256 i = 0; i < seats; ++i) {
-            if (votes[submissionId][i].member == verifier) return i + 1;
-        }
-        return 0;
     }
 
     /// @notice Decide a submission once a quorum agrees or its window has closed; anyone may call.
@@ -492,18 +483,19 @@ contract PoGO is Staking {
 
     /// @notice Pay or slash one committee seat of a finalized submission; anyone may call.
     ///         Majority voters earn the task's verifier fee (and, on a rejection, fault voters a
-    ///         share of the miner's slash). A vote is slashed (verifierSlashBps of the stake) only
+    ///         share of the miner's slash). A vote is slashed (verifierSlashBps of the seat bond) only
     ///         where it contradicts a provable outcome: an approval of a Rejected update, or a
     ///         fault claimed against an Accepted one. A judgment that differs from the outcome is
     ///         neither paid nor slashed. On expiry, members who did not vote lose livenessSlashBps.
-    function settleSeat(uint256 submissionId, uint256 seat) external {
+    /// @param members the committee, as CommitteeDrawn listed it
+    function settleSeat(uint256 submissionId, uint256 seat, address[] calldata members) external {
         Submission storage s = _submission(submissionId);
         if (s.status < uint8(Status.Accepted)) revert WrongStatus(s.status);
         if (seat >= s.seats) revert SeatOutOfRange(seat);
+        address member = _member(s, members, seat);
         Vote storage v = votes[submissionId][seat];
         if (v.settled) revert AlreadySettled();
         v.settled = true;
-        address member = v.member;
         Task storage t = tasks[s.taskId];
         accounts[member].openSeats -= 1;
         _unlock(member, t.p.verifierBond);
@@ -614,6 +606,13 @@ contract PoGO is Staking {
         if (s.status == uint8(Status.None)) revert UnknownSubmission(submissionId);
     }
 
+    /// @dev The member of `seat`, from the committee list the caller names (its hash must match).
+    function _member(Submission storage s, address[] calldata members, uint256 seat) internal view returns (address) {
+        if (keccak256(abi.encode(members)) != s.committee) revert BadCommittee();
+        if (seat >= members.length) revert NotCommitteeMember();
+        return members[seat];
+    }
+
     function _isFault(uint8 reason) internal pure returns (bool) {
         return (FAULTS >> reason) & 1 == 1;
     }
@@ -662,6 +661,9 @@ contract PoGO is Staking {
         }
         bytes32 purpose = SeedStream.purpose(SeedStream.COMMITTEE_TAG, 0);
         for (uint256 k = 0; k < 8 * size && count < size; ++k) {
+            // Block-derived randomness, by design: prevrandao of the draw block over weights frozen
+            // at the epoch start (SECURITY.md #1, #13; SLITHER.md S1).
+            // slither-disable-next-line weak-prng
             uint256 slot = pool.find(SeedStream.draw(seed, purpose, k) % total, epoch);
             bool seated = false;
             for (uint256 i = 0; i < count; ++i) {

@@ -244,7 +244,7 @@ def test_reasons_beyond_the_last_code_are_refused_and_a_reveal_must_match_its_co
         m.reveal_vote(sid, seat, True, 6, Reason.OK, salts[2])
     with expect("BadReveal"):  # another salt
         m.reveal_vote(sid, seat, True, 5, Reason.OK, bytes(32))
-    with expect("NotCommitteeMember"):  # another member's seat
+    with expect("BadReveal"):  # another member revealing this seat's vote: the commitment names its verifier
         sc.as_(sc.by_address(members[0])).reveal_vote(sid, seat, True, 5, Reason.OK, salts[2])
     m.reveal_vote(sid, seat, True, 5, Reason.OK, salts[2])
 
@@ -568,6 +568,9 @@ def test_task_and_submission_reverts(sc, task):
         member.commit_vote(sid, 9, b"\x01" * 32)
     with expect("BadReveal"):  # an empty commitment
         member.commit_vote(sid, 0, bytes(32))
+    forged = [members[0]] + [sc.owner.address] * (len(members) - 1)  # a committee list of one's own
+    with expect("BadCommittee"):
+        member._tx("commitVote", sid, 1, forged, b"\x01" * 32)
     votes = [(m, True, 1, Reason.OK) for m in members[:3]]
     salts = sc.commit_votes(sid, votes)
     with expect("AlreadyVoted"):
@@ -584,6 +587,8 @@ def test_task_and_submission_reverts(sc, task):
     with expect("WindowClosed"):  # the update reveals closed long ago
         sc.as_(sc.miners[1]).reveal_update(task, ROOT_B, ROOT_A, DIFF, stale)
     sc.pogo.finalize(sid)  # a reached quorum still finalizes after the reveal window
+    with expect("BadCommittee"):  # settling names the real committee
+        sc.pogo._tx("settleSeat", sid, 0, forged)
     with expect("WrongStatus"):
         sc.pogo.finalize(sid)
     with expect("RoundNotClosed"):

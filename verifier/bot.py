@@ -152,7 +152,7 @@ class VerifierBot:
 
     def _vote(self, sid: int, seat: int, s, latest: int) -> None:
         earlier = self.state.ballots.get(str(sid))
-        if earlier and self.pogo.contract.functions.voteCommitments(sid, seat).call() == self._commitment(sid, earlier):
+        if earlier and self._committed(sid, seat) == self._commitment(sid, earlier)[:20]:
             # Committed before a restart, not yet recorded: keep that ballot, it is the one to reveal.
             self.state.voted[str(sid)] = {"reason": Reason(earlier["reason"]).name, "improvement": earlier["improvement"]}
             self._save()
@@ -181,14 +181,17 @@ class VerifierBot:
         self.state.ballots[str(sid)] = ballot  # on disk before the commitment leaves
         self._save()
         receipt = self._try(self.pogo.commit_vote, sid, seat, self._commitment(sid, ballot))
-        if receipt is None and self.pogo.contract.functions.voteCommitments(sid, seat).call() \
-                != self._commitment(sid, ballot):
+        if receipt is None and self._committed(sid, seat) != self._commitment(sid, ballot)[:20]:
             return  # not committed (a lost race with the deadline): nothing to reveal
         self.state.voted[str(sid)] = {"reason": verdict.reason.name, "improvement": verdict.improvement}
         self._save()
         gas = receipt["gasUsed"] if receipt else 0
         self.votes.append(Vote(sid, seat, verdict, seconds, gas))
         self.progress(f"seat {seat} of update {sid}: {verdict.reason.name} {verdict.detail} (committed)")
+
+    def _committed(self, sid: int, seat: int) -> bytes:
+        """The commitment on chain for a seat: its leading 20 bytes (PoGO.Vote)."""
+        return bytes(self.pogo.contract.functions.votes(sid, seat).call()[0])
 
     def _commitment(self, sid: int, ballot: dict) -> bytes:
         return commitment.vote_commitment(sid, ballot["seat"], self.address, ballot["approve"],

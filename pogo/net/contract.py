@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import astuple, dataclass
 from enum import IntEnum
 
+from eth_abi import encode
+from eth_utils import keccak
 from web3 import Web3
 from web3.contract import Contract
 from web3.exceptions import ContractCustomError
@@ -106,6 +108,7 @@ class Submission:
     faults: int
     improvement: int
     reward_claimed: bool
+    committee_hash: bytes
     rejecter_share: int
 
 
@@ -219,7 +222,7 @@ class PoGOContract:
 
     def commit_vote(self, submission_id: int, seat: int, commitment: bytes) -> dict:
         """Commit to a vote (pogo.protocol.commitment.vote_commitment) until the vote deadline."""
-        return self._tx("commitVote", submission_id, seat, commitment)
+        return self._tx("commitVote", submission_id, seat, self.committee(submission_id), commitment)
 
     def reveal_vote(self, submission_id: int, seat: int, approve: bool, improvement: int, reason: Reason | int,
                     salt: bytes) -> dict:
@@ -228,14 +231,14 @@ class PoGOContract:
 
     def seat_of(self, submission_id: int, verifier: str) -> int | None:
         """The verifier's seat on the submission's committee, or None."""
-        seat = self._call("seatOf", submission_id, verifier)
-        return seat - 1 if seat else None
+        members = self.committee(submission_id)
+        return members.index(verifier) if verifier in members else None
 
     def finalize(self, submission_id: int) -> dict:
         return self._tx("finalize", submission_id)
 
     def settle_seat(self, submission_id: int, seat: int) -> dict:
-        return self._tx("settleSeat", submission_id, seat)
+        return self._tx("settleSeat", submission_id, seat, self.committee(submission_id))
 
     def close_round(self, task_id: int) -> dict:
         return self._tx("closeRound", task_id)
@@ -253,16 +256,30 @@ class PoGOContract:
         raw = self._call("getSubmission", submission_id)
         return Submission(submission_id, raw[0], raw[1], raw[2], Status(raw[3]), *raw[4:])
 
+    def _drawn(self, submission_id: int) -> dict | None:
+        """The submission's CommitteeDrawn event: its seed and members live there, storage keeps
+        only their hash (which picks the right event should a chain have been rewound)."""
+        s = self.submission(submission_id)
+        if not s.seats:
+            return None
+        for log in self.contract.events.CommitteeDrawn.get_logs(
+                from_block=s.submit_block, argument_filters={"submissionId": submission_id}):
+            members = list(log["args"]["members"])
+            if keccak(encode(["address[]"], [members])) == s.committee_hash:
+                return dict(log["args"])
+        return None
+
     def seed(self, submission_id: int) -> bytes:
-        """The challenge seed fixed when the committee was drawn (kept in CommitteeDrawn, not storage)."""
-        logs = self.contract.events.CommitteeDrawn.get_logs(from_block=0, argument_filters={"submissionId": submission_id})
-        if not logs:
+        """The challenge seed fixed when the committee was drawn."""
+        drawn = self._drawn(submission_id)
+        if drawn is None:
             raise ValueError(f"submission {submission_id} has no committee yet")
-        return bytes(logs[0]["args"]["seed"])
+        return bytes(drawn["seed"])
 
     def committee(self, submission_id: int) -> list[str]:
-        seats = self.submission(submission_id).seats
-        return [self._call("committee", submission_id, i) for i in range(seats)]
+        """The committee's members by seat ([] before the draw)."""
+        drawn = self._drawn(submission_id)
+        return list(drawn["members"]) if drawn else []
 
     def account(self, address: str) -> dict:
         stake, locked, open_seats, unbonding, ready, slot = self._call("accounts", address)

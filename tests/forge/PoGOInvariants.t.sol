@@ -52,6 +52,7 @@ contract Handler {
     mapping(uint256 => int64) internal adversaryImprovement;
     mapping(uint256 => uint8) internal adversaryReason;
     uint256[] internal voting; // drawn submissions whose honest reveals may still be due
+    mapping(uint256 => address[]) internal members; // from CommitteeDrawn, as a bot reads it
 
     // Ghosts: what went in and out of the contract, and every rule broken along the way.
     uint256 public ethIn;
@@ -79,6 +80,10 @@ contract Handler {
 
     function actor(uint256 i) external view returns (address) {
         return actors[i];
+    }
+
+    function committeeOf(uint256 sid) external view returns (address[] memory) {
+        return members[sid];
     }
 
     // -- staking ------------------------------------------------------------------------
@@ -156,11 +161,11 @@ contract Handler {
         voting.push(sid);
         s = pogo.getSubmission(sid);
         for (uint256 seat = 0; seat < s.seats; ++seat) {
-            address member = pogo.committee(sid, seat);
+            address member = members[sid][seat];
             if (!honest[member]) continue;
             (bool ok, int64 improvement, uint8 reason) = _honestVote(sid);
             bytes32 c = keccak256(abi.encode(sid, seat, member, ok, improvement, reason, _honestSalt(sid, seat)));
-            _call(member, abi.encodeCall(PoGO.commitVote, (sid, seat, c)), 0);
+            _call(member, abi.encodeCall(PoGO.commitVote, (sid, seat, members[sid], c)), 0);
         }
     }
 
@@ -174,7 +179,7 @@ contract Handler {
         adversaryImprovement[sid] = improvement;
         adversaryReason[sid] = reason;
         bytes32 c = keccak256(abi.encode(sid, seat, actors[ADVERSARY], approve, improvement, reason, bytes32(sid)));
-        _call(actors[ADVERSARY], abi.encodeCall(PoGO.commitVote, (sid, seat, c)), 0);
+        _call(actors[ADVERSARY], abi.encodeCall(PoGO.commitVote, (sid, seat, members[sid], c)), 0);
     }
 
     /// @notice The adversary reveals what it committed to, whenever the fuzzer says.
@@ -192,7 +197,8 @@ contract Handler {
 
     function settleSeat(uint256 sid, uint256 seat) external {
         _honestBots();
-        _call(actors[seat % N_ACTORS], abi.encodeCall(PoGO.settleSeat, (_sid(sid), seat % 5)), 0);
+        sid = _sid(sid);
+        _call(actors[seat % N_ACTORS], abi.encodeCall(PoGO.settleSeat, (sid, seat % 5, members[sid])), 0);
     }
 
     function closeRound(uint256 who) external {
@@ -252,8 +258,9 @@ contract Handler {
             }
             if (block.number <= s.voteDeadline) continue;
             for (uint256 seat = 0; seat < s.seats; ++seat) {
-                (address member, bool voted,,,,) = pogo.votes(sid, seat);
-                if (!honest[member] || voted || pogo.voteCommitments(sid, seat) == bytes32(0)) continue;
+                address member = members[sid][seat];
+                (bytes20 commitment, bool voted,,,,) = pogo.votes(sid, seat);
+                if (!honest[member] || voted || commitment == bytes20(0)) continue;
                 (bool ok, int64 improvement, uint8 reason) = _honestVote(sid);
                 _call(member, abi.encodeCall(PoGO.revealVote, (sid, seat, ok, improvement, reason, _honestSalt(sid, seat))),
                       0);
@@ -307,6 +314,9 @@ contract Handler {
             } else if (sig == PoGO.Finalized.selector) {
                 (uint8 status,,,,) = abi.decode(l.data, (uint8, uint256, uint256, int64, uint256));
                 ++outcomes[status];
+            } else if (sig == PoGO.CommitteeDrawn.selector) {
+                (, address[] memory drawn,) = abi.decode(l.data, (bytes32, address[], uint256));
+                members[uint256(l.topics[1])] = drawn;
             } else if (sig == PoGO.RoundClosed.selector) {
                 ++roundsClosed;
             } else if (sig == Staking.Slashed.selector) {
@@ -451,8 +461,9 @@ contract PoGOInvariants {
             for (uint256 id = 1; id <= n; ++id) {
                 PoGO.Submission memory sub = pogo.getSubmission(id);
                 if (sub.miner == a && sub.status <= 2) ++subs; // Pending or Voting
+                address[] memory committee = handler.committeeOf(id);
                 for (uint256 seat = 0; seat < sub.seats; ++seat) {
-                    if (pogo.committee(id, seat) != a) continue;
+                    if (committee[seat] != a) continue;
                     (,,, bool settled,,) = pogo.votes(id, seat);
                     if (!settled) ++seats;
                 }
