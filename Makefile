@@ -6,6 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 SOLCX  := $(HOME)/.solcx/solc-v0.8.28
+FORGE  := node_modules/@foundry-rs/forge-linux-amd64/bin/forge
 
 .PHONY: setup solcx test demo devnet-up devnet-down bench clean abi lint fuzz
 
@@ -60,6 +61,8 @@ $(LINT_VENV)/.installed: Makefile | $(LINT_BIN)/python
 	$(LINT_BIN)/python -m pip install --quiet $(LINT_PKGS)
 	touch $@
 
+# crytic-compile reads foundry.toml through `forge config` even for a solc-json input, so forge
+# goes on slither's PATH.
 lint: $(VENV)/.installed node_modules/.installed $(LINT_VENV)/.installed
 	mkdir -p $(dir $(SLITHER_INPUT))
 	$(PY) -c 'import json, pathlib; from pogo.dev.compiler import SETTINGS; \
@@ -71,7 +74,8 @@ lint: $(VENV)/.installed node_modules/.installed $(LINT_VENV)/.installed
 	> $(SLITHER_INPUT)
 	@status=0; \
 	echo "$(LINT_BIN)/slither $(SLITHER_INPUT) --compile-force-framework solc-json"; \
-	$(LINT_BIN)/slither $(SLITHER_INPUT) --compile-force-framework solc-json || status=1; \
+	PATH="$(CURDIR)/$(dir $(FORGE)):$$PATH" $(LINT_BIN)/slither $(SLITHER_INPUT) --compile-force-framework solc-json \
+	    || status=1; \
 	echo "$(LINT_BIN)/ruff check --output-format concise $(PY_SOURCES)"; \
 	$(LINT_BIN)/ruff check --output-format concise $(PY_SOURCES) || status=1; \
 	exit $$status
@@ -81,7 +85,6 @@ test: setup
 
 # The contract invariants of tests/forge/ at 2,000 runs x 200 calls with a fresh seed (make test
 # runs them at 64 x 64 with a fixed seed, through tests/test_forge.py).
-FORGE := node_modules/@foundry-rs/forge-linux-amd64/bin/forge
 
 fuzz: setup
 	FOUNDRY_PROFILE=fuzz $(FORGE) test --fuzz-seed $$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')

@@ -360,6 +360,7 @@ contract PoGO is Staking {
         uint256 seedBlock = s.submitBlock + 1;
         if (block.number <= seedBlock + 1) revert SeedNotReady(seedBlock + 2);
         if (block.number > seedBlock + SEED_HORIZON) revert WindowClosed(seedBlock + SEED_HORIZON);
+        // slither-disable-next-line incorrect-equality (a block number, not a balance: exact by design)
         if (block.number % EPOCH_BLOCKS == 0) revert SeedNotReady(block.number + 1);
 
         bytes32 seed = SeedStream.challengeSeed(blockhash(seedBlock) ^ bytes32(block.prevrandao), submissionId,
@@ -654,6 +655,7 @@ contract PoGO is Staking {
         uint32 epoch = currentEpoch();
         uint256 total = pool.totalAt(epoch);
         uint256 count = 0;
+        // slither-disable-next-line incorrect-equality (an empty pool: no weight to draw from)
         if (total == 0) {
             // slither-disable-next-line assembly
             assembly { mstore(members, 0) }
@@ -667,10 +669,12 @@ contract PoGO is Staking {
             uint256 slot = pool.find(SeedStream.draw(seed, purpose, k) % total, epoch);
             bool seated = false;
             for (uint256 i = 0; i < count; ++i) {
+                // slither-disable-next-line incorrect-equality (slot numbers, not amounts)
                 if (seatedSlots[i] == slot) { seated = true; break; }
             }
             if (seated) continue;
             Slot memory info = slots[slot];
+            // slither-disable-next-line incorrect-equality (an address and an epoch number, not amounts)
             if (info.owner == address(0) || info.since == epoch) continue; // left, or new in this epoch
             address owner = info.owner;
             if (owner == miner) continue; // never on its own committee

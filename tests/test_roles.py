@@ -4,9 +4,8 @@ judgments only refused), crash recovery of both roles, and bots that survive hos
 
 from __future__ import annotations
 
-import threading
-
 import json
+import threading
 
 import pytest
 

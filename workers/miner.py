@@ -245,7 +245,6 @@ class Miner:
         self.progress(f"{why}; trying again next round")
         self.state.phase = "submitted"  # nothing more this round
         self._save()
-        return None
 
     def _can_bond(self, task) -> bool:
         """Whether free stake covers the task's bond; says once a round when it does not."""
