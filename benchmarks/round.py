@@ -50,11 +50,11 @@ def measure(state, workdir: Path, steps: int) -> dict:
     verifier_ctx = ctx.as_signer(sc.as_(sc.verifiers[0]), workdir / "verifier")
     checker = AggregateChecker(verifier_ctx)
     sub = verifier_ctx.log.submission(report.submission_id)
-    head = verifier_ctx.head()
+    head_root = verifier_ctx.head_root()
     seed = sc.pogo.seed(report.submission_id)
-    checker.check(sub, 0, seed, 0, head)  # warm: the head checkpoint and shards are fetched once a round
+    checker.check(sub, 0, seed, 0, head_root)  # warm: the head and the shards are fetched once a round
     start = time.perf_counter()
-    verdict = checker.check(sub, 1, seed, 0, head)
+    verdict = checker.check(sub, 1, seed, 0, head_root)
     verify = time.perf_counter() - start
     return {
         "n_params": ctx.spec.n_params, "steps": steps, "verdict": verdict.reason.name,

@@ -529,7 +529,7 @@ def chain_part(rounds: int, workdir: Path) -> dict:
                          header.diff_root)
 
         log("chain round 0: the honest miner alone")
-        honest_sids = [honest.work().submission_id]
+        honest_sids = [sc.work([honest], task)[0].submission_id]  # commit, then reveal
         sc.drive(bots, task, 1, max_polls=200)
         heads = [sc.pogo.task(task).head_root]
         outcomes: dict[str, list[str]] = {c: [] for c in CHEATS}
@@ -549,15 +549,18 @@ def chain_part(rounds: int, workdir: Path) -> dict:
                 builders["stale_base"] = (lambda p, raw, root, lf, stale=stale:
                                           build_honest(ctx.model(stale), raw, stale, lf))
             log(f"chain round {t.round}: the honest miner and {len(builders)} cheats")
-            honest_report = honest.work()
-            honest_sids.append(honest_report.submission_id if honest_report else None)
-            sids = {}
+            playing = {}
             for name, m in cheaters.items():
                 if name not in builders:
                     skipped[name] = skipped.get(name, 0) + 1
                     continue
                 m.builder = builders[name]
-                report = m.work()
+                playing[name] = m
+            # Everyone commits in the commit window, then reveals once it has closed.
+            honest_report, *reports = sc.work([honest, *playing.values()], task)
+            honest_sids.append(honest_report.submission_id if honest_report else None)
+            sids = {}
+            for name, report in zip(playing, reports):
                 if report is None:
                     raise RuntimeError(f"the {name} miner submitted nothing in round {t.round}")
                 sids[name] = report.submission_id
