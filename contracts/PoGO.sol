@@ -388,7 +388,9 @@ contract PoGO is Staking {
         if (s.status != uint8(Status.Voting)) revert WrongStatus(s.status);
         if (block.number > s.voteDeadline) revert WindowClosed(s.voteDeadline);
         if (_member(s, members, seat) != msg.sender) revert NotCommitteeMember();
-        if (commitment == bytes32(0)) revert BadReveal();
+        // The seat keeps the leading 160 bits, and a zero there means "not committed": a
+        // commitment whose leading 160 bits are zero would count again and again (review).
+        if (bytes20(commitment) == bytes20(0)) revert BadReveal();
         Vote storage v = votes[submissionId][seat];
         if (v.commitment != bytes20(0)) revert AlreadyVoted();
         v.commitment = bytes20(commitment);

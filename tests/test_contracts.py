@@ -568,6 +568,10 @@ def test_task_and_submission_reverts(sc, task):
         member.commit_vote(sid, 9, b"\x01" * 32)
     with expect("BadReveal"):  # an empty commitment
         member.commit_vote(sid, 0, bytes(32))
+    for _ in range(2):  # one whose stored 160 bits are zero: it once counted again on every call
+        with expect("BadReveal"):
+            member.commit_vote(sid, 0, (1).to_bytes(32, "big"))
+    assert sc.pogo.submission(sid).commits == 0
     forged = [members[0]] + [sc.owner.address] * (len(members) - 1)  # a committee list of one's own
     with expect("BadCommittee"):
         member._tx("commitVote", sid, 1, forged, b"\x01" * 32)

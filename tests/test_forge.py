@@ -12,7 +12,7 @@ from pogo.dev import toolchain
 
 INVARIANTS = ("invariant_ethIsConserved", "invariant_totalsAreSumsOfAccounts",
               "invariant_withdrawableMovesOnlyWithAnEvent", "invariant_honestParticipantsNeverLoseStake",
-              "invariant_bondsMatchWhatIsOpen")
+              "invariant_bondsMatchWhatIsOpen", "invariant_commitsNeverExceedSeats")
 
 
 def test_contract_invariants_hold_over_thousands_of_random_calls():
@@ -27,3 +27,4 @@ def test_contract_invariants_hold_over_thousands_of_random_calls():
         assert m, f"{name} did not run:\n{out[-4000:]}"
         assert int(m.group(1)) == 64 and int(m.group(2)) >= 4000
     assert "[PASS] test_scriptedRoundReachesEveryPath()" in out
+    assert "[PASS] test_aZeroLedVoteCommitmentIsRefused()" in out

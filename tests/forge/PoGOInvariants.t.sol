@@ -182,6 +182,21 @@ contract Handler {
         _call(actors[ADVERSARY], abi.encodeCall(PoGO.commitVote, (sid, seat, members[sid], c)), 0);
     }
 
+    /// @notice The adversary commits raw words: anything, or half the time a word whose leading
+    ///         160 bits (what a seat stores) are zero.
+    function adversaryRawCommit(uint256 pick, bytes32 raw, bool small) external {
+        _honestBots();
+        if (voting.length == 0) return;
+        uint256 sid = voting[pick % voting.length]; // a drawn submission, where it may sit
+        address[] memory m = members[sid];
+        uint256 seat = m.length;
+        for (uint256 i = 0; i < m.length; ++i) {
+            if (m[i] == actors[ADVERSARY]) seat = i;
+        }
+        if (small) raw = bytes32(uint256(raw) >> 160);
+        _call(actors[ADVERSARY], abi.encodeCall(PoGO.commitVote, (sid, seat, m, raw)), 0);
+    }
+
     /// @notice The adversary reveals what it committed to, whenever the fuzzer says.
     function adversaryReveal(uint256 sid, uint256 seat) external {
         _honestBots();
@@ -412,6 +427,24 @@ contract PoGOInvariants {
         invariant_bondsMatchWhatIsOpen();
     }
 
+    /// @notice A commitment whose stored 160 bits are zero is refused: it once counted again on
+    ///         every call, so one member could jam every other member's commitment (review).
+    function test_aZeroLedVoteCommitmentIsRefused() public {
+        handler.commitUpdate(0, 7);
+        handler.revealUpdate(0);
+        handler.draw(0, 3);
+        address[] memory m = handler.committeeOf(1);
+        PoGO.Submission memory s = pogo.getSubmission(1);
+        require(s.status == 2 && m.length > 0, "drawn");
+        for (uint256 seat = 0; seat < m.length; ++seat) {
+            vm.prank(m[seat]);
+            try pogo.commitVote(1, seat, m, bytes32(uint256(1))) {
+                revert("a zero-led commitment was accepted");
+            } catch {}
+        }
+        require(pogo.getSubmission(1).commits == s.commits, "commits moved");
+    }
+
     /// @notice The balance covers the ledger, and the ledger is exactly what came in minus what went out.
     function invariant_ethIsConserved() public view {
         uint256 ledger = pogo.accountedBalance();
@@ -440,6 +473,16 @@ contract PoGOInvariants {
     ///         event for it, or shrinks without a Withdrawn.
     function invariant_withdrawableMovesOnlyWithAnEvent() public view {
         require(handler.unexplainedCredits() == 0, "withdrawable moved without an event");
+    }
+
+    /// @notice A submission never counts more vote commitments than it has seats, nor more
+    ///         revealed votes than commitments (a seat commits once).
+    function invariant_commitsNeverExceedSeats() public view {
+        for (uint256 id = 1; id <= handler.submissions(); ++id) {
+            PoGO.Submission memory sub = pogo.getSubmission(id);
+            require(sub.commits <= sub.seats, "commits > seats");
+            require(uint256(sub.approvals) + sub.rejections <= sub.commits, "votes > commits");
+        }
     }
 
     /// @notice Participants who follow the protocol are never slashed nor charged a fee.
