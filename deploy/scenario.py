@@ -39,14 +39,14 @@ class Scenario:
 
     def next_epoch(self) -> None:
         """Mine to the first block of the next epoch (stake changes made before count in draws)."""
-        epoch = self.pogo.contract.functions.EPOCH_BLOCKS().call()
+        epoch = self.pogo.epoch_blocks()
         self.mine(epoch - self.block() % epoch)
 
     def ready_to_draw(self, submission_id: int) -> None:
         """Mine to the first block where a bot draws the submission's committee: submitBlock + 3
         or later, and neither the latest nor the next block an epoch's first (Anvil estimates on
         the latest block and mines into the next; PoGO.drawCommittee, VerifierBot._advance)."""
-        epoch = self.pogo.contract.functions.EPOCH_BLOCKS().call()
+        epoch = self.pogo.epoch_blocks()
         first = self.pogo.submission(submission_id).submit_block + 3
         if self.block() < first:
             self.mine(first - self.block())
@@ -191,7 +191,6 @@ def build(w3: Web3, n_miners: int = 3, n_verifiers: int = 8, miner_stake: int = 
         signer = pogo.as_signer(v)
         signer.stake(verifier_stake)
         signer.register_verifier()
-    # Draws read the weights of the epoch's start: let the new verifiers' epoch begin.
-    epoch = pogo.contract.functions.EPOCH_BLOCKS().call()
-    w3.provider.make_request("anvil_mine", [hex(epoch - w3.eth.block_number % epoch)])
-    return Scenario(w3, pogo, owner, miners, verifiers)
+    sc = Scenario(w3, pogo, owner, miners, verifiers)
+    sc.next_epoch()  # draws read the weights of the epoch's start: let the new verifiers' epoch begin
+    return sc

@@ -320,6 +320,12 @@ def test_a_round_with_no_accepted_update_opens_the_next(sc, task):
     assert t.round == 1 and t.pool == 20 * ETH
 
 
+def epoch_weights(sc: Scenario) -> list[int]:
+    """Each slot's weight now (call it at the start of an epoch: what that epoch's draws use)."""
+    f = sc.pogo.contract.functions
+    return [sc.pogo.account(f.slotOwner(i).call())["stake"] for i in range(1, f.verifierCount().call() + 1)]
+
+
 def test_committee_is_the_python_draw_over_chain_weights(sc, task):
     sid = submit(sc, task)
     members, receipt = sc.draw(sid)
@@ -329,15 +335,9 @@ def test_committee_is_the_python_draw_over_chain_weights(sc, task):
     mixed = bytes(a ^ b for a, b in zip(block_hash, prevrandao))
     assert sc.pogo.seed(sid) == seedstream.challenge_seed(mixed, sid, ROOT_A)
     f = sc.pogo.contract.functions
-    weights = [sc.pogo.account(f.slotOwner(i).call())["stake"] for i in range(1, f.verifierCount().call() + 1)]
+    weights = epoch_weights(sc)
     slots = seedstream.draw_committee(sc.pogo.seed(sid), weights, 4, exclude=None)
     assert [f.slotOwner(i).call() for i in slots] == members
-
-
-def epoch_weights(sc: Scenario) -> list[int]:
-    """Each slot's weight now (call it at the start of an epoch: what that epoch's draws use)."""
-    f = sc.pogo.contract.functions
-    return [sc.pogo.account(f.slotOwner(i).call())["stake"] for i in range(1, f.verifierCount().call() + 1)]
 
 
 def test_a_top_up_after_the_submission_cannot_steer_the_draw(sc, task):
@@ -403,7 +403,7 @@ def test_a_miner_that_verifies_is_never_on_its_own_committee(sc, task):
     members = draw(sc, sid)
     assert sc.miners[0].address not in members
     f = sc.pogo.contract.functions
-    weights = [sc.pogo.account(f.slotOwner(i).call())["stake"] for i in range(1, f.verifierCount().call() + 1)]
+    weights = epoch_weights(sc)
     slots = seedstream.draw_committee(sc.pogo.seed(sid), weights, 4, exclude=slot)
     assert [f.slotOwner(i).call() for i in slots] == members
 

@@ -68,7 +68,7 @@ class VerifierBot:
         self.votes: list[Vote] = []
         self.errors = 0            # exceptions caught in per-submission handling (benchmarks count them)
         self._waiting: dict[int, str] = {}
-        self.epoch_blocks = self.pogo.contract.functions.EPOCH_BLOCKS().call()  # no draw on an epoch's first block
+        self.epoch_blocks = self.pogo.epoch_blocks()  # no draw on an epoch's first block
 
     def _save(self) -> None:
         write_bytes_atomic(self.state_path, json.dumps(asdict(self.state), indent=1).encode())

@@ -133,6 +133,8 @@ class PoGOContract:
         self.contract = contract
         self.w3: Web3 = client.w3
         self.address = contract.address
+        self._drawn_logs: dict[tuple[int, bytes], dict] = {}  # (submission, committee hash) -> event
+        self._epoch_blocks: int | None = None
 
     @classmethod
     def deploy(cls, client: Client, unbonding_blocks: int = 20, min_verifier_stake: int = 10**18,
@@ -262,12 +264,23 @@ class PoGOContract:
         s = self.submission(submission_id)
         if not s.seats:
             return None
-        for log in self.contract.events.CommitteeDrawn.get_logs(
-                from_block=s.submit_block, argument_filters={"submissionId": submission_id}):
-            members = list(log["args"]["members"])
-            if keccak(encode(["address[]"], [members])) == s.committee_hash:
-                return dict(log["args"])
-        return None
+        # Keyed by the hash as well: a rewound chain (a test's snapshot) may reuse the id.
+        key = (submission_id, s.committee_hash)
+        if key not in self._drawn_logs:
+            for log in self.contract.events.CommitteeDrawn.get_logs(
+                    from_block=s.submit_block, argument_filters={"submissionId": submission_id}):
+                if keccak(encode(["address[]"], [list(log["args"]["members"])])) == s.committee_hash:
+                    self._drawn_logs[key] = dict(log["args"])
+                    break
+            else:
+                return None
+        return self._drawn_logs[key]
+
+    def epoch_blocks(self) -> int:
+        """Staking.EPOCH_BLOCKS: draws read the weights of the epoch's start (a constant, read once)."""
+        if self._epoch_blocks is None:
+            self._epoch_blocks = self.contract.functions.EPOCH_BLOCKS().call()
+        return self._epoch_blocks
 
     def seed(self, submission_id: int) -> bytes:
         """The challenge seed fixed when the committee was drawn."""
