@@ -2,8 +2,11 @@
 
     python -m benchmarks.gas
 
-Targets (issues 4 and 11): an update's commit + reveal <= 200k, a vote's commit + reveal <=
-110k, drawCommittee <= 250k, finalize <= 150k, one leaf proof at depth 26 <= 40k. The update
+Targets (issues 4, 11 and 15): an update's commit + reveal <= 200k, a vote's commit + reveal <=
+110k, drawCommittee <= 250k, finalize <= 150k, one leaf proof at depth 26 <= 40k, a whole leaf
+fraud proof for a 4096-parameter leaf at depth 26 <= 3M, measured on leaves of a real update
+(`proveLeafFraud` is the most expensive of 12 leaves of one demo round trained from the initial
+model, the largest steps relative to the weights a task sees) and on a synthetic dense leaf. The update
 figures are a returning miner's (the steady state); a miner's first update to a task and the
 contract's first ever are reported beside them, since each pays once for fresh storage words.
 Other transitions report their worst case seen: the rejected finalize (which slashes), the
@@ -16,17 +19,19 @@ import hashlib
 import json
 import tempfile
 
+import numpy as np
+
 from deploy import scenario
 from deploy.scenario import ETH
 from pogo.dev import compiler
 from pogo.dev.devnet import Devnet
 from pogo.net import chain
 from pogo.net.contract import Reason
-from pogo.protocol import commitment
+from pogo.protocol import commitment, difffile, fraud, merkle, mxint4
 from tests.vectors import b, load
 
 TARGETS = {"update_commit_plus_reveal": 200_000, "vote_commit_plus_reveal": 110_000, "drawCommittee": 250_000,
-           "finalize": 150_000, "verify_leaf_proof_depth26": 40_000}
+           "finalize": 150_000, "verify_leaf_proof_depth26": 40_000, "proveLeafFraud": 3_000_000}
 
 
 def measure(w3) -> dict:
@@ -112,7 +117,66 @@ def measure(w3) -> dict:
     calldata_gas = sum(16 if byte else 4 for byte in calldata)
     gas["verify_leaf_proof_depth26_tx"] = receipt["gasUsed"]
     gas["verify_leaf_proof_depth26"] = receipt["gasUsed"] - 21_000 - calldata_gas
+    prev, records = real_update()
+    leaves = np.linspace(0, records.shape[0] - 1, 12).astype(int)
+    real = sorted(prove_leaf_fraud(sc, prev[i * 4096:(i + 1) * 4096], records[i]) for i in leaves)
+    gas["proveLeafFraud"] = real[-1]
+    gas["proveLeafFraud_real_update_median"] = real[len(real) // 2]
+    gas["proveLeafFraud_real_update_min"] = real[0]
+    gas["proveLeafFraud_synthetic"] = prove_leaf_fraud(sc)
     return gas
+
+
+def real_update(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """One round of the demo task from its initial model, as a miner makes it (30 Adam steps at the
+    task's learning rate), quantized: (the padded initial model, the diff's records)."""
+    import torch
+
+    from deploy.corpus import load_corpus
+    from pogo.model import manifest
+    from pogo.model.gpt import GPT, GPTConfig
+    from pogo.protocol import checkpoint
+    from workers.trainer import train_plain
+
+    torch.manual_seed(seed)
+    net = GPT(GPTConfig.small())
+    prev = manifest.flatten(net).copy()
+    train_plain(net, load_corpus().tokens[:200_000], steps=30, batch_size=8, seed=seed + 1)
+    q = difffile.make_diff(prev, manifest.flatten(net), 4096)
+    return checkpoint.pad(prev, 4096), q.diff.records
+
+
+def prove_leaf_fraud(sc: scenario.Scenario, prev: np.ndarray | None = None, record: np.ndarray | None = None,
+                     depth: int = 26) -> int:
+    """The whole transaction of one leaf fraud proof against an update of a model with 2^(depth-1)
+    + 1 leaves (137 billion parameters at depth 26), one value of the claimed leaf off by one ulp.
+    The leaf is `prev` with its diff `record`, or by default a synthetic dense one: weights of
+    std 0.02, every element updated (no q = 0 shortcut) by steps of up to half a weight. The
+    three trees are built from their siblings alone, like the depth-26 proof above."""
+    leaf_size = 4096
+    rng = np.random.default_rng(15)
+    n_leaves = (1 << (depth - 1)) + 1
+    index = n_leaves - 2  # a full leaf near the end: every proof level is a real sibling
+    if prev is None or record is None:
+        prev = rng.standard_normal(leaf_size).astype(np.float32) * np.float32(0.02)
+        q = rng.choice(np.array([-8, -7, -6, -5, -4, -3, -2, -1, 1, 2, 3, 4, 5, 6, 7], dtype=np.int8), leaf_size)
+        scales = rng.integers(127 - 14, 127 - 8, leaf_size // mxint4.GROUP_SIZE).astype(np.uint8)
+        record = difffile.encode_records(q, scales, leaf_size)
+    record = np.asarray(record, dtype=np.uint8).reshape(1, -1)
+    header = difffile.DiffHeader(leaf_size, leaf_size, mxint4.GROUP_SIZE, bytes(32), bytes(32), bytes(32))
+    new = difffile.Diff(header, record).apply(prev)
+    new[17] = np.nextafter(new[17], np.float32(1))
+    siblings = [[hashlib.sha256(bytes([t, k])).digest() for k in range(depth)] for t in range(3)]
+    prev_root = merkle.root_from_proof(merkle.hash_leaf(prev.tobytes()), index, siblings[0])
+    diff_root = merkle.root_from_proof(merkle.hash_leaf(record[0].tobytes()), index, siblings[1])
+    claimed = merkle.hash_leaf(new.tobytes())
+    new_root = merkle.root_from_proof(claimed, index, siblings[2])
+    task = sc.create_task(initial_root=prev_root, n_params=n_leaves * leaf_size, leaf_size=leaf_size)
+    sc.as_(sc.miners[0]).stake(ETH // 2)  # what the previous proof slashed: each proof finds the bond
+    sid = sc.submit(sc.miners[0], task, new_root, diff_root)
+    proof = fraud.LeafProof(index, prev.astype("<f4").tobytes(), siblings[0], claimed, siblings[2], [],
+                            [record[0].tobytes()], [siblings[1]])
+    return sc.as_(sc.verifiers[0]).prove_leaf_fraud(sid, proof.encode())["gasUsed"]
 
 
 def main() -> None:

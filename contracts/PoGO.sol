@@ -4,6 +4,7 @@ pragma solidity 0.8.28;
 import {Staking} from "./Staking.sol";
 import {StakeTree} from "./lib/StakeTree.sol";
 import {SeedStream} from "./lib/SeedStream.sol";
+import {LeafFraud} from "./LeafFraud.sol";
 
 /// @title PoGO
 /// @notice Tasks, rounds and heads; submissions of MX-int4 updates committed by Merkle roots;
@@ -98,15 +99,16 @@ contract PoGO is Staking {
 
     struct Round {
         uint32 accepted;         // accepted updates
-        uint64 lastAccepted;     // the accepted update, when it is the only one
+        // The XOR of the accepted updates' ids: the accepted update itself when it is the only one,
+        // and it stays so when a fraud proof takes one of two back out (a sum could overflow).
+        uint64 acceptedXor;
         uint128 rewardPot;       // set when the round's rewards are fixed
         bool closed;
         uint256 sumImprovement;  // sum of the accepted updates' clamped median improvements
     }
 
-    /// @dev Two storage words are written when an update is submitted (gas); the rest as its
-    ///      vote goes on. The bond is the task's minerBond; diffRoot and the CIDs live in
-    ///      UpdateSubmitted. An update's round is recorded when it is finalized: its round cannot
+    /// @dev Three storage words are written when an update is submitted (gas); the rest as its
+    ///      vote goes on. The bond is the task's minerBond; the CIDs live in UpdateSubmitted. An update's round is recorded when it is finalized: its round cannot
     ///      close while it is open, so it is still the task's round then.
     struct Submission {
         address miner;           // slot 0
@@ -124,8 +126,10 @@ contract PoGO is Staking {
         uint8 faults;            // rejections whose reason is a fault
         int64 improvement;       // median of the approving votes, once accepted
         bool rewardClaimed;
+        bool fraud;              // rejected by a leaf fraud proof: its seats are released, neither paid nor slashed
         bytes32 committee;       // slot 3: keccak256(abi.encode(members)), set at the draw
         uint128 rejecterShare;   // slot 4: per fault-rejecting member, once rejected
+        bytes32 diffRoot;        // slot 5: what a leaf fraud proof checks a record against
     }
 
     /// @dev One storage word per seat, first written by the member's commitment: the leading 160
@@ -143,6 +147,8 @@ contract PoGO is Staking {
 
     /// @notice The bounds every task's parameters must respect.
     Bounds public bounds;
+    /// @notice The pure checker of leaf fraud proofs, created with this contract (D11).
+    LeafFraud public immutable leafFraud;
     uint256 public taskCount;
     uint256 public submissionCount;
     mapping(uint256 => Task) internal tasks;
@@ -175,8 +181,17 @@ contract PoGO is Staking {
     event EvaluationFeeCharged(uint256 indexed submissionId, address indexed miner, uint256 amount);
     event TaskEnded(uint256 indexed taskId);
     event PoolReclaimed(uint256 indexed taskId, address indexed owner, uint256 amount);
+    /// @notice A leaf fraud proof rejected a submission (kind: LeafFraud.MISMATCH or MALFORMED_RECORD);
+    ///         the prover was credited `bounty` out of the miner's slash.
+    event LeafFraudProven(uint256 indexed submissionId, address indexed prover, uint256 leaf, uint8 kind,
+                          uint256 minerSlash, uint256 bounty);
 
-    error BadParams(string what);
+    /// @notice Which task parameter breaks its rule or the protocol's bounds (BadParams).
+    enum Param { InitialRoot, NParams, LeafSize, NShards, RoundBlocks, VoteBlocks, CommitteeSize, SlashBps, MinerBond,
+                 EvalFee, VerifierBond, MaxImprovement, VerifierFee, TaskCount }
+
+    error BadParams(Param what);
+    error TaskNotEnded();
     error UnknownTask(uint256 taskId);
     error UnknownSubmission(uint256 submissionId);
     error WindowClosed(uint256 lastBlock);
@@ -218,6 +233,7 @@ contract PoGO is Staking {
         }
         if (bounds_.maxVerifierBond == 0 || bounds_.maxImprovement <= 0) revert BadDeployment("bond or improvement");
         bounds = bounds_;
+        leafFraud = new LeafFraud();
     }
 
     // -- tasks ----------------------------------------------------------------------
@@ -227,7 +243,7 @@ contract PoGO is Staking {
     function createTask(TaskParams calldata p, string calldata specCid, string calldata checkpointCid,
                         string calldata treeCid) external payable returns (uint256 taskId) {
         _checkParams(p);
-        if (taskCount == type(uint32).max) revert BadParams("taskCount");
+        if (taskCount == type(uint32).max) revert BadParams(Param.TaskCount);
         taskId = ++taskCount;
         Task storage t = tasks[taskId];
         t.p = p;
@@ -255,7 +271,7 @@ contract PoGO is Staking {
     function reclaimPool(uint256 taskId) external {
         Task storage t = _task(taskId);
         if (msg.sender != t.owner) revert NotOwner();
-        if (!t.ended) revert BadParams("not ended");
+        if (!t.ended) revert TaskNotEnded();
         if (t.open != 0) revert RoundStillOpen(t.open);
         uint256 amount = t.pool;
         if (amount == 0) revert NothingToClaim();
@@ -283,11 +299,6 @@ contract PoGO is Staking {
     /// @notice A submission's full record.
     function getSubmission(uint256 submissionId) external view returns (Submission memory) {
         return _submission(submissionId);
-    }
-
-    /// @notice The training shard `miner` must use in `round` (section 4).
-    function shardOf(uint256 taskId, uint256 round, address miner) external view returns (uint256) {
-        return SeedStream.shardOf(taskId, round, miner, _task(taskId).p.nShards);
     }
 
     // -- submissions ----------------------------------------------------------------
@@ -462,7 +473,7 @@ contract PoGO is Staking {
                 Round storage r = rounds[s.taskId][s.round];
                 r.accepted += 1;
                 r.sumImprovement += uint256(int256(s.improvement));
-                r.lastAccepted = uint64(submissionId);
+                r.acceptedXor ^= uint64(submissionId);
             }
         } else if (outcome == Status.Rejected) {
             minerSlash = _slash(s.miner, uint256(t.p.minerBond) * t.p.minerSlashBps / BPS, submissionId, SLASH_MINER);
@@ -509,7 +520,7 @@ contract PoGO is Staking {
         uint256 slashed = 0;
         if (s.status == uint8(Status.Expired)) {
             if (!v.voted) slashed = _slash(member, uint256(t.p.verifierBond) * t.p.livenessSlashBps / BPS, submissionId, SLASH_LIVENESS);
-        } else if (v.voted) {
+        } else if (v.voted && !s.fraud) { // a proven fraud settled the miner; the seats only go free
             bool accepted = s.status == uint8(Status.Accepted);
             bool fault = _isFault(v.reason);
             if (v.approve == accepted) {
@@ -524,6 +535,38 @@ contract PoGO is Staking {
         }
         _burn(slashed);
         emit SeatSettled(submissionId, seat, member, paid, slashed);
+    }
+
+    /// @notice Prove that a leaf of a submission's new model is not what the exact rule makes of
+    ///         the head's leaf and the diff record(s), or that its own record is malformed. The
+    ///         leafFraud contract checks the proof and when one is open (D11); a wrong proof reverts.
+    ///         The submission is rejected at once and its miner slashed as for a fault; half the
+    ///         slash is credited to the caller, the rest goes to the task pool.
+    /// @param proof abi.encode(LeafFraud.Proof)
+    function proveLeafFraud(uint256 submissionId, bytes calldata proof) external {
+        Submission storage s = _submission(submissionId);
+        Task storage t = tasks[s.taskId];
+        uint8 status = s.status;
+        (uint8 kind, uint256 leaf) = _checkLeafFraud(submissionId, proof);
+
+        s.status = uint8(Status.Rejected);
+        s.fraud = true;
+        if (status < uint8(Status.Accepted)) {
+            if (s.kind == uint8(Kind.Update)) s.round = t.round;
+            t.open -= 1;
+            _unlock(s.miner, t.p.minerBond);
+        } else if (status == uint8(Status.Accepted)) { // an update whose round has not closed: take it back out
+            Round storage r = rounds[s.taskId][s.round];
+            r.accepted -= 1;
+            r.sumImprovement -= uint256(int256(s.improvement));
+            r.acceptedXor ^= uint64(submissionId);
+        }
+        uint256 minerSlash = _slash(s.miner, uint256(t.p.minerBond) * t.p.minerSlashBps / BPS, submissionId, SLASH_MINER);
+        uint256 bounty = minerSlash / 2;
+        t.pool += uint128(minerSlash - bounty);
+        _payFromEscrow(msg.sender, bounty);
+        emit LeafFraudProven(submissionId, msg.sender, leaf, kind, minerSlash, bounty);
+        emit Finalized(submissionId, uint8(Status.Rejected), s.approvals, s.rejections, s.improvement, minerSlash);
     }
 
     // -- rounds ---------------------------------------------------------------------
@@ -551,7 +594,7 @@ contract PoGO is Staking {
         bool aggregate = r.accepted > 1;
         emit RoundClosed(taskId, t.round, r.accepted, pot, aggregate);
         if (r.accepted == 1) {
-            _advanceHead(t, taskId, submissions[r.lastAccepted].newRoot, r.lastAccepted);
+            _advanceHead(t, taskId, submissions[r.acceptedXor].newRoot, r.acceptedXor);
         } else if (aggregate) {
             t.aggregating = true;
             t.roundStart = uint64(block.number); // the aggregation window
@@ -578,25 +621,25 @@ contract PoGO is Staking {
     // slither-disable-next-line cyclomatic-complexity
     function _checkParams(TaskParams calldata p) internal view {
         Bounds memory b = bounds;
-        if (p.initialRoot == bytes32(0)) revert BadParams("initialRoot");
-        if (p.nParams == 0) revert BadParams("nParams");
-        if (p.leafSize < 32 || p.leafSize & (p.leafSize - 1) != 0) revert BadParams("leafSize");
-        if (p.nShards < 2) revert BadParams("nShards");
-        if (p.roundBlocks == 0 || p.roundBlocks > b.maxRoundBlocks) revert BadParams("roundBlocks");
-        if (p.voteBlocks < b.minVoteBlocks || p.voteBlocks > b.maxVoteBlocks) revert BadParams("voteBlocks");
+        if (p.initialRoot == bytes32(0)) revert BadParams(Param.InitialRoot);
+        if (p.nParams == 0) revert BadParams(Param.NParams);
+        if (p.leafSize < 32 || p.leafSize & (p.leafSize - 1) != 0) revert BadParams(Param.LeafSize);
+        if (p.nShards < 2) revert BadParams(Param.NShards);
+        if (p.roundBlocks == 0 || p.roundBlocks > b.maxRoundBlocks) revert BadParams(Param.RoundBlocks);
+        if (p.voteBlocks < b.minVoteBlocks || p.voteBlocks > b.maxVoteBlocks) revert BadParams(Param.VoteBlocks);
         if (p.committeeSize < 4 || p.committeeSize > MAX_COMMITTEE || (p.committeeSize - 1) % 3 != 0) {
-            revert BadParams("committeeSize");
+            revert BadParams(Param.CommitteeSize);
         }
         if (p.minerSlashBps > b.maxMinerSlashBps || p.verifierSlashBps > b.maxVerifierSlashBps
-            || p.livenessSlashBps > b.maxLivenessSlashBps) revert BadParams("bps");
-        if (p.minerBond == 0) revert BadParams("minerBond");
-        if (p.evalFee > p.minerBond) revert BadParams("evalFee");
+            || p.livenessSlashBps > b.maxLivenessSlashBps) revert BadParams(Param.SlashBps);
+        if (p.minerBond == 0) revert BadParams(Param.MinerBond);
+        if (p.evalFee > p.minerBond) revert BadParams(Param.EvalFee);
         if (p.verifierBond == 0 || p.verifierBond > b.maxVerifierBond || p.verifierBond > minVerifierStake) {
-            revert BadParams("verifierBond");
+            revert BadParams(Param.VerifierBond);
         }
-        if (p.maxImprovement <= 0 || p.maxImprovement > b.maxImprovement) revert BadParams("maxImprovement");
+        if (p.maxImprovement <= 0 || p.maxImprovement > b.maxImprovement) revert BadParams(Param.MaxImprovement);
         // The fees of one submission's committee cannot exceed a round's reward.
-        if (uint256(p.verifierFee) * p.committeeSize > p.roundReward) revert BadParams("verifierFee");
+        if (uint256(p.verifierFee) * p.committeeSize > p.roundReward) revert BadParams(Param.VerifierFee);
     }
 
     function _task(uint256 taskId) internal view returns (Task storage t) {
@@ -614,6 +657,22 @@ contract PoGO is Staking {
         if (keccak256(abi.encode(members)) != s.committee) revert BadCommittee();
         if (seat >= members.length) revert NotCommitteeMember();
         return members[seat];
+    }
+
+    /// @dev LeafFraud.check(submissionId, proof), its reverts passed on. The call data is built by
+    ///      hand, so that this contract (at the code-size limit) carries no encoder for the nested
+    ///      proof: abi.encode(Proof) is an offset word (0x20) and the tuple, and as check's second
+    ///      argument the tuple follows the id and an offset word 0x40. A static call to the checker
+    ///      this contract created: it only reads this contract's views and cannot change state.
+    // slither-disable-next-line low-level-calls (a static call whose call data is built by hand, above)
+    function _checkLeafFraud(uint256 submissionId, bytes calldata proof) internal view returns (uint8, uint256) {
+        (bool ok, bytes memory ret) = address(leafFraud).staticcall(
+            abi.encodePacked(LeafFraud.check.selector, submissionId, uint256(0x40), proof[32:]));
+        if (!ok) {
+            // slither-disable-next-line assembly
+            assembly ("memory-safe") { revert(add(ret, 32), mload(ret)) }
+        }
+        return abi.decode(ret, (uint8, uint256));
     }
 
     function _isFault(uint8 reason) internal pure returns (bool) {
@@ -642,6 +701,7 @@ contract PoGO is Staking {
         s.kind = uint8(kind);
         s.submitBlock = uint48(block.number);
         s.newRoot = newRoot;
+        s.diffRoot = diffRoot;
         if (kind == Kind.Aggregate) s.round = t.round;
         t.open += 1;
     }

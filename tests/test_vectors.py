@@ -66,3 +66,48 @@ def test_diff_file_vector():
     header = difffile.read(BytesSource(data)).header
     assert (header.prev_root, header.new_root, header.diff_root) == (b(v["prev_root"]), b(v["new_root"]), b(v["diff_root"]))
     assert checkpoint.model_root(prev, v["leaf_size"]) == b(v["prev_root"])
+
+
+def _u32(hex_str: str) -> np.ndarray:
+    return np.frombuffer(b(hex_str), dtype=">u4").astype(np.uint32)
+
+
+def test_float32_vectors_are_what_numpy_computes():
+    """numpy float32 is the reference the fraud proof's Solidity arithmetic must match (the
+    Solidity side: test_contract_vectors.py). At least 10,000 random pairs plus the edge cases."""
+    v = load("float32")
+    for op, fn in (("add", np.add), ("mul", np.multiply)):
+        a, b_, out = (_u32(v[op][k]) for k in ("a", "b", "out"))
+        assert a.size == b_.size == out.size == v[op]["count"]
+        with np.errstate(all="ignore"):
+            assert np.array_equal(fn(a.view(np.float32), b_.view(np.float32)).view(np.uint32), out)
+    assert v["add"]["count"] >= 11_000
+    assert [int(np.array([np.float32(1) / np.float32(k)]).view(np.uint32)[0]) for k in v["reciprocal"]["k"]] \
+        == v["reciprocal"]["out"]
+    # Anchors checked by hand: ties to even, carry into infinity, x86's NaN rules.
+    pairs = dict(zip(zip(_u32(v["add"]["a"]).tolist(), _u32(v["add"]["b"]).tolist()), _u32(v["add"]["out"]).tolist()))
+    assert pairs[(0x3F800000, 0x33800000)] == 0x3F800000          # 1 + 2^-24: tie, stays even
+    assert pairs[(0x3F800001, 0x33800000)] == 0x3F800002          # tie, rounds up to even
+    assert pairs[(0x7F7FFFFF, 0x73000000)] == 0x7F800000          # largest finite + half an ulp: inf
+    assert pairs[(0x7F800000, 0xFF800000)] == 0xFFC00000          # inf - inf: the default NaN
+    assert pairs[(0x7F800001, 0x3F800000)] == 0x7FC00001          # a signalling NaN comes back quiet
+    assert pairs[(0x80000000, 0x80000000)] == 0x80000000 and pairs[(0x80000000, 0)] == 0
+
+
+def test_leaf_vectors_are_what_the_protocol_computes():
+    from pogo.protocol import aggregate
+
+    v = load("leaf")
+    leaf = v["leaf_size"]
+    header = difffile.DiffHeader(leaf, leaf, 32, bytes(32), bytes(32), bytes(32))
+    for case in v["cases"]:
+        prev = np.frombuffer(b(case["prev"]), dtype="<f4")
+        diffs = [difffile.Diff(header, np.frombuffer(b(r), np.uint8).reshape(1, -1)) for r in case["records"]]
+        if case["malformed"]:
+            q, scales = diffs[0].q_and_scales()
+            bad_scale = ((scales < mxint4.SCALE_MIN) | (scales > mxint4.SCALE_MAX)).any()
+            assert bad_scale or q[case["valid"]:].any()
+            continue
+        with np.errstate(all="ignore"):
+            new = diffs[0].apply(prev) if len(diffs) == 1 else aggregate.aggregate(prev, diffs)
+        assert new.astype("<f4").tobytes() == b(case["new"])

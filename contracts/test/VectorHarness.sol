@@ -3,6 +3,7 @@ pragma solidity 0.8.28;
 
 import {Sha256Merkle} from "../lib/Sha256Merkle.sol";
 import {SeedStream} from "../lib/SeedStream.sol";
+import {Float32} from "../lib/Float32.sol";
 
 /// @title VectorHarness
 /// @notice Exposes the protocol libraries so that tests check them against the shared
@@ -57,5 +58,23 @@ contract VectorHarness {
     /// @notice The tag hashes the contracts use, to pin the strings.
     function tags() external pure returns (bytes32 committee, bytes32 leaves) {
         return (SeedStream.COMMITTEE_TAG, SeedStream.LEAVES_TAG);
+    }
+
+    /// @notice Float32.add over pairs (batched: one call checks many vectors).
+    function f32Add(uint256[] calldata a, uint256[] calldata b) external pure returns (uint256[] memory out) {
+        out = new uint256[](a.length);
+        for (uint256 i = 0; i < a.length; ++i) out[i] = Float32.add(a[i], b[i]);
+    }
+
+    /// @notice Float32.mul over pairs.
+    function f32Mul(uint256[] calldata a, uint256[] calldata b) external pure returns (uint256[] memory out) {
+        out = new uint256[](a.length);
+        for (uint256 i = 0; i < a.length; ++i) out[i] = Float32.mul(a[i], b[i]);
+    }
+
+    /// @notice Float32.reciprocal of each k.
+    function f32Reciprocal(uint256[] calldata k) external pure returns (uint256[] memory out) {
+        out = new uint256[](k.length);
+        for (uint256 i = 0; i < k.length; ++i) out[i] = Float32.reciprocal(k[i]);
     }
 }

@@ -11,7 +11,7 @@ from pathlib import Path
 from pogo.errors import PogoError
 
 ABI_DIR = Path(__file__).resolve().parent / "abi"
-DEPLOYED = ("PoGO",)  # every contract a deployment creates
+DEPLOYED = ("PoGO", "LeafFraud")  # every contract a deployment creates (PoGO creates LeafFraud)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from web3.exceptions import ContractCustomError
 from web3.logs import DISCARD
 
 from pogo.net import artifacts
-from pogo.net.chain import Client, Deployment, decode_revert
+from pogo.net.chain import ChainError, Client, Deployment, decode_revert
 
 
 class Status(IntEnum):
@@ -44,6 +44,38 @@ class Reason(IntEnum):
     @property
     def is_fault(self) -> bool:
         return self not in (Reason.OK, Reason.NO_PROGRESS, Reason.OVERFIT, Reason.INSUFFICIENT_EVIDENCE)
+
+
+class Param(IntEnum):
+    """Which task parameter a BadParams revert names (PoGO.Param)."""
+
+    INITIAL_ROOT = 0
+    N_PARAMS = 1
+    LEAF_SIZE = 2
+    N_SHARDS = 3
+    ROUND_BLOCKS = 4
+    VOTE_BLOCKS = 5
+    COMMITTEE_SIZE = 6
+    SLASH_BPS = 7
+    MINER_BOND = 8
+    EVAL_FEE = 9
+    VERIFIER_BOND = 10
+    MAX_IMPROVEMENT = 11
+    VERIFIER_FEE = 12
+    TASK_COUNT = 13
+
+
+class FraudKind(IntEnum):
+    """What a leaf fraud proof showed (LeafFraud.sol)."""
+
+    MISMATCH = 1           # the committed leaf is not the rebuilt one
+    MALFORMED_RECORD = 2   # the update's own record breaks the format
+
+
+def _abi() -> list:
+    """PoGO's ABI plus LeafFraud's errors, which proveLeafFraud passes on: so that their
+    reverts decode by name."""
+    return artifacts.load("PoGO").abi + [e for e in artifacts.load("LeafFraud").abi if e["type"] == "error"]
 
 
 @dataclass(frozen=True)
@@ -108,8 +140,10 @@ class Submission:
     faults: int
     improvement: int
     reward_claimed: bool
+    fraud: bool          # rejected by a leaf fraud proof
     committee_hash: bytes
     rejecter_share: int
+    diff_root: bytes
 
 
 @dataclass(frozen=True)
@@ -140,12 +174,12 @@ class PoGOContract:
     def deploy(cls, client: Client, unbonding_blocks: int = 20, min_verifier_stake: int = 10**18,
                bounds: Bounds = Bounds()) -> PoGOContract:
         artifact = artifacts.load("PoGO")
-        return cls(client, client.deploy(artifact, unbonding_blocks, min_verifier_stake, bounds.as_tuple()))
+        deployed = client.deploy(artifact, unbonding_blocks, min_verifier_stake, bounds.as_tuple())
+        return cls(client, client.w3.eth.contract(address=deployed.address, abi=_abi()))
 
     @classmethod
     def at(cls, client: Client, deployment: Deployment) -> PoGOContract:
-        abi = artifacts.load("PoGO").abi
-        return cls(client, client.w3.eth.contract(address=deployment.address, abi=abi))
+        return cls(client, client.w3.eth.contract(address=deployment.address, abi=_abi()))
 
     def as_signer(self, client: Client) -> PoGOContract:
         return PoGOContract(client, self.contract)
@@ -158,7 +192,13 @@ class PoGOContract:
             raise decode_revert(self.contract.abi, exc.data) from None
 
     def _tx(self, fn: str, *args, value: int = 0) -> dict:
-        return self.client.transact(self.contract, fn, *args, value=value)
+        try:
+            return self.client.transact(self.contract, fn, *args, value=value)
+        except ChainError as exc:
+            if exc.name == "BadParams" and exc.args_ and exc.args_[0] in Param._value2member_map_:
+                raise ChainError("BadParams", exc.args_, f"transaction reverted: BadParams({Param(exc.args_[0]).name}): "
+                                 "a task parameter breaks its rule or the protocol's bounds") from None
+            raise
 
     def events(self, receipt: dict, name: str) -> list[dict]:
         """The ``name`` events a transaction emitted, decoded."""
@@ -247,6 +287,11 @@ class PoGOContract:
 
     def claim_reward(self, submission_id: int) -> dict:
         return self._tx("claimReward", submission_id)
+
+    def prove_leaf_fraud(self, submission_id: int, proof: bytes) -> dict:
+        """Reject a submission with a leaf fraud proof (pogo.protocol.fraud.LeafProof.encode());
+        the bounty is credited to this signer's withdrawable balance."""
+        return self._tx("proveLeafFraud", submission_id, proof)
 
     # -- views ------------------------------------------------------------------------
 

@@ -120,9 +120,123 @@ def diff_vectors() -> dict:
             "diff_file": hx(data), "diff_sha256": hx(hashlib.sha256(data).digest())}
 
 
+def _bits(x: np.ndarray) -> list[int]:
+    return np.atleast_1d(np.asarray(x, dtype=np.float32)).view(np.uint32).tolist()
+
+
+def _f32(bits) -> np.ndarray:
+    return np.asarray(bits, dtype=np.uint32).view(np.float32)
+
+
+MAX_FINITE, MIN_NORMAL, MIN_SUB, MAX_SUB = 0x7F7FFFFF, 0x00800000, 0x00000001, 0x007FFFFF
+POS_INF, NEG_INF, ONE = 0x7F800000, 0xFF800000, 0x3F800000
+NANS = (0x7F800001, 0x7FBFFFFF, 0x7FC00000, 0x7FC12345, 0xFF800001, 0xFFC00000, 0xFFFFFFFF)
+SPECIALS = (0, 0x80000000, MIN_SUB, MIN_SUB | 0x80000000, MAX_SUB, MIN_NORMAL, MIN_NORMAL | 0x80000000, ONE,
+            0xBF800000, MAX_FINITE, MAX_FINITE | 0x80000000, POS_INF, NEG_INF) + NANS
+
+
+def _edge_add_pairs() -> list[tuple[int, int]]:
+    ulp_half = lambda f: ((f >> 23) - 24) << 23  # 2^(exponent - 24): half an ulp of a normal f
+    pairs = [(a, b) for a in SPECIALS for b in SPECIALS]                       # every special against every other
+    pairs += [
+        (ONE, 0x33800000), (ONE, 0xB3800000), (0x3F800001, 0x33800000),        # 1 +- 2^-24: ties to even
+        (0x3F800001, 0xB3800000), (ONE, 0x34400000), (ONE, 0x33800001),         # just past a tie
+        (MAX_FINITE, ulp_half(MAX_FINITE)), (MAX_FINITE, ulp_half(MAX_FINITE) - 1),  # largest finite + carry: inf or not
+        (MAX_FINITE, MAX_FINITE), (MAX_FINITE | 0x80000000, MAX_FINITE | 0x80000000),
+        (MAX_SUB, MIN_SUB), (MIN_NORMAL, MIN_SUB | 0x80000000), (MIN_SUB, MIN_SUB | 0x80000000),
+        (0x00400000, 0x00400000), (0x7F000000, 0x7F000000), (0x4B800000, 0x3F000000), (0x4B800001, 0x3F000000),
+    ]
+    # Update steps at both scale clamps (q 2^-120 and q 2^120), onto tiny and huge values.
+    for q in (-8, -1, 1, 7):
+        for e in (-120, 120):
+            step = _bits(np.float32(q * 2.0 ** e))[0]  # exact
+            pairs += [(a, step) for a in (0, 0x80000000, MIN_SUB, MAX_SUB, MIN_NORMAL, ONE, MAX_FINITE, 0xFF7FFFFF)]
+    return pairs
+
+
+def float32_vectors() -> dict:
+    rng = np.random.default_rng(2026_12_01)
+    u32 = lambda n: rng.integers(0, 2**32, n, dtype=np.uint64).astype(np.uint32)
+
+    def near(a: np.ndarray, spread: int) -> np.ndarray:
+        """Random values whose exponents are within +-spread of a's: where rounding happens."""
+        e = np.clip(((a >> 23) & 0xFF).astype(np.int64) + rng.integers(-spread, spread + 1, a.size), 0, 254)
+        return ((u32(a.size) & 0x807FFFFF) | (e.astype(np.uint32) << 23)).astype(np.uint32)
+
+    a_uniform, b_uniform = u32(4000), u32(4000)
+    a_near = u32(4000) & np.uint32(0xFF7FFFFF)                             # finite
+    b_near = near(a_near, 30)
+    a_small = (u32(1000) & np.uint32(0x81FFFFFF))                          # subnormal and tiny normals
+    b_small = (u32(1000) & np.uint32(0x81FFFFFF))
+    a_upd = near(np.full(2000, 0x3C000000, np.uint32), 40)                 # weights of every usual size ...
+    q = rng.integers(-8, 8, 2000)
+    e = rng.integers(-120, 121, 2000)
+    b_upd = np.array(_bits(np.array(q * np.ldexp(1.0, e), dtype=np.float32)), dtype=np.uint32)  # ... plus q 2^e
+    edge = _edge_add_pairs()
+    add_a = np.concatenate([a_uniform, a_near, a_small, a_upd, [p[0] for p in edge]]).astype(np.uint32)
+    add_b = np.concatenate([b_uniform, b_near, b_small, b_upd, [p[1] for p in edge]]).astype(np.uint32)
+
+    mul_edge = [(a, b) for a in SPECIALS for b in SPECIALS] + [
+        (0x3EAAAAAB, 0x40400000), (MAX_FINITE, 0x3F800001), (MAX_FINITE, 0x3F7FFFFF), (MIN_SUB, 0x3F000000),
+        (0x00000003, 0x3F000000), (MIN_NORMAL, 0x3F7FFFFF), (0x1F800000, 0x1F800000), (0x0DA24260, 0x3E800000),
+    ]
+    m_a = np.concatenate([u32(1500), a_near[:1500], [p[0] for p in mul_edge]]).astype(np.uint32)
+    m_b = np.concatenate([u32(1500), near(np.full(1500, 0x3F000000, np.uint32), 70), [p[1] for p in mul_edge]]).astype(np.uint32)
+    ks = list(range(1, 101)) + [127, 255, 1000, 4095, 65_537, 2**20 + 1, 2**24 - 1, 2**24]
+    with np.errstate(all="ignore"):
+        add_out = (_f32(add_a) + _f32(add_b)).view(np.uint32)
+        mul_out = (_f32(m_a) * _f32(m_b)).view(np.uint32)
+        rec_out = [_bits(np.float32(1.0) / np.float32(k))[0] for k in ks]
+    pack = lambda x: hx(np.asarray(x, dtype=">u4").tobytes())  # big-endian uint32s, back to back
+    return {"note": "a, b and out are big-endian uint32 bit patterns back to back; out = float32(a op b) by numpy",
+            "add": {"count": int(add_a.size), "a": pack(add_a), "b": pack(add_b), "out": pack(add_out)},
+            "mul": {"count": int(m_a.size), "a": pack(m_a), "b": pack(m_b), "out": pack(mul_out)},
+            "reciprocal": {"k": ks, "out": rec_out}}
+
+
+def leaf_vectors() -> dict:
+    """Whole-leaf rebuilds, the fraud proof's core: one update, and aggregates of 2, 3 and 5."""
+    from pogo.protocol import aggregate
+
+    leaf = 64
+    rng = np.random.default_rng(11)
+    prev = rng.standard_normal(leaf).astype(np.float32) * np.float32(0.02)
+    prev.view(np.uint32)[:len(SPECIALS)] = SPECIALS                       # every special value in the leaf
+    cases = []
+    for k, valid in ((1, leaf), (1, 40), (2, leaf), (3, leaf), (5, 50)):
+        records = []
+        for s in range(k):
+            q = rng.integers(-8, 8, leaf).astype(np.int8)
+            q[valid:] = 0
+            scales = rng.integers(mxint4.SCALE_MIN, mxint4.SCALE_MAX + 1, leaf // 32).astype(np.uint8)
+            scales[0] = [mxint4.SCALE_MIN, mxint4.SCALE_MAX, 127 - 8][s % 3]  # both clamps and a usual scale
+            records.append(difffile.encode_records(q, scales, leaf)[0])
+        header = difffile.DiffHeader(leaf, leaf, 32, bytes(32), bytes(32), bytes(32))
+        diffs = [difffile.Diff(header, r.reshape(1, -1)) for r in records]
+        with np.errstate(all="ignore"):
+            new = diffs[0].apply(prev) if k == 1 else aggregate.aggregate(prev, diffs)
+        cases.append({"valid": valid, "prev": hx(prev.astype("<f4").tobytes()),
+                      "records": [hx(r.tobytes()) for r in records], "new": hx(new.astype("<f4").tobytes()),
+                      "malformed": False})
+    # Malformed records: a scale byte below and above the range, and an update of the padding.
+    base = cases[0]
+    for what, valid in (("scale 6", leaf), ("scale 248", leaf), ("padding", 40)):
+        rec = bytearray(bytes.fromhex(base["records"][0][2:]))
+        if what == "scale 6":
+            rec[1] = 6
+        elif what == "scale 248":
+            rec[0] = 248
+        else:
+            rec[leaf // 32 + 25] = 0x10  # element 51: beyond 40 valid parameters
+        cases.append({"valid": valid, "prev": base["prev"], "records": [hx(bytes(rec))], "new": None,
+                      "malformed": True, "what": what})
+    return {"leaf_size": leaf, "cases": cases}
+
+
 def main() -> None:
     for name, build in (("merkle", merkle_vectors), ("seedstream", seedstream_vectors),
-                        ("mxint4", mxint4_vectors), ("diff", diff_vectors)):
+                        ("mxint4", mxint4_vectors), ("diff", diff_vectors), ("float32", float32_vectors),
+                        ("leaf", leaf_vectors)):
         (HERE / f"{name}.json").write_text(json.dumps(build(), indent=1) + "\n")
         print(f"wrote tests/vectors/{name}.json")
 

@@ -1,0 +1,481 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {Float32} from "./lib/Float32.sol";
+import {Sha256Merkle} from "./lib/Sha256Merkle.sol";
+import {PoGO} from "./PoGO.sol";
+
+/// @title LeafFraud
+/// @notice Checks a leaf fraud proof (docs/PROTOCOL.md D11): that leaf `leaf` of a submission's
+///         new model, as its Merkle root commits to it, is not what the exact rule makes of the
+///         head's leaf and the diff record(s), or that a committed record is malformed. Pure: it
+///         holds no state and PoGO, which creates it, applies the verdict. It is a contract of
+///         its own because PoGO is at the 24 KiB code-size limit.
+/// @dev The rule (PROTOCOL.md sections 3 and 7), per element j of the leaf:
+///        one update:  new_j = float32(prev_j + float32(q_j 2^e))
+///        k >= 2 accepted updates (an aggregate), in ascending submission id:
+///          acc = +0; acc = float32(acc + q_j 2^e) for each; new_j = float32(prev_j + float32(acc * float32(1/k)))
+///      With k = 1 the second rule is the first (+0 + x = x, x * 1 = x), so one path serves both.
+///      Leaves are little-endian float32; a record is L/32 scale bytes then L/2 nibble bytes
+///      (element 2i in the low nibble of byte i, two's complement).
+contract LeafFraud {
+    /// @notice One leaf fraud proof. Every proof is `depth` sibling hashes, bottom up, for the
+    ///         task's tree depth; `leaf` is the same index in every tree.
+    struct Proof {
+        uint256 leaf;                // the leaf index
+        bytes prevLeaf;              // the head's leaf: L little-endian float32 values
+        bytes32[] prevProof;         // prevLeaf's proof to the head root
+        bytes32 claimedLeafHash;     // the submission's leaf hash, sha256(0x00 || leaf bytes)
+        bytes32[] newProof;          // its proof to the submission's new root
+        uint256[] sources;           // an aggregate's accepted updates, ascending; empty for an update
+        bytes[] records;             // the diff record of each source (the update's own for an update)
+        bytes32[][] recordProofs;    // each record's proof to its diff root
+    }
+
+    /// @notice The rebuilt leaf differs from the committed one.
+    uint8 public constant MISMATCH = 1;
+    /// @notice A committed record has a scale byte outside [7, 247] or updates padding.
+    uint8 public constant MALFORMED_RECORD = 2;
+
+    uint256 internal constant GROUP = 32;
+    uint256 internal constant SCALE_MIN = 7;
+    uint256 internal constant SCALE_MAX = 247;
+
+    /// @notice A part of the proof does not check (what names it); the prover loses only gas.
+    error BadProof(string what);
+    /// @notice The proof is valid and the leaf is exactly right: there is no fraud here.
+    error NoFraud();
+    /// @notice The submission is in no state a fraud proof can change (its status).
+    error NotOpen(uint8 status);
+    /// @notice An aggregate's proof must name exactly its round's accepted updates, ascending.
+    error BadSources();
+
+    /// @notice The PoGO contract that created this checker and whose submissions it judges.
+    PoGO public immutable pogo;
+
+    constructor() {
+        pogo = PoGO(msg.sender);
+    }
+
+    /// @notice Check a leaf fraud proof against a submission of `pogo`; reverts (NotOpen,
+    ///         BadSources, BadProof or NoFraud) unless it proves fraud. A proof is open while the
+    ///         submission could still become the head or has escaped a slash: an update not
+    ///         rejected whose round has not closed; an aggregate neither accepted nor rejected while
+    ///         its round still waits for one.
+    /// @param submissionId the submission accused
+    /// @param p the proof (PoGO.proveLeafFraud forwards the abi.encode(Proof) it was given)
+    /// @return kind MISMATCH or MALFORMED_RECORD
+    /// @return leaf the leaf index
+    function check(uint256 submissionId, Proof calldata p) external view returns (uint8 kind, uint256 leaf) {
+        PoGO.Submission memory s = pogo.getSubmission(submissionId);
+        // slither-disable-next-line unused-return (only these fields of the task are needed)
+        (PoGO.TaskParams memory tp,,, uint256 round,, bytes32 headRoot, bool aggregating,,) = pogo.getTask(s.taskId);
+        bool isUpdate = s.kind == uint8(PoGO.Kind.Update);
+        if (s.status == uint8(PoGO.Status.Rejected)
+            || (isUpdate
+                ? s.status >= uint8(PoGO.Status.Accepted) && _roundClosed(s.taskId, s.round)
+                : !aggregating || round != s.round || s.status == uint8(PoGO.Status.Accepted))) revert NotOpen(s.status);
+        bytes32[] memory diffRoots;
+        if (isUpdate) {
+            if (p.sources.length != 0) revert BadSources();
+            diffRoots = new bytes32[](1);
+            diffRoots[0] = s.diffRoot;
+        } else {
+            diffRoots = _sourceRoots(s, p.sources);
+        }
+        return (verify(headRoot, s.newRoot, diffRoots, tp.nParams, tp.leafSize, p), p.leaf);
+    }
+
+    /// @notice Check a leaf fraud proof against given roots; reverts with BadProof or NoFraud
+    ///         unless it proves fraud.
+    /// @param headRoot the root the submission builds on (the task's head)
+    /// @param newRoot the submission's committed new root
+    /// @param diffRoots the diff root of each source, in the order of `p.records`
+    /// @param nParams the task's parameter count P
+    /// @param leafSize the task's leaf size L (a power of two, >= 32)
+    /// @return kind MISMATCH or MALFORMED_RECORD
+    function verify(bytes32 headRoot, bytes32 newRoot, bytes32[] memory diffRoots, uint256 nParams,
+                    uint256 leafSize, Proof calldata p) public pure returns (uint8 kind) {
+        uint256 nLeaves = (nParams + leafSize - 1) / leafSize;
+        uint256 depth = Float32.bitLength(nLeaves - 1); // ceil(log2 n), 0 for one leaf
+        uint256 k = diffRoots.length;
+        if (p.leaf >= nLeaves) revert BadProof("leaf");
+        if (p.records.length != k || p.recordProofs.length != k) revert BadProof("records");
+        if (p.prevLeaf.length != 4 * leafSize) revert BadProof("prevLeaf length");
+        _checkProof(p.prevProof, Sha256Merkle.hashLeaf(p.prevLeaf), p.leaf, headRoot, depth, "prevProof");
+        _checkProof(p.newProof, p.claimedLeafHash, p.leaf, newRoot, depth, "newProof");
+        uint256 recordSize = leafSize / GROUP + leafSize / 2;
+        for (uint256 i = 0; i < k; ++i) {
+            if (p.records[i].length != recordSize) revert BadProof("record length");
+            _checkProof(p.recordProofs[i], Sha256Merkle.hashLeaf(p.records[i]), p.leaf, diffRoots[i], depth, "recordProof");
+        }
+        // Elements past the model's last parameter are padding: a record may not update them.
+        uint256 valid = nParams - p.leaf * leafSize;
+        (bytes memory rebuilt, bool malformed) = rebuild(p.prevLeaf, p.records, valid < leafSize ? valid : leafSize);
+        if (malformed) {
+            // Only an update answers for its own record; an aggregate's sources were accepted as they are.
+            if (k > 1) revert BadProof("a source record is malformed");
+            return MALFORMED_RECORD;
+        }
+        if (Sha256Merkle.hashLeaf(rebuilt) == p.claimedLeafHash) revert NoFraud();
+        return MISMATCH;
+    }
+
+    /// @notice The new leaf from the head's leaf and one record per source, by the exact rule;
+    ///         malformed (and the leaf unfinished) when a record breaks the format.
+    /// @param valid how many leading elements are real parameters; the rest must not be updated
+    function rebuild(bytes calldata prevLeaf, bytes[] calldata records, uint256 valid)
+        public pure returns (bytes memory leaf, bool malformed)
+    {
+        uint256 leafSize = prevLeaf.length / 4;
+        leaf = new bytes(prevLeaf.length);
+        uint256 k = records.length;
+        uint256 nScales = leafSize / GROUP;
+        if (leafSize % GROUP != 0 || k == 0) revert BadProof("leaf size or records");
+        for (uint256 s = 0; s < k; ++s) {
+            if (records[s].length != nScales + leafSize / 2) revert BadProof("record length");
+        }
+        if (k == 1) return (leaf, _rebuildUpdate(prevLeaf, records[0], valid, leaf));
+        uint256 scale = Float32.reciprocal(k); // k >= 2 here
+        uint256[] memory units = new uint256[](k);    // per source: this group's unit index e + 149
+        uint256[] memory nibbles = new uint256[](k);  // per source: this group's 16 nibble bytes
+        for (uint256 g = 0; g < nScales; ++g) {
+            for (uint256 s = 0; s < k; ++s) {
+                uint256 e8 = uint8(records[s][g]);
+                if (e8 < SCALE_MIN || e8 > SCALE_MAX) return (leaf, true);
+                units[s] = e8 + 22; // q 2^(e8 - 127) = |q| 2^((e8 + 22) - 149)
+                uint256 at = nScales + 16 * g;
+                nibbles[s] = uint128(bytes16(records[s][at:at + 16]));
+            }
+            for (uint256 w = 0; w < 4; ++w) { // 4 words of 8 float32 each
+                uint256 at = 128 * g + 32 * w;
+                uint256 prevWord = _swapLanes(uint256(bytes32(prevLeaf[at:at + 32])));
+                uint256 newWord = 0;
+                for (uint256 j = 0; j < 8; ++j) {
+                    uint256 i = 8 * w + j; // the element's place in its group
+                    uint256 prev = (prevWord >> (224 - 32 * j)) & 0xFFFFFFFF;
+                    uint256 acc = 0;
+                    for (uint256 s = 0; s < k; ++s) {
+                        int256 q = _nibble(nibbles[s], i);
+                        if (q == 0) continue; // acc + (+0) = acc, for acc = +0 too
+                        if (GROUP * g + i >= valid) return (leaf, true);
+                        acc = Float32.add(acc, _exact(q, units[s]));
+                    }
+                    uint256 value = Float32.add(prev, Float32.mul(acc, scale));
+                    newWord |= value << (224 - 32 * j);
+                }
+                newWord = _swapLanes(newWord);
+                // slither-disable-next-line assembly
+                assembly ("memory-safe") { mstore(add(add(leaf, 32), at), newWord) }
+            }
+        }
+    }
+
+    /// @dev The update rule over a whole leaf, written into `leaf`; true when the record is
+    ///      malformed. Assembly, because the fraud proof's gas bound (3M for a 4096-parameter leaf)
+    ///      leaves about 500 gas per element: this is Float32.sum and Float32.round specialised to
+    ///      a 4-bit step, without bounds checks, and the leaf vectors and the random-leaf test
+    ///      hold it to numpy bit for bit. Elements come 8 to a word: lanes byte-swapped to uint32,
+    ///      element j at bits 224 - 32j.
+    function _rebuildUpdate(bytes calldata prevLeaf, bytes calldata record, uint256 valid, bytes memory leaf)
+        internal pure returns (bool malformed)
+    {
+        // Bit patterns of float32 are long hex literals, and the element rule has many cases by nature
+        // (docs/SLITHER.md S11-S13).
+        // slither-disable-start assembly
+        // slither-disable-start too-many-digits
+        // slither-disable-start cyclomatic-complexity
+        assembly ("memory-safe") {
+            // float32(a + (-1)^sb mb 2^(xb - 149)) for any a, 1 <= mb <= 8, xb in [29, 269]: Float32.sum
+            // then Float32.round. `step` below takes every normal a itself and leaves zero and
+            // subnormal a (rare in a trained model) to this.
+            function addStep(a, sb, mb, xb) -> r {
+                if iszero(lt(and(a, 0x7FFFFFFF), 0x7F800000)) {             // inf + finite = inf; NaN comes back quiet
+                    r := a
+                    if gt(and(a, 0x7FFFFFFF), 0x7F800000) { r := or(a, 0x400000) }
+                    leave
+                }
+                let ea := and(shr(23, a), 0xFF)
+                let xa := sub(ea, 1)
+                let nb := and(shr(shl(2, mb), 0x433332210), 0xF)            // bit length of mb (1..8)
+                let ma := and(a, 0x7FFFFF)
+                let na := 24
+                let count := 0                                               // 1: count the result's bits
+                switch ea
+                case 0 { xa := 0 na := 0 count := 1 }                        // +-0 or subnormal: rare
+                default { ma := or(ma, 0x800000) }
+                // Both operands as integers at the smaller unit index x.
+                let x := xa
+                switch lt(xa, xb)
+                case 1 {
+                    let d := sub(xb, xa)
+                    if gt(d, 60) { ma := 0 na := 0 d := 0 x := xb }          // a is below half an ulp of the step
+                    mb := shl(d, mb)
+                    nb := add(nb, d)
+                }
+                default {
+                    let d := sub(xa, xb)
+                    if gt(d, 60) { r := a leave }                            // the step is below half an ulp of a
+                    ma := shl(d, ma)
+                    na := add(na, d)
+                    x := xb
+                }
+                let s := shr(31, a)
+                let m := 0
+                let n := na
+                if gt(nb, n) { n := nb }
+                switch eq(s, sb)
+                case 1 {
+                    m := add(ma, mb)
+                    n := add(n, iszero(iszero(shr(n, m))))                   // the sum has n or n + 1 bits
+                }
+                default {
+                    m := sub(ma, mb)
+                    if lt(ma, mb) { s := sb m := sub(mb, ma) }
+                    if iszero(m) { r := 0 leave }                            // x - x = +0
+                    // Bit lengths 2 or more apart: the difference has n - 1 or n bits.
+                    switch or(gt(na, add(nb, 1)), gt(nb, add(na, 1)))
+                    case 1 { n := sub(n, iszero(shr(sub(n, 1), m))) }
+                    default { count := 1 }
+                }
+                if count {
+                    // floor(log2 m) + 1 for 0 < m < 2^128, branch-free
+                    n := shl(6, lt(0xffffffffffffffff, m))
+                    n := or(n, shl(5, lt(0xffffffff, shr(n, m))))
+                    n := or(n, shl(4, lt(0xffff, shr(n, m))))
+                    n := or(n, shl(3, lt(0xff, shr(n, m))))
+                    n := or(n, shl(2, lt(0xf, shr(n, m))))
+                    n := or(n, shl(1, lt(0x3, shr(n, m))))
+                    n := add(or(n, lt(0x1, shr(n, m))), 1)
+                }
+                // Round m (n bits) at unit index x to 24 bits, ties to even (Float32.round).
+                let q := 0
+                switch gt(n, 24)
+                case 1 {
+                    let sh := sub(n, 24)
+                    q := shr(sh, m)
+                    let rest := sub(m, shl(sh, q))
+                    let half := shl(sub(sh, 1), 1)
+                    if or(gt(rest, half), and(eq(rest, half), and(q, 1))) { q := add(q, 1) }
+                    x := add(x, sh)
+                    if eq(q, 0x1000000) { q := 0x800000 x := add(x, 1) }     // carried into a new binade
+                }
+                default {                                                    // exact: normalise, never below unit 0
+                    let sh := sub(24, n)
+                    if gt(sh, x) { sh := x }
+                    q := shl(sh, m)
+                    x := sub(x, sh)
+                }
+                r := shl(31, s)
+                switch lt(q, 0x800000)
+                case 1 { r := or(r, q) }                                     // subnormal
+                default {
+                    switch gt(x, 253)
+                    case 1 { r := or(r, 0x7F800000) }                        // overflow: infinity
+                    default { r := or(r, or(shl(23, add(x, 1)), and(q, 0x7FFFFF))) }
+                }
+            }
+            // float32(a + q 2^(xb - 149)) for the nibble u of q (two's complement). Zero and subnormal
+            // a go to addStep; everything else stays here, on one of two paths.
+            function step(a, u, xb) -> r {
+                r := a
+                if iszero(u) {                                               // a + (+0)
+                    if eq(a, 0x80000000) { r := 0 }
+                    if gt(and(a, 0x7FFFFFFF), 0x7F800000) { r := or(a, 0x400000) }
+                    leave
+                }
+                let sb := gt(u, 7)
+                let mb := u
+                if sb { mb := sub(16, u) }
+                let ea := and(shr(23, a), 0xFF)
+                if eq(ea, 255) {                                             // inf + finite = inf; NaN comes back quiet
+                    if and(a, 0x7FFFFF) { r := or(a, 0x400000) }
+                    leave
+                }
+                if iszero(ea) { r := addStep(a, sb, mb, xb) leave }
+                let xa := sub(ea, 1)
+                let s := shr(31, a)
+                let same := eq(s, sb)
+                // 1. The step is k ulps of a (0 <= xb - xa <= 20, so k <= 2^23): the sum is exact in a's
+                //    units. In a's binade its bit pattern is a's plus or minus k; a sum can carry one
+                //    binade up (drop one bit, ties to even), a difference fall below (normalise, exact).
+                let d := sub(xb, xa)
+                if lt(d, 21) {                                               // wraps when xb < xa
+                    let k := shl(d, mb)
+                    let ma := or(and(a, 0x7FFFFF), 0x800000)
+                    r := and(a, 0x80000000)
+                    switch same
+                    case 1 {
+                        let m := add(ma, k)
+                        if lt(m, 0x1000000) { r := add(a, k) leave }
+                        let q := add(shr(1, m), and(and(m, 1), and(shr(1, m), 1)))
+                        let e := add(ea, 1)
+                        if eq(q, 0x1000000) { q := 0x800000 e := add(e, 1) }
+                        switch gt(e, 254)
+                        case 1 { r := or(r, 0x7F800000) }                    // overflow: infinity
+                        default { r := or(r, or(shl(23, e), and(q, 0x7FFFFF))) }
+                    }
+                    default {
+                        let m := sub(ma, k)                                  // >= 0: k <= 2^23 <= ma
+                        if iszero(lt(m, 0x800000)) { r := sub(a, k) leave }
+                        if iszero(m) { r := 0 leave }                        // x - x = +0
+                        let sh := 1
+                        for {} lt(shl(sh, m), 0x800000) {} { sh := add(sh, 1) }
+                        switch gt(ea, sh)
+                        case 1 { r := or(r, or(shl(23, sub(ea, sh)), and(shl(sh, m), 0x7FFFFF))) }
+                        default { r := or(r, shl(sub(ea, 1), m)) }            // subnormal: m 2^(ea - 1 - 149)
+                    }
+                    leave
+                }
+                // 2. Otherwise the exact sum at the smaller unit index x of the two, as a signed
+                //    integer, then one rounding. The bit lengths of both terms are known, so the sum's
+                //    is one of two values unless near-equal values cancel (then it is counted).
+                let ma := or(and(a, 0x7FFFFF), 0x800000)
+                let nb := and(shr(shl(2, mb), 0x433332210), 0xF)            // bit length of mb (1..8)
+                let x := xb
+                let n := 24
+                switch lt(xa, xb)
+                case 1 {
+                    switch gt(d, 60)
+                    case 1 { ma := 0 n := nb }                               // a is below half an ulp of the step
+                    default { mb := shl(d, mb) x := xa n := add(nb, d) if lt(n, 24) { n := 24 } }
+                }
+                default {
+                    d := sub(xa, xb)
+                    if gt(d, 60) { leave }                                   // the step is below half an ulp of a
+                    ma := shl(d, ma)
+                    n := add(24, d)
+                }
+                // (-1)^s ma + (-1)^sb mb, two's complement: -v = (v xor ~0) + 1
+                let v := add(add(xor(ma, sub(0, s)), s), add(xor(mb, sub(0, sb)), sb))
+                s := slt(v, 0)
+                let m := add(xor(v, sub(0, s)), s)                           // |v|
+                if iszero(m) { r := 0 leave }                                // x - x = +0
+                n := add(n, iszero(iszero(shr(n, m))))                       // a sum may carry one bit
+                n := sub(n, iszero(shr(sub(n, 1), m)))                       // a difference may lose one
+                if iszero(shr(sub(n, 1), m)) {                               // or more: count them
+                    n := shl(6, lt(0xffffffffffffffff, m))
+                    n := or(n, shl(5, lt(0xffffffff, shr(n, m))))
+                    n := or(n, shl(4, lt(0xffff, shr(n, m))))
+                    n := or(n, shl(3, lt(0xff, shr(n, m))))
+                    n := or(n, shl(2, lt(0xf, shr(n, m))))
+                    n := or(n, shl(1, lt(0x3, shr(n, m))))
+                    n := add(or(n, lt(0x1, shr(n, m))), 1)
+                }
+                // Round m (n bits at unit index x) to 24 bits, ties to even. The pattern is then
+                // (x << 23) + q: for a normal q (2^23 <= q < 2^24) that is ((x + 1) << 23) | fraction,
+                // for a subnormal (x = 0) q itself, and a rounding carry to 2^24 lands in the next
+                // binade by itself; anything from 0x7F800000 up is an overflow to infinity.
+                let q := m
+                switch gt(n, 24)
+                case 1 {
+                    let sh := sub(n, 24)
+                    q := shr(sh, m)
+                    // up when twice the rest plus q's parity exceeds 2^sh (over half, or half and q odd)
+                    q := add(q, gt(add(shl(1, sub(m, shl(sh, q))), and(q, 1)), shl(sh, 1)))
+                    x := add(x, sh)
+                }
+                default {                                                    // exact: normalise, never below unit 0
+                    let sh := sub(24, n)
+                    if gt(sh, x) { sh := x }
+                    q := shl(sh, m)
+                    x := sub(x, sh)
+                }
+                r := add(shl(23, x), q)
+                if gt(r, 0x7F800000) { r := 0x7F800000 }
+                r := or(shl(31, s), r)
+            }
+            function swapLanes(w) -> r {
+                w := or(shr(8, and(w, 0xFF00FF00FF00FF00FF00FF00FF00FF00FF00FF00FF00FF00FF00FF00FF00FF00)),
+                        shl(8, and(w, 0x00FF00FF00FF00FF00FF00FF00FF00FF00FF00FF00FF00FF00FF00FF00FF00FF)))
+                r := or(shr(16, and(w, 0xFFFF0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF0000)),
+                        shl(16, and(w, 0x0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF)))
+            }
+            // The 16 bytes of a 128-bit value in reverse order: then element i's nibble is at bits 4i.
+            function reverse16(v) -> r {
+                v := or(shr(8, and(v, 0xFF00FF00FF00FF00FF00FF00FF00FF00)), shl(8, and(v, 0x00FF00FF00FF00FF00FF00FF00FF00FF)))
+                v := or(shr(16, and(v, 0xFFFF0000FFFF0000FFFF0000FFFF0000)), shl(16, and(v, 0x0000FFFF0000FFFF0000FFFF0000FFFF)))
+                v := or(shr(32, and(v, 0xFFFFFFFF00000000FFFFFFFF00000000)), shl(32, and(v, 0x00000000FFFFFFFF00000000FFFFFFFF)))
+                r := or(shr(64, v), and(shl(64, v), 0xFFFFFFFFFFFFFFFF0000000000000000))
+            }
+            function run(prevAt, recAt, nScales, ok, out) -> bad {
+                for { let g := 0 } lt(g, nScales) { g := add(g, 1) } {
+                    let e8 := byte(0, calldataload(add(recAt, g)))
+                    if or(lt(e8, 7), gt(e8, 247)) { bad := 1 leave }
+                    let xb := add(e8, 22)                                    // q 2^(e8 - 127) = |q| 2^((e8 + 22) - 149)
+                    let nib := reverse16(shr(128, calldataload(add(recAt, add(nScales, shl(4, g))))))
+                    let lim := sub(ok, shl(5, g))                            // parameters in this group (signed)
+                    if slt(lim, 32) {                                        // the last leaf: no update of the padding
+                        if slt(lim, 0) { lim := 0 }
+                        if shr(shl(2, lim), nib) { bad := 1 leave }
+                    }
+                    for { let w := 0 } lt(w, 4) { w := add(w, 1) } {
+                        let at := add(shl(7, g), shl(5, w))
+                        let pw := swapLanes(calldataload(add(prevAt, at)))  // element j at bits 224 - 32j
+                        let nw := 0
+                        for { let j := 0 } lt(j, 8) { j := add(j, 1) } {
+                            let a := shr(224, pw)
+                            pw := shl(32, pw)
+                            let r := step(a, and(nib, 0xF), xb)
+                            nib := shr(4, nib)
+                            nw := or(shl(32, nw), r)
+                        }
+                        mstore(add(out, at), swapLanes(nw))
+                    }
+                }
+            }
+            malformed := run(prevLeaf.offset, record.offset, shr(7, prevLeaf.length), valid, add(leaf, 32)) // L/32 groups
+        }
+        // slither-disable-end cyclomatic-complexity
+        // slither-disable-end too-many-digits
+        // slither-disable-end assembly
+    }
+
+    /// @dev q 2^(x - 149) as a float32 pattern: exact for |q| <= 8 and x in [29, 269].
+    function _exact(int256 q, uint256 x) internal pure returns (uint256) {
+        return q < 0 ? Float32.round(1, uint256(-q), int256(x)) : Float32.round(0, uint256(q), int256(x));
+    }
+
+    /// @dev Element i (0-31) of a group's 16 nibble bytes read as a big-endian uint128.
+    function _nibble(uint256 nibbleBytes, uint256 i) internal pure returns (int256) {
+        uint256 u = (nibbleBytes >> (8 * (15 - i / 2) + 4 * (i & 1))) & 0xF;
+        return u > 7 ? int256(u) - 16 : int256(u);
+    }
+
+    /// @dev Reverse the byte order inside each 4-byte lane: little-endian float32 <-> uint32.
+    function _swapLanes(uint256 w) internal pure returns (uint256) {
+        w = ((w & 0xFF00FF00FF00FF00FF00FF00FF00FF00FF00FF00FF00FF00FF00FF00FF00FF00) >> 8)
+            | ((w & 0x00FF00FF00FF00FF00FF00FF00FF00FF00FF00FF00FF00FF00FF00FF00FF00FF) << 8);
+        return ((w & 0xFFFF0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF0000) >> 16)
+            | ((w & 0x0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF) << 16);
+    }
+
+    function _checkProof(bytes32[] calldata proof, bytes32 leafHash, uint256 index, bytes32 root, uint256 depth,
+                         string memory what) internal pure {
+        if (proof.length != depth || Sha256Merkle.processProof(proof, leafHash, index) != root) revert BadProof(what);
+    }
+
+    function _roundClosed(uint256 taskId, uint256 round) internal view returns (bool closed) {
+        // slither-disable-next-line unused-return (only the round's closed flag is needed)
+        (,,, closed,) = pogo.rounds(taskId, round);
+    }
+
+    /// @dev An aggregate's sources must be exactly its round's accepted updates: as many as the
+    ///      round accepted, each one of them, strictly ascending. Their diff roots, in that order.
+    function _sourceRoots(PoGO.Submission memory s, uint256[] calldata sources) internal view returns (bytes32[] memory roots) {
+        // slither-disable-next-line unused-return (only the round's accepted count is needed)
+        (uint32 accepted,,,,) = pogo.rounds(s.taskId, s.round);
+        if (sources.length != accepted) revert BadSources();
+        roots = new bytes32[](sources.length);
+        uint256 last = 0;
+        for (uint256 i = 0; i < sources.length; ++i) {
+            if (sources[i] <= last) revert BadSources();
+            last = sources[i];
+            // slither-disable-next-line calls-loop (a view of the PoGO that created this contract, once per source)
+            PoGO.Submission memory u = pogo.getSubmission(sources[i]);
+            if (u.taskId != s.taskId || u.kind != uint8(PoGO.Kind.Update) || u.status != uint8(PoGO.Status.Accepted)
+                || u.round != s.round) revert BadSources();
+            roots[i] = u.diffRoot;
+        }
+    }
+}
