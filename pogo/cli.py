@@ -5,6 +5,7 @@
     pogo deploy                         deploy the contracts to --rpc (default: the devnet)
     pogo inspect root|diff|apply|quantize   check published artifacts by hand
     pogo head fetch --task N            rebuild and verify a task's current head from its lineage
+    pogo prove-fraud SUBMISSION         reject a submission with a leaf fraud proof, for the bounty
 """
 
 from __future__ import annotations
@@ -111,6 +112,53 @@ def cmd_head(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- prove-fraud ----------------------------------------------------------------------
+
+def cmd_prove_fraud(args: argparse.Namespace) -> int:
+    """Rebuild a submission's new model from the head and its diff(s), find a leaf its tree
+    commits to wrongly (or check the one named), and prove it on chain (PROTOCOL.md D11)."""
+    from pogo import fraudproof
+    from pogo.net.contract import FraudKind
+    from pogo.node import connect, open_task
+    from pogo.protocol import aggregate, merkle, treefile
+    from pogo.protocol.source import BytesSource
+
+    s = connect(args).contract().submission(args.submission)  # UnknownSubmission: a one-line ChainError
+    args.task = s.task_id
+    ctx = open_task(args, "prover")
+    p = ctx.log.submission(args.submission)
+    head_root = ctx.head_root()
+    if p.prev_root != head_root:
+        raise PogoError(f"submission {args.submission} builds on 0x{p.prev_root.hex()[:16]}…, not the current head: "
+                        "its round has closed, and with it the time for a fraud proof")
+    if args.leaf is not None and not 0 <= args.leaf < ctx.n_leaves:
+        raise PogoError(f"leaf {args.leaf} does not exist: task {ctx.task_id}'s model has {ctx.n_leaves} leaves")
+    _progress(f"rebuilding submission {args.submission} from the head of task {ctx.task_id}")
+    prev = ctx.model(head_root)
+    size = treefile.TreeHeader(ctx.spec.leaf_size, ctx.n_leaves, merkle.depth_for(ctx.n_leaves)).file_size()
+    tree = BytesSource(ctx.fetch_exact(p.tree_cid, size, "tree file"), p.tree_cid)
+    if p.kind == 0:
+        diffs, sources = [ctx.diff(p.diff_cid)], ()
+        expected = diffs[0].apply(prev)
+    else:
+        accepted = ctx.log.accepted_updates(ctx.task_id, s.round)
+        diffs, sources = [ctx.diff(a.diff_cid) for a in accepted], tuple(a.submission_id for a in accepted)
+        expected = aggregate.aggregate(prev, diffs)
+    leaves = None if args.leaf is None else [args.leaf]
+    proof = fraudproof.build(prev, expected, ctx.spec.leaf_size, tree, p.new_root, diffs, sources, leaves)
+    if proof is None:
+        where = f"leaf {args.leaf} is" if args.leaf is not None else "every leaf its tree proves is"
+        raise PogoError(f"{where} exactly what submission {args.submission}'s diff makes of the head: "
+                        "there is no fraud to prove")
+    _progress(f"leaf {proof.leaf} differs from the exact rebuild: sending the proof")
+    receipt = ctx.pogo.prove_leaf_fraud(args.submission, proof.encode())
+    event = ctx.pogo.events(receipt, "LeafFraudProven")[0]
+    _print_json({"submission": args.submission, "leaf": event["leaf"], "kind": FraudKind(event["kind"]).name,
+                 "miner_slashed_eth": event["minerSlash"] / 10**18, "bounty_eth": event["bounty"] / 10**18,
+                 "gas": receipt["gasUsed"], "tx": "0x" + bytes(receipt["transactionHash"]).hex()})
+    return 0
+
+
 # -- parser ---------------------------------------------------------------------------
 
 def _positive_power_of_two(text: str) -> int:
@@ -176,6 +224,14 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--out", help="where to write the checkpoint (default: in the workdir)")
     fetch.add_argument("--workdir", help="cache of fetched diffs and models (default .pogo/head)")
     fetch.set_defaults(func=cmd_head)
+
+    prove = sub.add_parser("prove-fraud", help="reject a submission whose committed model has a wrong leaf, with "
+                                               "a proof the contract checks itself; the bounty is half the slash")
+    add_node_options(prove)
+    prove.add_argument("submission", type=int, help="the submission id")
+    prove.add_argument("--leaf", type=int, help="the leaf to prove (default: the first wrong one found)")
+    prove.add_argument("--workdir", help="cache of fetched diffs and models (default .pogo/prover)")
+    prove.set_defaults(func=cmd_prove_fraud)
 
     _add_role_commands(sub)
     return parser

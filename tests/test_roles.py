@@ -27,10 +27,10 @@ from workers.trainer import TrainConfig, Trainer
 TINY = GPTConfig(block_size=32, n_layer=1, n_head=2, n_embd=32)
 LEAF = 1024
 CHEATS = ["random", "vandal", "zero", "replayed", "copied", "wrong_root", "stale_base", "withheld", "bad_scales",
-          "non_finite"]
+          "non_finite", "wrong_leaf"]
 EXPECTED = {"random": "NO_PROGRESS", "vandal": "HARMFUL", "zero": "NO_PROGRESS", "replayed": "STALE_BASE", "copied": "MALFORMED",
             "wrong_root": "ROOT_MISMATCH", "stale_base": "STALE_BASE", "withheld": "DATA_UNAVAILABLE",
-            "bad_scales": "MALFORMED", "non_finite": "NON_FINITE"}
+            "bad_scales": "MALFORMED", "non_finite": "NON_FINITE", "wrong_leaf": None}  # None: proved, no vote
 JUDGMENTS = {"random", "zero"}  # refused, not slashed: the bond comes back less the evaluation fee
 
 
@@ -57,7 +57,7 @@ class CountingTrainer:
 @pytest.fixture(scope="module")
 def net(w3, devnet, tmp_path_factory):
     snap = w3.provider.make_request("evm_snapshot", [])["result"]
-    sc = scenario.build(w3, n_miners=13, n_verifiers=4,
+    sc = scenario.build(w3, n_miners=14, n_verifiers=4,
                         pogo=PoGOContract.deploy(scenario.chain.Client(w3, scenario.chain.dev_account(0))))
     ipfs = Ipfs(devnet.ipfs_api)
     params = TaskParams(round_blocks=60, vote_blocks=200, verifier_bond=ETH // 10)  # 11 open seats at once
@@ -130,6 +130,7 @@ def test_honest_round_with_aggregation_then_every_cheat_is_caught(net):
         "wrong_root": cheats.wrong_root,
         "stale_base": lambda p, raw, root, leaf: build_honest(ctx.model(old_head), raw, old_head, leaf),
         "withheld": cheats.withheld, "bad_scales": cheats.bad_scales, "non_finite": cheats.non_finite,
+        "wrong_leaf": cheats.wrong_leaf,
     }
     cheaters = {name: miner(net, 3 + i, builders[name]) for i, name in enumerate(CHEATS)}
     reports = sc.work([first, *cheaters.values()], net["task"])
@@ -139,7 +140,12 @@ def test_honest_round_with_aggregation_then_every_cheat_is_caught(net):
     assert sc.pogo.submission(first_report.submission_id).status == Status.ACCEPTED
     for name, sid in cheat_sids.items():
         reasons = {v.verdict.reason.name for v in votes if v.submission_id == sid}
-        assert reasons == {EXPECTED[name]}, (name, [v.verdict for v in votes if v.submission_id == sid])
+        if EXPECTED[name] is None:  # the first bot to check it filed a leaf fraud proof instead of voting
+            provers = [bot for bot in net["bots"] if sid in bot.state.proved]
+            assert not reasons and len(provers) == 1 and sc.pogo.submission(sid).fraud, name
+            assert sc.pogo.withdrawable(provers[0].address) >= ETH // 4  # the bounty: half the slash
+        else:
+            assert reasons == {EXPECTED[name]}, (name, [v.verdict for v in votes if v.submission_id == sid])
         stake = sc.pogo.account(cheaters[name].address)["stake"]
         if name in JUDGMENTS:
             assert sc.pogo.submission(sid).status == Status.NOT_ACCEPTED, name
@@ -199,6 +205,40 @@ def test_a_restarted_verifier_does_not_vote_twice(net):
     again.poll()
     seat = sc.pogo.seat_of(report.submission_id, again.address)
     assert sc.pogo.contract.functions.votes(report.submission_id, seat).call()[1]  # revealed
+
+
+def test_anyone_proves_a_wrong_leaf_from_the_command_line(net, devnet, tmp_path):
+    """`pogo prove-fraud`: the owner, on no committee, rejects a wrong update by hand and takes the
+    bounty; on an honest update it says there is nothing to prove, in one line."""
+    import subprocess
+    import sys
+
+    sc = net["sc"]
+    open_round(net)
+    wrong, honest = sc.work([miner(net, 13, cheats.wrong_leaf), miner(net, 12)], net["task"])
+    record = tmp_path / "deployment.json"
+    chain_id = sc.w3.eth.chain_id
+    record.write_text(json.dumps({"chain_id": chain_id, "address": sc.pogo.address, "block": 0,
+                                  "rpc_url": devnet.rpc_url}))
+
+    def prove(sid: int) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "pogo", "prove-fraud", str(sid), "--rpc", devnet.rpc_url,
+                               "--ipfs", devnet.ipfs_api, "--deployment", str(record), "--dev-account", "0",
+                               "--workdir", str(tmp_path / "prover")],
+                              capture_output=True, text=True, timeout=300, check=False)
+
+    before = sc.pogo.withdrawable(sc.owner.address)
+    r = prove(wrong.submission_id)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["kind"] == "MISMATCH" and out["bounty_eth"] == 0.25 and out["miner_slashed_eth"] == 0.5
+    assert sc.pogo.submission(wrong.submission_id).status == Status.REJECTED
+    assert sc.pogo.withdrawable(sc.owner.address) == before + ETH // 4
+    r = prove(honest.submission_id)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr.strip().splitlines()[-1].endswith("there is no fraud to prove")  # after its progress lines
+    drive(net, sc.pogo.task(net["task"]).round + 1)
+    assert all(bot.errors == 0 for bot in net["bots"])
 
 
 def test_bad_cli_input_is_one_line(tmp_path):

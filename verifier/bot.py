@@ -1,5 +1,6 @@
 """The verifier bot: one pass of ``poll()`` moves every submission of its task that it can:
-draw committees whose seed block exists, check its own seats and commit to its votes, reveal
+draw committees whose seed block exists, check its own seats (filing a leaf fraud proof when
+the full rebuild finds a provably wrong leaf) and commit to its votes, reveal
 them once the commitments have closed, finalize decided submissions, settle its seats, pin accepted data, close rounds, and propose the aggregate
 when a round waits for one. Every step is open to anyone on chain, so bots never wait on
 each other, and a transition another bot sent first is a lost race, not an error.
@@ -33,7 +34,7 @@ SEED_HORIZON = 256  # blockhash() reaches back this far (PoGO.sol)
 DRAW_DELAY = 3  # the first block drawCommittee accepts, after submitBlock (PoGO.sol)
 # Reverts that mean another party moved the state first: expected, and quiet.
 LOST_RACES = ("WrongStatus", "AlreadySettled", "AlreadyVoted", "WindowOpen", "WindowClosed", "RoundStillOpen",
-              "NotAggregating", "Aggregating", "NotDecided", "SeedNotReady", "Reverted")
+              "NotAggregating", "Aggregating", "NotDecided", "SeedNotReady", "Reverted", "NotOpen")
 
 
 @dataclass
@@ -46,6 +47,7 @@ class BotState:
     settled: list = field(default_factory=list)
     pinned: list = field(default_factory=list)      # accepted submissions whose data this bot pins
     kept: list = field(default_factory=list)        # their CIDs: never unpinned (a copy shares its CID)
+    proved: list = field(default_factory=list)      # submissions this bot rejected with a leaf fraud proof
 
 
 @dataclass(frozen=True)
@@ -176,6 +178,8 @@ class VerifierBot:
                 return
             verdict = Verdict(Reason.DATA_UNAVAILABLE, 0, str(exc))
         seconds = time.perf_counter() - start
+        if verdict.fraud is not None and self._prove(sid, verdict):
+            return  # rejected on chain by the proof: no vote needed
         ballot = {"seat": seat, "approve": verdict.approve, "improvement": verdict.improvement,
                   "reason": int(verdict.reason), "salt": commitment.new_salt().hex()}
         self.state.ballots[str(sid)] = ballot  # on disk before the commitment leaves
@@ -188,6 +192,21 @@ class VerifierBot:
         gas = receipt["gasUsed"] if receipt else 0
         self.votes.append(Vote(sid, seat, verdict, seconds, gas))
         self.progress(f"seat {seat} of update {sid}: {verdict.reason.name} {verdict.detail} (committed)")
+
+    def _prove(self, sid: int, verdict: Verdict) -> bool:
+        """File the leaf fraud proof the check found (PROTOCOL.md D11); True once the submission is
+        rejected. A proof another party filed first is a lost race; anything else falls back to
+        the committee vote."""
+        receipt = self._try(self.pogo.prove_leaf_fraud, sid, verdict.fraud.encode())
+        if receipt is None:
+            return self.pogo.submission(sid).status == Status.REJECTED
+        event = self.pogo.events(receipt, "LeafFraudProven")[0]
+        self.state.proved.append(sid)
+        self._save()
+        self.progress(f"update {sid}: leaf {event['leaf']} is not what its diff makes of the head; proved it on "
+                      f"chain: rejected, miner slashed {event['minerSlash'] / 1e18:g} ETH, bounty "
+                      f"{event['bounty'] / 1e18:g} ETH to this verifier ({receipt['gasUsed']:,} gas)")
+        return True
 
     def _committed(self, sid: int, seat: int) -> bytes:
         """The commitment on chain for a seat: its leading 20 bytes (PoGO.Vote)."""

@@ -19,6 +19,7 @@ from functools import lru_cache
 import numpy as np
 import torch
 
+from pogo import fraudproof
 from pogo.context import Context
 from pogo.errors import FormatError
 from pogo.model import manifest
@@ -27,7 +28,15 @@ from pogo.model.loss import window_losses
 from pogo.net.contract import Reason
 from pogo.net.events import Published
 from pogo.net.ipfs import DaemonUnreachable, DataUnavailable
-from pogo.protocol import aggregate, checkpoint, judgment, merkle, seedstream, treefile
+from pogo.protocol import (
+    aggregate,
+    checkpoint,
+    fraud,
+    judgment,
+    merkle,
+    seedstream,
+    treefile,
+)
 from pogo.protocol.source import BytesSource
 
 # Every seat measures on the windows of this seat index: one measurement per submission.
@@ -40,6 +49,7 @@ class Verdict:
     improvement: int = 0      # micro-nats: the mean paired gain on the shared training windows
     detail: str = ""
     windows: int = 0          # training windows the judgment used
+    fraud: fraud.LeafProof | None = None  # a wrong leaf the chain can check itself (PROTOCOL.md D11)
 
     @property
     def approve(self) -> bool:
@@ -47,9 +57,10 @@ class Verdict:
 
 
 class Rejected(Exception):
-    def __init__(self, reason: Reason, detail: str, improvement: int = 0, windows: int = 0):
+    def __init__(self, reason: Reason, detail: str, improvement: int = 0, windows: int = 0,
+                 proof: fraud.LeafProof | None = None):
         super().__init__(detail)
-        self.verdict = Verdict(reason, improvement, detail, windows)
+        self.verdict = Verdict(reason, improvement, detail, windows, proof)
 
 
 class Unavailable(Exception):
@@ -86,7 +97,7 @@ class UpdateChecker:
             self._well_formed(sub, diff, tree)
             self._fresh_base(diff, head_root)
             theta_new = diff.apply(prev)
-            self._commitments(sub, tree, theta_new, seat, seed)
+            self._commitments(sub, tree, theta_new, seat, seed, prev, [diff])
             return self._progress(sub, prev, theta_new, seed, round_)
         except Rejected as rejected:
             return rejected.verdict
@@ -145,8 +156,10 @@ class UpdateChecker:
 
     # -- 4. commitments -------------------------------------------------------------------
 
-    def _commitments(self, sub: Published, tree: BytesSource, theta_new: np.ndarray, seat: int, seed: bytes) -> None:
-        """Spot-check m leaves against the tree file (what light clients read), then the root."""
+    def _commitments(self, sub: Published, tree: BytesSource, theta_new: np.ndarray, seat: int, seed: bytes,
+                     prev: np.ndarray, diffs: list, sources: tuple[int, ...] = ()) -> None:
+        """Spot-check m leaves against the tree file (what light clients read), then the root. A
+        mismatch comes with a fraud proof when the tree file commits to a wrong leaf."""
         leaf = self.spec.leaf_size
         n = theta_new.size // leaf
         header = treefile.read_header(tree)
@@ -154,9 +167,11 @@ class UpdateChecker:
             leaf_hash, proof, _ = treefile.read_proof(tree, i, header)
             if merkle.hash_leaf(theta_new[i * leaf:(i + 1) * leaf].tobytes()) != leaf_hash \
                     or not merkle.verify_proof(leaf_hash, i, proof, sub.new_root):
-                raise Rejected(Reason.ROOT_MISMATCH, f"leaf {i} rebuilt from the diff does not prove to new_root")
+                raise Rejected(Reason.ROOT_MISMATCH, f"leaf {i} rebuilt from the diff does not prove to new_root",
+                               proof=fraudproof.build(prev, theta_new, leaf, tree, sub.new_root, diffs, sources))
         if checkpoint.model_root(theta_new, leaf) != sub.new_root:
-            raise Rejected(Reason.ROOT_MISMATCH, "the rebuilt model's root is not new_root")
+            raise Rejected(Reason.ROOT_MISMATCH, "the rebuilt model's root is not new_root",
+                           proof=fraudproof.build(prev, theta_new, leaf, tree, sub.new_root, diffs, sources))
 
     # -- 5-9. the loss judgment: one shared, paired, sequential measurement ------------------
 
@@ -239,7 +254,7 @@ class AggregateChecker(UpdateChecker):
             if aggregate.sources_root([p.diff_root for p in sources]) != sub.diff_root:
                 raise Rejected(Reason.MALFORMED, "diff_root does not name the round's accepted updates")
             expected = aggregate.aggregate(prev, diffs)
-            self._commitments(sub, tree, expected, seat, seed)
+            self._commitments(sub, tree, expected, seat, seed, prev, diffs, tuple(p.submission_id for p in sources))
             if snapshot != expected.tobytes():
                 raise Rejected(Reason.ROOT_MISMATCH, "the snapshot checkpoint is not the exact average")
         except Rejected as rejected:

@@ -7,7 +7,7 @@ import hashlib
 
 import numpy as np
 
-from pogo.protocol import checkpoint, difffile, mxint4
+from pogo.protocol import checkpoint, difffile, mxint4, treefile
 from workers.miner import Built, build_honest
 
 
@@ -54,6 +54,21 @@ def wrong_root(prev_padded, raw, prev_root, leaf) -> Built:
     patched = difffile.DiffHeader(header.n_params, header.leaf_size, header.group_size, header.prev_root, fake,
                                   header.diff_root)
     return Built(patched.encode() + built.diff[difffile.HEADER_SIZE:], built.tree, prev_root, fake, built.diff_root)
+
+
+def wrong_leaf(prev_padded, raw, prev_root, leaf) -> Built:
+    """An honest diff, but a committed model one ulp off in one parameter of one leaf: a spot
+    check misses it most of the time; a verifier's full rebuild finds it and proves it on chain
+    with a leaf fraud proof (PROTOCOL.md D11): rejected and slashed at once, no vote needed."""
+    q = difffile.make_diff(prev_padded[:raw.size], raw, leaf, prev_root=prev_root)
+    theta = q.theta_new.copy()
+    j = (theta.size // leaf // 2) * leaf + 3  # a leaf in the middle of the model
+    theta[j] = np.nextafter(theta[j], np.float32(np.inf))
+    tree = checkpoint.model_tree(theta, leaf)
+    h = q.diff.header
+    header = difffile.DiffHeader(h.n_params, h.leaf_size, h.group_size, h.prev_root, tree.root, h.diff_root)
+    return Built(header.encode() + q.diff.records.tobytes(), treefile.encode(tree, leaf), prev_root, tree.root,
+                 h.diff_root)
 
 
 def bad_scales(prev_padded, raw, prev_root, leaf) -> Built:
