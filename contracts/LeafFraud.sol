@@ -279,20 +279,22 @@ contract LeafFraud {
             // a go to addStep; everything else stays here, on one of two paths.
             function step(a, u, xb) -> r {
                 r := a
-                if iszero(u) {                                               // a + (+0)
-                    if eq(a, 0x80000000) { r := 0 }
-                    if gt(and(a, 0x7FFFFFFF), 0x7F800000) { r := or(a, 0x400000) }
-                    leave
-                }
-                let sb := gt(u, 7)
-                let mb := u
-                if sb { mb := sub(16, u) }
                 let ea := and(shr(23, a), 0xFF)
-                if eq(ea, 255) {                                             // inf + finite = inf; NaN comes back quiet
-                    if and(a, 0x7FFFFF) { r := or(a, 0x400000) }
+                let sb := gt(u, 7)
+                let mb := add(xor(u, mul(sb, 15)), sb)                       // |q|: 16 - u for a negative q
+                if or(or(iszero(u), iszero(ea)), eq(ea, 255)) {              // the rare cases, in one test
+                    switch u
+                    case 0 {                                                 // a + (+0)
+                        if eq(a, 0x80000000) { r := 0 }
+                        if gt(and(a, 0x7FFFFFFF), 0x7F800000) { r := or(a, 0x400000) }
+                    }
+                    default {
+                        switch ea
+                        case 0 { r := addStep(a, sb, mb, xb) }               // +-0 or subnormal a
+                        default { if and(a, 0x7FFFFF) { r := or(a, 0x400000) } } // inf + finite = inf; NaN quiet
+                    }
                     leave
                 }
-                if iszero(ea) { r := addStep(a, sb, mb, xb) leave }
                 let xa := sub(ea, 1)
                 let s := shr(31, a)
                 let same := eq(s, sb)
@@ -412,14 +414,16 @@ contract LeafFraud {
                     for { let w := 0 } lt(w, 4) { w := add(w, 1) } {
                         let at := add(shl(7, g), shl(5, w))
                         let pw := swapLanes(calldataload(add(prevAt, at)))  // element j at bits 224 - 32j
-                        let nw := 0
-                        for { let j := 0 } lt(j, 8) { j := add(j, 1) } {
-                            let a := shr(224, pw)
-                            pw := shl(32, pw)
-                            let r := step(a, and(nib, 0xF), xb)
-                            nib := shr(4, nib)
-                            nw := or(shl(32, nw), r)
-                        }
+                        let n8 := and(nib, 0xFFFFFFFF)                        // this word's 8 nibbles
+                        nib := shr(32, nib)
+                        let nw := shl(224, step(shr(224, pw), and(n8, 0xF), xb))
+                        nw := or(nw, shl(192, step(and(shr(192, pw), 0xFFFFFFFF), and(shr(4, n8), 0xF), xb)))
+                        nw := or(nw, shl(160, step(and(shr(160, pw), 0xFFFFFFFF), and(shr(8, n8), 0xF), xb)))
+                        nw := or(nw, shl(128, step(and(shr(128, pw), 0xFFFFFFFF), and(shr(12, n8), 0xF), xb)))
+                        nw := or(nw, shl(96, step(and(shr(96, pw), 0xFFFFFFFF), and(shr(16, n8), 0xF), xb)))
+                        nw := or(nw, shl(64, step(and(shr(64, pw), 0xFFFFFFFF), and(shr(20, n8), 0xF), xb)))
+                        nw := or(nw, shl(32, step(and(shr(32, pw), 0xFFFFFFFF), and(shr(24, n8), 0xF), xb)))
+                        nw := or(nw, step(and(pw, 0xFFFFFFFF), shr(28, n8), xb))
                         mstore(add(out, at), swapLanes(nw))
                     }
                 }

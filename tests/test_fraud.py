@@ -247,9 +247,9 @@ def test_a_wrong_aggregate_is_rejected_by_a_proof_that_names_the_rounds_accepted
 
 def test_the_gas_of_a_whole_proof_for_a_4096_parameter_leaf_at_depth_26_does_not_grow(sc, snapshot):
     """Gas is deterministic: this guards the benchmark's synthetic figure (benchmarks.gas,
-    proveLeafFraud_synthetic: 3.23M when written). The issue's target, 3M, is not met yet:
-    PROTOCOL.md D11 gives the figures and what is left to try."""
+    proveLeafFraud_synthetic: 2.82M when written) at the issue's 3M. Leaves of a first-round
+    update cost more (PROTOCOL.md D11 gives the figures)."""
     from benchmarks.gas import prove_leaf_fraud
 
     gas = prove_leaf_fraud(sc)
-    assert gas <= 3_300_000, gas
+    assert gas <= 3_000_000, gas
