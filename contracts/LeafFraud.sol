@@ -71,7 +71,7 @@ contract LeafFraud {
         // slither-disable-next-line unused-return (only these fields of the task are needed)
         (PoGO.TaskParams memory tp,,, uint256 round,, bytes32 headRoot, bool aggregating,,) = pogo.getTask(s.taskId);
         bool isUpdate = s.kind == uint8(PoGO.Kind.Update);
-        if (s.status == uint8(PoGO.Status.Rejected)
+        if (s.status == uint8(PoGO.Status.Rejected) || s.fraud
             || (isUpdate
                 ? s.status >= uint8(PoGO.Status.Accepted) && _roundClosed(s.taskId, s.round)
                 : !aggregating || round != s.round || s.status == uint8(PoGO.Status.Accepted))) revert NotOpen(s.status);
@@ -161,7 +161,8 @@ contract LeafFraud {
                         if (GROUP * g + i >= valid) return (leaf, true);
                         acc = Float32.add(acc, _exact(q, units[s]));
                     }
-                    uint256 value = Float32.add(prev, Float32.mul(acc, scale));
+                    // The padding past the model's last parameter is +0, whatever the head's (D11).
+                    uint256 value = GROUP * g + i < valid ? Float32.add(prev, Float32.mul(acc, scale)) : 0;
                     newWord |= value << (224 - 32 * j);
                 }
                 newWord = _swapLanes(newWord);
@@ -408,8 +409,9 @@ contract LeafFraud {
                     let nib := reverse16(shr(128, calldataload(add(recAt, add(nScales, shl(4, g))))))
                     let lim := sub(ok, shl(5, g))                            // parameters in this group (signed)
                     if slt(lim, 32) {                                        // the last leaf: no update of the padding
-                        if slt(lim, 0) { lim := 0 }
-                        if shr(shl(2, lim), nib) { bad := 1 leave }
+                        let from := lim
+                        if slt(from, 0) { from := 0 }
+                        if shr(shl(2, from), nib) { bad := 1 leave }
                     }
                     for { let w := 0 } lt(w, 4) { w := add(w, 1) } {
                         let at := add(shl(7, g), shl(5, w))
@@ -424,6 +426,13 @@ contract LeafFraud {
                         nw := or(nw, shl(64, step(and(shr(64, pw), 0xFFFFFFFF), and(shr(20, n8), 0xF), xb)))
                         nw := or(nw, shl(32, step(and(shr(32, pw), 0xFFFFFFFF), and(shr(24, n8), 0xF), xb)))
                         nw := or(nw, step(and(pw, 0xFFFFFFFF), shr(28, n8), xb))
+                        // The padding past the model's last parameter is +0, whatever the head's (D11).
+                        let limw := sub(lim, shl(3, w))
+                        if slt(limw, 8) {
+                            switch slt(limw, 1)
+                            case 1 { nw := 0 }
+                            default { nw := and(nw, not(sub(shl(shl(5, sub(8, limw)), 1), 1))) }
+                        }
                         mstore(add(out, at), swapLanes(nw))
                     }
                 }

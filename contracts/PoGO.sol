@@ -126,7 +126,7 @@ contract PoGO is Staking {
         uint8 faults;            // rejections whose reason is a fault
         int64 improvement;       // median of the approving votes, once accepted
         bool rewardClaimed;
-        bool fraud;              // rejected by a leaf fraud proof: its seats are released, neither paid nor slashed
+        bool fraud;              // a leaf fraud proof forfeited the bond (D11)
         bytes32 committee;       // slot 3: keccak256(abi.encode(members)), set at the draw
         uint128 rejecterShare;   // slot 4: per fault-rejecting member, once rejected
         bytes32 diffRoot;        // slot 5: what a leaf fraud proof checks a record against
@@ -520,7 +520,7 @@ contract PoGO is Staking {
         uint256 slashed = 0;
         if (s.status == uint8(Status.Expired)) {
             if (!v.voted) slashed = _slash(member, uint256(t.p.verifierBond) * t.p.livenessSlashBps / BPS, submissionId, SLASH_LIVENESS);
-        } else if (v.voted && !s.fraud) { // a proven fraud settled the miner; the seats only go free
+        } else if (v.voted && !(s.fraud && s.status == uint8(Status.Rejected))) { // rejected by a proof: seats go free
             bool accepted = s.status == uint8(Status.Accepted);
             bool fault = _isFault(v.reason);
             if (v.approve == accepted) {
@@ -540,8 +540,10 @@ contract PoGO is Staking {
     /// @notice Prove that a leaf of a submission's new model is not what the exact rule makes of
     ///         the head's leaf and the diff record(s), or that its own record is malformed. The
     ///         leafFraud contract checks the proof and when one is open (D11); a wrong proof reverts.
-    ///         The submission is rejected at once and its miner slashed as for a fault; half the
-    ///         slash is credited to the caller, the rest goes to the task pool.
+    ///         A proven fraud forfeits the miner's whole bond: the task pool gets what a committee
+    ///         rejection would have taken (minerSlashBps of the bond), the caller the rest, so a miner
+    ///         that proves its own fraud still loses that much. An open or accepted submission is
+    ///         rejected at once; an expired or refused one keeps its status (its seats settle as decided).
     /// @param proof abi.encode(LeafFraud.Proof)
     function proveLeafFraud(uint256 submissionId, bytes calldata proof) external {
         Submission storage s = _submission(submissionId);
@@ -549,24 +551,26 @@ contract PoGO is Staking {
         uint8 status = s.status;
         (uint8 kind, uint256 leaf) = _checkLeafFraud(submissionId, proof);
 
-        s.status = uint8(Status.Rejected);
         s.fraud = true;
         if (status < uint8(Status.Accepted)) {
+            s.status = uint8(Status.Rejected);
             if (s.kind == uint8(Kind.Update)) s.round = t.round;
             t.open -= 1;
             _unlock(s.miner, t.p.minerBond);
         } else if (status == uint8(Status.Accepted)) { // an update whose round has not closed: take it back out
+            s.status = uint8(Status.Rejected);
             Round storage r = rounds[s.taskId][s.round];
             r.accepted -= 1;
             r.sumImprovement -= uint256(int256(s.improvement));
             r.acceptedXor ^= uint64(submissionId);
         }
-        uint256 minerSlash = _slash(s.miner, uint256(t.p.minerBond) * t.p.minerSlashBps / BPS, submissionId, SLASH_MINER);
-        uint256 bounty = minerSlash / 2;
-        t.pool += uint128(minerSlash - bounty);
-        _payFromEscrow(msg.sender, bounty);
-        emit LeafFraudProven(submissionId, msg.sender, leaf, kind, minerSlash, bounty);
-        emit Finalized(submissionId, uint8(Status.Rejected), s.approvals, s.rejections, s.improvement, minerSlash);
+        uint256 minerSlash = _slash(s.miner, t.p.minerBond, submissionId, SLASH_MINER);
+        uint256 toPool = uint256(t.p.minerBond) * t.p.minerSlashBps / BPS;
+        if (toPool > minerSlash) toPool = minerSlash;
+        t.pool += uint128(toPool);
+        _payFromEscrow(msg.sender, minerSlash - toPool);
+        emit LeafFraudProven(submissionId, msg.sender, leaf, kind, minerSlash, minerSlash - toPool);
+        emit Finalized(submissionId, s.status, s.approvals, s.rejections, s.improvement, minerSlash);
     }
 
     // -- rounds ---------------------------------------------------------------------
@@ -623,7 +627,8 @@ contract PoGO is Staking {
         Bounds memory b = bounds;
         if (p.initialRoot == bytes32(0)) revert BadParams(Param.InitialRoot);
         if (p.nParams == 0) revert BadParams(Param.NParams);
-        if (p.leafSize < 32 || p.leafSize & (p.leafSize - 1) != 0) revert BadParams(Param.LeafSize);
+        // At most 2^14 parameters a leaf: a leaf fraud proof (64 KiB of it) must fit a transaction.
+        if (p.leafSize < 32 || p.leafSize > 1 << 14 || p.leafSize & (p.leafSize - 1) != 0) revert BadParams(Param.LeafSize);
         if (p.nShards < 2) revert BadParams(Param.NShards);
         if (p.roundBlocks == 0 || p.roundBlocks > b.maxRoundBlocks) revert BadParams(Param.RoundBlocks);
         if (p.voteBlocks < b.minVoteBlocks || p.voteBlocks > b.maxVoteBlocks) revert BadParams(Param.VoteBlocks);

@@ -499,7 +499,7 @@ def test_withdraw_to_a_contract_that_refuses_eth(sc, artifacts, task):
     ("initial_root", bytes(32)), ("n_params", 0), ("leaf_size", 48), ("leaf_size", 16), ("n_shards", 1),
     ("round_blocks", 0), ("vote_blocks", 0), ("committee_size", 5), ("committee_size", 1), ("committee_size", 19),
     ("miner_slash_bps", 10_001), ("verifier_slash_bps", 10_001), ("liveness_slash_bps", 10_001), ("miner_bond", 0),
-    ("eval_fee", ETH + 1),
+    ("eval_fee", ETH + 1), ("leaf_size", 1 << 15),  # a leaf fraud proof must fit a transaction
 ])
 def test_bad_task_params(sc, snapshot, field, value):
     with expect("BadParams"):

@@ -103,25 +103,26 @@ def test_one_wrong_leaf_is_rejected_by_one_proof_and_the_prover_is_paid(sc, mode
     receipt = sc.as_(prover).prove_leaf_fraud(sid, proof.encode())
 
     s = sc.pogo.submission(sid)
-    assert s.status == Status.REJECTED and s.fraud, before
+    # Open or accepted: rejected at once. Expired or refused: the status stays, so do its seats' rules.
+    assert s.fraud and s.status == (before if before in (Status.EXPIRED, Status.NOT_ACCEPTED) else Status.REJECTED)
     p = sc.pogo.task(task).params
-    slash = p.miner_bond * p.miner_slash_bps // 10_000
-    assert sc.pogo.account(miner.address)["stake"] == stake - slash
+    committee_share = p.miner_bond * p.miner_slash_bps // 10_000
+    assert sc.pogo.account(miner.address)["stake"] == stake - p.miner_bond  # the whole bond
     assert sc.pogo.account(miner.address)["locked"] == 0
-    assert sc.pogo.withdrawable(prover.address) == slash // 2  # the bounty
-    assert sc.pogo.task(task).pool == pool + slash - slash // 2
+    assert sc.pogo.withdrawable(prover.address) == p.miner_bond - committee_share  # the bounty
+    assert sc.pogo.task(task).pool == pool + committee_share
     event = sc.pogo.events(receipt, "LeafFraudProven")[0]
-    assert (event["leaf"], event["kind"], event["minerSlash"], event["bounty"]) == (BAD_LEAF, FraudKind.MISMATCH,
-                                                                                      slash, slash // 2)
+    assert (event["leaf"], event["kind"], event["minerSlash"], event["bounty"]) == (
+        BAD_LEAF, FraudKind.MISMATCH, p.miner_bond, p.miner_bond - committee_share)
     assert sc.pogo.task(task).open == 0
     assert receipt["gasUsed"] < 1_000_000
-    # The seats go free, neither paid nor slashed (a proven fraud needs no committee).
-    for seat, member in enumerate(members):
-        if not sc.pogo.contract.functions.votes(sid, seat).call()[3]:  # not settled yet
-            stake_v, paid = sc.pogo.account(member)["stake"], sc.pogo.withdrawable(member)
-            sc.pogo.settle_seat(sid, seat)
-            assert sc.pogo.account(member)["stake"] == stake_v and sc.pogo.withdrawable(member) == paid
-        assert sc.pogo.account(member)["locked"] == 0
+    if s.status == Status.REJECTED:  # the seats go free, neither paid nor slashed: no verdict was needed
+        for seat, member in enumerate(members):
+            if not sc.pogo.contract.functions.votes(sid, seat).call()[3]:  # not settled yet
+                stake_v, paid = sc.pogo.account(member)["stake"], sc.pogo.withdrawable(member)
+                sc.pogo.settle_seat(sid, seat)
+                assert sc.pogo.account(member)["stake"] == stake_v and sc.pogo.withdrawable(member) == paid
+            assert sc.pogo.account(member)["locked"] == 0
     # The round closes without it: the head stays, no reward.
     sc.to_close(task)
     sc.pogo.close_round(task)
@@ -131,6 +132,36 @@ def test_one_wrong_leaf_is_rejected_by_one_proof_and_the_prover_is_paid(sc, mode
     with expect("NotOpen"):  # once is enough
         sc.as_(prover).prove_leaf_fraud(sid, proof.encode())
     assert balanced(sc)
+
+
+def test_a_miner_proving_its_own_fraud_loses_what_a_committee_rejection_takes(sc, model):
+    """Review finding: with half the slash as the bounty, a cheater about to be rejected proved its
+    own fraud and halved its loss. The whole bond is forfeited; the prover gets what exceeds the
+    committee's share, so the miner still loses minerSlashBps of its bond."""
+    m, task = model
+    sid, proof = cheat(sc, m, task)
+    miner = sc.miners[0]
+    total = sc.pogo.account(miner.address)["stake"] + sc.pogo.withdrawable(miner.address)
+    sc.as_(miner).prove_leaf_fraud(sid, proof.encode())
+    p = sc.pogo.task(task).params
+    after = sc.pogo.account(miner.address)["stake"] + sc.pogo.withdrawable(miner.address)
+    assert total - after == p.miner_bond * p.miner_slash_bps // 10_000
+
+
+def test_a_head_with_a_non_zero_padding_cannot_make_an_honest_update_provable(sc, snapshot):
+    """Review finding: a task whose initial checkpoint had a non-zero pad made every honest update
+    "provably" wrong in its last leaf (the miner pads with zeros, the rebuild added the pad). The
+    padding of a new model is +0 whatever the head's, on chain and in Python."""
+    m = Model(seed=3)
+    m.prev[N_PARAMS:] = np.float32(1.0)  # the creator's choice
+    m.tree = checkpoint.model_tree(m.prev, LEAF)
+    task = sc.create_task(initial_root=m.tree.root, n_params=N_PARAMS, leaf_size=LEAF)
+    honest = m.update()  # make_diff pads the head's parameters with zeros
+    assert np.array_equal(honest.diff.apply(m.prev), honest.theta_new)  # what every verifier rebuilds
+    sid = sc.submit(sc.miners[0], task, honest.new_tree.root, honest.diff_tree.root)
+    last = N_PARAMS // LEAF
+    with expect("NoFraud"):
+        sc.pogo.prove_leaf_fraud(sid, proof_for(m, honest.new_tree, honest, leaf=last).encode())
 
 
 def test_a_correct_leaf_cannot_be_proven_and_a_wrong_proof_changes_nothing(sc, model):

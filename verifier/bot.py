@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 from pogo.context import Context, HeadUnavailable
+from pogo.errors import PogoError
 from pogo.net.chain import ChainError
 from pogo.net.contract import Reason, Status
 from pogo.net.ipfs import DataUnavailable
@@ -197,14 +198,18 @@ class VerifierBot:
         """File the leaf fraud proof the check found (PROTOCOL.md D11); True once the submission is
         rejected. A proof another party filed first is a lost race; anything else falls back to
         the committee vote."""
-        receipt = self._try(self.pogo.prove_leaf_fraud, sid, verdict.fraud.encode())
+        try:
+            receipt = self._try(self.pogo.prove_leaf_fraud, sid, verdict.fraud.encode())
+        except PogoError as exc:  # e.g. the node will not take a proof that large: the vote still counts
+            self.progress(f"update {sid}: the leaf fraud proof could not be sent ({_line(exc)}); voting instead")
+            return False
         if receipt is None:
-            return self.pogo.submission(sid).status == Status.REJECTED
+            return self.pogo.submission(sid).fraud
         event = self.pogo.events(receipt, "LeafFraudProven")[0]
         self.state.proved.append(sid)
         self._save()
         self.progress(f"update {sid}: leaf {event['leaf']} is not what its diff makes of the head; proved it on "
-                      f"chain: rejected, miner slashed {event['minerSlash'] / 1e18:g} ETH, bounty "
+                      f"chain: rejected, the miner's bond of {event['minerSlash'] / 1e18:g} ETH forfeited, bounty "
                       f"{event['bounty'] / 1e18:g} ETH to this verifier ({receipt['gasUsed']:,} gas)")
         return True
 

@@ -120,9 +120,11 @@ class Diff:
         return mxint4.dequantize(q, scales, self.header.group_size)
 
     def apply(self, theta_prev: np.ndarray) -> np.ndarray:
-        """theta_new over the padded model."""
+        """theta_new over the padded model. Its padding is +0 whatever the head's (PROTOCOL D11)."""
         q, scales = self.q_and_scales()
-        return mxint4.apply(checkpoint.pad(theta_prev, self.header.leaf_size), q, scales, self.header.group_size)
+        prev = checkpoint.pad(np.asarray(theta_prev, dtype=np.float32).reshape(-1)[:self.header.n_params],
+                              self.header.leaf_size)
+        return mxint4.apply(prev, q, scales, self.header.group_size)
 
 
 def encode_records(q: np.ndarray, scales: np.ndarray, leaf_size: int, group_size: int = mxint4.GROUP_SIZE) -> np.ndarray:
@@ -201,10 +203,14 @@ def read_record(source: ByteSource, header: DiffHeader, index: int) -> bytes:
     return source.read(HEADER_SIZE + index * header.record_size, header.record_size)
 
 
-def apply_record(prev_leaf: np.ndarray, record: bytes, header: DiffHeader) -> np.ndarray:
-    """Rebuild one leaf of theta_new from the same leaf of theta_prev and its record."""
+def apply_record(prev_leaf: np.ndarray, record: bytes, header: DiffHeader, index: int | None = None) -> np.ndarray:
+    """Rebuild one leaf of theta_new from the same leaf of theta_prev and its record; given the
+    leaf's ``index``, the padding past the model's last parameter comes out +0 (PROTOCOL D11)."""
     n_scales = header.leaf_size // header.group_size
     raw = np.frombuffer(record, dtype=np.uint8)
     if raw.size != header.record_size:
         raise FormatError(f"a record is {header.record_size} bytes; got {raw.size}")
-    return mxint4.apply(prev_leaf, mxint4.unpack_nibbles(raw[n_scales:]), raw[:n_scales], header.group_size)
+    new = mxint4.apply(prev_leaf, mxint4.unpack_nibbles(raw[n_scales:]), raw[:n_scales], header.group_size)
+    if index is not None:
+        new[max(0, header.n_params - index * header.leaf_size):] = 0
+    return new

@@ -211,7 +211,7 @@ def leaf_vectors() -> dict:
             scales = rng.integers(mxint4.SCALE_MIN, mxint4.SCALE_MAX + 1, leaf // 32).astype(np.uint8)
             scales[0] = [mxint4.SCALE_MIN, mxint4.SCALE_MAX, 127 - 8][s % 3]  # both clamps and a usual scale
             records.append(difffile.encode_records(q, scales, leaf)[0])
-        header = difffile.DiffHeader(leaf, leaf, 32, bytes(32), bytes(32), bytes(32))
+        header = difffile.DiffHeader(valid, leaf, 32, bytes(32), bytes(32), bytes(32))
         diffs = [difffile.Diff(header, r.reshape(1, -1)) for r in records]
         with np.errstate(all="ignore"):
             new = diffs[0].apply(prev) if k == 1 else aggregate.aggregate(prev, diffs)
