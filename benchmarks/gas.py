@@ -124,7 +124,27 @@ def measure(w3) -> dict:
     gas["proveLeafFraud_real_update_median"] = real[len(real) // 2]
     gas["proveLeafFraud_real_update_min"] = real[0]
     gas["proveLeafFraud_synthetic"] = prove_leaf_fraud(sc)
+    for k in (2, 3, 5):
+        gas[f"aggregate_leaf_rebuild_k{k}"] = aggregate_rebuild(sc, k)
     return gas
+
+
+def aggregate_rebuild(sc: scenario.Scenario, k: int, leaf_size: int = 4096) -> int:
+    """The gas of LeafFraud.rebuild (an eth_call) for one leaf of an aggregate of k synthetic dense
+    updates (as in prove_leaf_fraud): the bulk of a proof against an aggregate, which adds about
+    0.35M of calldata, Merkle proofs and hashing on top."""
+    from pogo.net import artifacts
+
+    rng = np.random.default_rng(16 + k)
+    prev = rng.standard_normal(leaf_size).astype(np.float32) * np.float32(0.02)
+    records = []
+    for _ in range(k):
+        q = rng.choice(np.array([-8, -7, -6, -5, -4, -3, -2, -1, 1, 2, 3, 4, 5, 6, 7], dtype=np.int8), leaf_size)
+        scales = rng.integers(127 - 14, 127 - 8, leaf_size // mxint4.GROUP_SIZE).astype(np.uint8)
+        records.append(difffile.encode_records(q, scales, leaf_size)[0].tobytes())
+    checker = sc.w3.eth.contract(address=sc.pogo.contract.functions.leafFraud().call(),
+                                 abi=artifacts.load("LeafFraud").abi)
+    return checker.functions.rebuild(prev.astype("<f4").tobytes(), records, leaf_size).estimate_gas()
 
 
 def real_update(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -38,8 +38,6 @@ contract LeafFraud {
     uint8 public constant MALFORMED_RECORD = 2;
 
     uint256 internal constant GROUP = 32;
-    uint256 internal constant SCALE_MIN = 7;
-    uint256 internal constant SCALE_MAX = 247;
 
     /// @notice A part of the proof does not check (what names it); the prover loses only gas.
     error BadProof(string what);
@@ -135,51 +133,26 @@ contract LeafFraud {
         for (uint256 s = 0; s < k; ++s) {
             if (records[s].length != nScales + leafSize / 2) revert BadProof("record length");
         }
-        if (k == 1) return (leaf, _rebuildUpdate(prevLeaf, records[0], valid, leaf));
-        uint256 scale = Float32.reciprocal(k); // k >= 2 here
-        uint256[] memory units = new uint256[](k);    // per source: this group's unit index e + 149
-        uint256[] memory nibbles = new uint256[](k);  // per source: this group's 16 nibble bytes
-        for (uint256 g = 0; g < nScales; ++g) {
-            for (uint256 s = 0; s < k; ++s) {
-                uint256 e8 = uint8(records[s][g]);
-                if (e8 < SCALE_MIN || e8 > SCALE_MAX) return (leaf, true);
-                units[s] = e8 + 22; // q 2^(e8 - 127) = |q| 2^((e8 + 22) - 149)
-                uint256 at = nScales + 16 * g;
-                nibbles[s] = uint128(bytes16(records[s][at:at + 16]));
-            }
-            for (uint256 w = 0; w < 4; ++w) { // 4 words of 8 float32 each
-                uint256 at = 128 * g + 32 * w;
-                uint256 prevWord = _swapLanes(uint256(bytes32(prevLeaf[at:at + 32])));
-                uint256 newWord = 0;
-                for (uint256 j = 0; j < 8; ++j) {
-                    uint256 i = 8 * w + j; // the element's place in its group
-                    uint256 prev = (prevWord >> (224 - 32 * j)) & 0xFFFFFFFF;
-                    uint256 acc = 0;
-                    for (uint256 s = 0; s < k; ++s) {
-                        int256 q = _nibble(nibbles[s], i);
-                        if (q == 0) continue; // acc + (+0) = acc, for acc = +0 too
-                        if (GROUP * g + i >= valid) return (leaf, true);
-                        acc = Float32.add(acc, _exact(q, units[s]));
-                    }
-                    // The padding past the model's last parameter is +0, whatever the head's (D11).
-                    uint256 value = GROUP * g + i < valid ? Float32.add(prev, Float32.mul(acc, scale)) : 0;
-                    newWord |= value << (224 - 32 * j);
-                }
-                newWord = _swapLanes(newWord);
-                // slither-disable-next-line assembly
-                assembly ("memory-safe") { mstore(add(add(leaf, 32), at), newWord) }
-            }
-        }
+        uint256[] memory sources = new uint256[](3 * k); // per source: its record's calldata offset, unit, nibbles
+        for (uint256 s = 0; s < k; ++s) sources[3 * s] = _offset(records[s]);
+        malformed = _rebuild(prevLeaf, sources, k, valid, leaf, k == 1 ? 0 : Float32.reciprocal(k));
     }
 
-    /// @dev The update rule over a whole leaf, written into `leaf`; true when the record is
-    ///      malformed. Assembly, because the fraud proof's gas bound (3M for a 4096-parameter leaf)
-    ///      leaves about 500 gas per element: this is Float32.sum and Float32.round specialised to
-    ///      a 4-bit step, without bounds checks, and the leaf vectors and the random-leaf test
-    ///      hold it to numpy bit for bit. Elements come 8 to a word: lanes byte-swapped to uint32,
-    ///      element j at bits 224 - 32j.
-    function _rebuildUpdate(bytes calldata prevLeaf, bytes calldata record, uint256 valid, bytes memory leaf)
-        internal pure returns (bool malformed)
+    function _offset(bytes calldata b) private pure returns (uint256 at) {
+        // slither-disable-next-line assembly
+        assembly ("memory-safe") { at := b.offset }
+    }
+
+    /// @dev The rule over a whole leaf, written into `leaf`; true when a record is malformed.
+    ///      Assembly, because the fraud proof's gas bound (3M for a 4096-parameter leaf) leaves
+    ///      about 500 gas per element: for one update, Float32.sum and Float32.round specialised to
+    ///      a 4-bit step; for an aggregate, that step for each source, then Float32.mul and
+    ///      Float32.add. No bounds checks; the leaf vectors and the random-leaf test hold it to
+    ///      numpy bit for bit. Elements come 8 to a word: lanes byte-swapped to uint32, element j at
+    ///      bits 224 - 32j. `sources` holds 3 words a source: its record's calldata offset, then
+    ///      (scratch) this group's unit index and nibbles.
+    function _rebuild(bytes calldata prevLeaf, uint256[] memory sources, uint256 nSources, uint256 valid,
+                      bytes memory leaf, uint256 rcp) internal pure returns (bool malformed)
     {
         // Bit patterns of float32 are long hex literals, and the element rule has many cases by nature
         // (docs/SLITHER.md S11-S13).
@@ -437,30 +410,150 @@ contract LeafFraud {
                     }
                 }
             }
-            malformed := run(prevLeaf.offset, record.offset, shr(7, prevLeaf.length), valid, add(leaf, 32)) // L/32 groups
+            // q 2^(xb - 149) for the nibble u of q (u != 0): exact, a normal float32.
+            function exactStep(u, xb) -> r {
+                let sb := gt(u, 7)
+                let mb := add(xor(u, mul(sb, 15)), sb)
+                let nb := and(shr(shl(2, mb), 0x433332210), 0xF)
+                r := or(shl(31, sb), add(shl(23, sub(xb, sub(24, nb))), shl(sub(24, nb), mb)))
+            }
+            // Float32.round for m > 0 at a signed unit index x (value m 2^(x - 149)).
+            function roundAt(s, m, x) -> r {
+                let n := shl(6, lt(0xffffffffffffffff, m))
+                n := or(n, shl(5, lt(0xffffffff, shr(n, m))))
+                n := or(n, shl(4, lt(0xffff, shr(n, m))))
+                n := or(n, shl(3, lt(0xff, shr(n, m))))
+                n := or(n, shl(2, lt(0xf, shr(n, m))))
+                n := or(n, shl(1, lt(0x3, shr(n, m))))
+                n := add(or(n, lt(0x1, shr(n, m))), 1)
+                let sh := sub(n, 24)                                         // signed
+                if slt(add(x, sh), 0) { sh := sub(0, x) }                    // never below unit index 0
+                let q := 0
+                switch sgt(sh, 0)
+                case 1 {
+                    q := shr(sh, m)
+                    q := add(q, gt(add(shl(1, sub(m, shl(sh, q))), and(q, 1)), shl(sh, 1)))
+                }
+                default { q := shl(sub(0, sh), m) }
+                r := add(shl(23, add(x, sh)), q)                             // (x << 23) + q, as in step
+                if gt(r, 0x7F800000) { r := 0x7F800000 }
+                r := or(shl(31, s), r)
+            }
+            // Float32.add
+            function fadd(a, b) -> r {
+                let ia := and(a, 0x7FFFFFFF)
+                let ib := and(b, 0x7FFFFFFF)
+                if or(gt(ia, 0x7F7FFFFF), gt(ib, 0x7F7FFFFF)) {             // an infinity or a NaN
+                    switch gt(ia, 0x7F800000)
+                    case 1 { r := or(a, 0x400000) }
+                    default {
+                        switch gt(ib, 0x7F800000)
+                        case 1 { r := or(b, 0x400000) }
+                        default {
+                            switch and(eq(ia, 0x7F800000), eq(ib, 0x7F800000))
+                            case 1 { r := a if iszero(eq(a, b)) { r := 0xFFC00000 } }
+                            default { r := a if eq(ib, 0x7F800000) { r := b } }
+                        }
+                    }
+                    leave
+                }
+                let sa := shr(31, a)
+                let sb := shr(31, b)
+                if iszero(ib) { r := a if iszero(ia) { r := shl(31, and(sa, sb)) } leave } // -0 + -0 = -0
+                if iszero(ia) { r := b leave }
+                let ma := and(a, 0x7FFFFF)
+                let xa := shr(23, ia)
+                switch xa case 0 {} default { ma := or(ma, 0x800000) xa := sub(xa, 1) }
+                let mb := and(b, 0x7FFFFF)
+                let xb := shr(23, ib)
+                switch xb case 0 {} default { mb := or(mb, 0x800000) xb := sub(xb, 1) }
+                let x := xa
+                switch lt(xa, xb)
+                case 1 {
+                    let d := sub(xb, xa)
+                    switch gt(d, 60)
+                    case 1 { ma := 0 x := xb }                               // a is below half an ulp of b
+                    default { mb := shl(d, mb) }
+                }
+                default {
+                    let d := sub(xa, xb)
+                    switch gt(d, 60)
+                    case 1 { mb := 0 }                                       // b is below half an ulp of a
+                    default { ma := shl(d, ma) x := xb }
+                }
+                let v := add(add(xor(ma, sub(0, sa)), sa), add(xor(mb, sub(0, sb)), sb))
+                let s := slt(v, 0)
+                let m := add(xor(v, sub(0, s)), s)
+                if iszero(m) { leave }                                       // x - x = +0
+                r := roundAt(s, m, x)
+            }
+            // Float32.mul
+            function fmul(a, b) -> r {
+                let ia := and(a, 0x7FFFFFFF)
+                let ib := and(b, 0x7FFFFFFF)
+                if gt(ia, 0x7F800000) { r := or(a, 0x400000) leave }         // NaN, quieted
+                if gt(ib, 0x7F800000) { r := or(b, 0x400000) leave }
+                let s := xor(shr(31, a), shr(31, b))
+                if or(eq(ia, 0x7F800000), eq(ib, 0x7F800000)) {             // inf * 0 is invalid
+                    r := or(shl(31, s), 0x7F800000)
+                    if or(iszero(ia), iszero(ib)) { r := 0xFFC00000 }
+                    leave
+                }
+                if or(iszero(ia), iszero(ib)) { r := shl(31, s) leave }
+                let ma := and(a, 0x7FFFFF)
+                let xa := shr(23, ia)
+                switch xa case 0 {} default { ma := or(ma, 0x800000) xa := sub(xa, 1) }
+                let mb := and(b, 0x7FFFFF)
+                let xb := shr(23, ib)
+                switch xb case 0 {} default { mb := or(mb, 0x800000) xb := sub(xb, 1) }
+                r := roundAt(s, mul(ma, mb), sub(add(xa, xb), 149))
+            }
+            // An aggregate of k >= 2 sources (section 7): acc = +0, acc = float32(acc + q_s 2^e_s) for
+            // each source, then float32(prev + float32(acc * rcp)); +0 in the padding.
+            function runAggregate(prevAt, srcs, kk, nScales, ok, out, r1k) -> bad {
+                let end := add(srcs, mul(96, kk))
+                for { let g := 0 } lt(g, nScales) { g := add(g, 1) } {
+                    for { let p := srcs } lt(p, end) { p := add(p, 96) } {
+                        let at := mload(p)
+                        let e8 := byte(0, calldataload(add(at, g)))
+                        if or(lt(e8, 7), gt(e8, 247)) { bad := 1 leave }
+                        mstore(add(p, 32), add(e8, 22))
+                        mstore(add(p, 64), reverse16(shr(128, calldataload(add(at, add(nScales, shl(4, g)))))))
+                    }
+                    let lim := sub(ok, shl(5, g))                            // parameters in this group (signed)
+                    for { let w := 0 } lt(w, 4) { w := add(w, 1) } {
+                        let pos := add(shl(7, g), shl(5, w))
+                        let pw := swapLanes(calldataload(add(prevAt, pos)))
+                        let nw := 0
+                        for { let j := 0 } lt(j, 8) { j := add(j, 1) } {
+                            let i := add(shl(3, w), j)
+                            let acc := 0
+                            for { let p := srcs } lt(p, end) { p := add(p, 96) } {
+                                let u := and(shr(shl(2, i), mload(add(p, 64))), 0xF)
+                                if u {
+                                    if iszero(slt(i, lim)) { bad := 1 leave }       // an update of the padding
+                                    switch acc
+                                    case 0 { acc := exactStep(u, mload(add(p, 32))) } // +0 + step = the step
+                                    default { acc := step(acc, u, mload(add(p, 32))) }
+                                }
+                            }
+                            if bad { leave }
+                            let r := 0
+                            if slt(i, lim) { r := fadd(shr(224, pw), fmul(acc, r1k)) }
+                            pw := shl(32, pw)
+                            nw := or(shl(32, nw), r)
+                        }
+                        mstore(add(out, pos), swapLanes(nw))
+                    }
+                }
+            }
+            switch nSources
+            case 1 { malformed := run(prevLeaf.offset, mload(add(sources, 32)), shr(7, prevLeaf.length), valid, add(leaf, 32)) }
+            default { malformed := runAggregate(prevLeaf.offset, add(sources, 32), nSources, shr(7, prevLeaf.length), valid, add(leaf, 32), rcp) }
         }
         // slither-disable-end cyclomatic-complexity
         // slither-disable-end too-many-digits
         // slither-disable-end assembly
-    }
-
-    /// @dev q 2^(x - 149) as a float32 pattern: exact for |q| <= 8 and x in [29, 269].
-    function _exact(int256 q, uint256 x) internal pure returns (uint256) {
-        return q < 0 ? Float32.round(1, uint256(-q), int256(x)) : Float32.round(0, uint256(q), int256(x));
-    }
-
-    /// @dev Element i (0-31) of a group's 16 nibble bytes read as a big-endian uint128.
-    function _nibble(uint256 nibbleBytes, uint256 i) internal pure returns (int256) {
-        uint256 u = (nibbleBytes >> (8 * (15 - i / 2) + 4 * (i & 1))) & 0xF;
-        return u > 7 ? int256(u) - 16 : int256(u);
-    }
-
-    /// @dev Reverse the byte order inside each 4-byte lane: little-endian float32 <-> uint32.
-    function _swapLanes(uint256 w) internal pure returns (uint256) {
-        w = ((w & 0xFF00FF00FF00FF00FF00FF00FF00FF00FF00FF00FF00FF00FF00FF00FF00FF00) >> 8)
-            | ((w & 0x00FF00FF00FF00FF00FF00FF00FF00FF00FF00FF00FF00FF00FF00FF00FF00FF) << 8);
-        return ((w & 0xFFFF0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF0000) >> 16)
-            | ((w & 0x0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF) << 16);
     }
 
     function _checkProof(bytes32[] calldata proof, bytes32 leafHash, uint256 index, bytes32 root, uint256 depth,

@@ -161,10 +161,14 @@ def test_update_and_aggregate_rebuilds_match_numpy_on_random_leaves(deployed):
         diff = np.flatnonzero(np.frombuffer(got, "<u4") != expected.view("<u4"))
         assert diff.size == 0, (kind, [(hex(prev.view("<u4")[i]), hex(np.frombuffer(got, "<u4")[i]),
                                         hex(expected.view("<u4")[i])) for i in diff[:3]])
-    for k in (2, 3):
-        prev = leaf_of("weights", 256)
-        recs = [record(256, 100, 130) for _ in range(k)]
+    for kind, k, low, high, valid in (("weights", 2, 100, 130, 1024), ("weights", 3, 100, 130, 1000),
+                                      ("bits", 2, 7, 247, 1024), ("tiny", 5, 7, 40, 1024), ("huge", 3, 200, 247, 1024)):
+        prev = leaf_of(kind, 1024)
+        recs = [record(1024, low, high) for _ in range(k)]
+        for r in recs:  # no update of the padding: elements from `valid` on keep q = 0
+            r[1024 // 32 + valid // 2:] = 0
         with np.errstate(all="ignore"):
-            expected = aggregate.aggregate(prev, [difffile.Diff(header(256), r.reshape(1, -1)) for r in recs])
-        got, malformed = fraud.functions.rebuild(prev.tobytes(), [r.tobytes() for r in recs], 256).call()
-        assert not malformed and got == expected.astype("<f4").tobytes()
+            header_k = difffile.DiffHeader(valid, 1024, 32, bytes(32), bytes(32), bytes(32))
+            expected = aggregate.aggregate(prev, [difffile.Diff(header_k, r.reshape(1, -1)) for r in recs])
+        got, malformed = fraud.functions.rebuild(prev.tobytes(), [r.tobytes() for r in recs], valid).call()
+        assert not malformed and got == expected.astype("<f4").tobytes(), (kind, k, valid)

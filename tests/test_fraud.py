@@ -284,3 +284,12 @@ def test_the_gas_of_a_whole_proof_for_a_4096_parameter_leaf_at_depth_26_does_not
 
     gas = prove_leaf_fraud(sc)
     assert gas <= 3_000_000, gas
+
+
+def test_the_gas_of_an_aggregate_leaf_rebuild_does_not_grow(sc):
+    """benchmarks.gas, aggregate_leaf_rebuild_k2: 13.0M when written (a whole proof adds about
+    0.35M): an aggregate of two updates stays provable within EIP-7825's 16.7M transaction cap."""
+    from benchmarks.gas import aggregate_rebuild
+
+    assert aggregate_rebuild(sc, 2) <= 14_000_000
+
