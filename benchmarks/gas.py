@@ -192,7 +192,7 @@ def prove_leaf_fraud(sc: scenario.Scenario, prev: np.ndarray | None = None, reco
     claimed = merkle.hash_leaf(new.tobytes())
     new_root = merkle.root_from_proof(claimed, index, siblings[2])
     task = sc.create_task(initial_root=prev_root, n_params=n_leaves * leaf_size, leaf_size=leaf_size)
-    sc.as_(sc.miners[0]).stake(ETH // 2)  # what the previous proof slashed: each proof finds the bond
+    sc.as_(sc.miners[0]).stake(ETH)  # what the previous proof forfeited: each proof finds the bond
     sid = sc.submit(sc.miners[0], task, new_root, diff_root)
     proof = fraud.LeafProof(index, prev.astype("<f4").tobytes(), siblings[0], claimed, siblings[2], [],
                             [record[0].tobytes()], [siblings[1]])
