@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {PoGO} from "../../contracts/PoGO.sol";
+import {LeafFraud} from "../../contracts/LeafFraud.sol";
 import {Staking} from "../../contracts/Staking.sol";
 import {ForceSend} from "../../contracts/test/ForceSend.sol";
 
@@ -67,6 +68,7 @@ contract Handler {
     uint256 public settled;
     uint256 public slashes;
     uint256 public roundsClosed;
+    uint256 public fraudProven; // LeafFraudProven events: none can pass without a real Merkle path
 
     constructor(PoGO pogo_, uint256 taskId_, uint256 funded) {
         pogo = pogo_;
@@ -205,6 +207,25 @@ contract Handler {
               adversaryImprovement[sid], adversaryReason[sid], bytes32(sid))), 0);
     }
 
+    /// @notice The adversary sends leaf fraud proofs: raw bytes, or a well-formed proof (the task's
+    ///         depth, a whole head leaf, a record of the right size) whose parts are made up.
+    function adversaryProveFraud(uint256 sid, bytes calldata raw, bytes32 fill, uint256 leaf, bool wellFormed) external {
+        _honestBots();
+        sid = _sid(sid);
+        bytes memory proof = raw;
+        if (wellFormed) {
+            bytes32[] memory path = new bytes32[](8); // 2^20 parameters in leaves of 4096: depth 8
+            for (uint256 k = 0; k < 8; ++k) path[k] = keccak256(abi.encode(fill, k));
+            bytes[] memory records = new bytes[](1);
+            records[0] = new bytes(4096 / 32 + 4096 / 2);
+            bytes32[][] memory recordPaths = new bytes32[][](1);
+            recordPaths[0] = path;
+            proof = abi.encode(LeafFraud.Proof(leaf % 256, new bytes(4 * 4096), path, fill, path, new uint256[](0),
+                                               records, recordPaths));
+        }
+        _call(actors[ADVERSARY], abi.encodeCall(PoGO.proveLeafFraud, (sid, proof)), 0);
+    }
+
     function finalize(uint256 sid, uint256 who) external {
         _honestBots();
         _call(actors[who % N_ACTORS], abi.encodeCall(PoGO.finalize, (_sid(sid))), 0);
@@ -334,6 +355,8 @@ contract Handler {
                 members[uint256(l.topics[1])] = drawn;
             } else if (sig == PoGO.RoundClosed.selector) {
                 ++roundsClosed;
+            } else if (sig == PoGO.LeafFraudProven.selector) {
+                ++fraudProven;
             } else if (sig == Staking.Slashed.selector) {
                 (uint256 amount,) = abi.decode(l.data, (uint256, uint8));
                 if (amount > 0) ++slashes;
@@ -473,6 +496,12 @@ contract PoGOInvariants {
     ///         event for it, or shrinks without a Withdrawn.
     function invariant_withdrawableMovesOnlyWithAnEvent() public view {
         require(handler.unexplainedCredits() == 0, "withdrawable moved without an event");
+    }
+
+    /// @notice No leaf fraud proof passes against submissions whose roots commit to no tree: fuzzed
+    ///         bytes and made-up proofs only revert (and move no balance: the invariant above).
+    function invariant_madeUpFraudProofsNeverPass() public view {
+        require(handler.fraudProven() == 0, "a made-up fraud proof passed");
     }
 
     /// @notice A submission never counts more vote commitments than it has seats, nor more
