@@ -238,6 +238,10 @@ def test_anyone_proves_a_wrong_leaf_from_the_command_line(net, devnet, tmp_path)
     r = prove(honest.submission_id)
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
     assert r.stderr.strip().splitlines()[-1].endswith("there is no fraud to prove")  # after its progress lines
+    r = prove(1)  # round 0's first update: that round closed long ago
+    assert r.returncode == 2 and r.stderr.strip().splitlines()[-1].endswith("the time for a fraud proof")
+    r = prove(10**6)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "UnknownSubmission" in r.stderr
     drive(net, sc.pogo.task(net["task"]).round + 1)
     assert all(bot.errors == 0 for bot in net["bots"])
 
