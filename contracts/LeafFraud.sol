@@ -145,12 +145,12 @@ contract LeafFraud {
 
     /// @dev The rule over a whole leaf, written into `leaf`; true when a record is malformed.
     ///      Assembly, because the fraud proof's gas bound (3M for a 4096-parameter leaf) leaves
-    ///      about 500 gas per element: for one update, Float32.sum and Float32.round specialised to
-    ///      a 4-bit step; for an aggregate, that step for each source, then Float32.mul and
-    ///      Float32.add. No bounds checks; the leaf vectors and the random-leaf test hold it to
-    ///      numpy bit for bit. Elements come 8 to a word: lanes byte-swapped to uint32, element j at
-    ///      bits 224 - 32j. `sources` holds 3 words a source: its record's calldata offset, then
-    ///      (scratch) this group's unit index and nibbles.
+    ///      about 500 gas per element: for one update, Float32.sum specialised to a 4-bit step; for
+    ///      an aggregate, that step for each source, then Float32.mul and Float32.add; one rounding
+    ///      (roundBits) for all of them. No bounds checks; the leaf vectors and the random-leaf test
+    ///      hold it to numpy bit for bit. Elements come 8 to a word: lanes byte-swapped to uint32,
+    ///      element j at bits 224 - 32j. `sources` holds 3 words a source: its record's calldata
+    ///      offset, then (scratch) this group's unit index and nibbles.
     function _rebuild(bytes calldata prevLeaf, uint256[] memory sources, uint256 nSources, uint256 valid,
                       bytes memory leaf, uint256 rcp) internal pure returns (bool malformed)
     {
@@ -160,97 +160,19 @@ contract LeafFraud {
         // slither-disable-start too-many-digits
         // slither-disable-start cyclomatic-complexity
         assembly ("memory-safe") {
-            // float32(a + (-1)^sb mb 2^(xb - 149)) for any a, 1 <= mb <= 8, xb in [29, 269]: Float32.sum
-            // then Float32.round. `step` below takes every normal a itself and leaves zero and
-            // subnormal a (rare in a trained model) to this.
-            function addStep(a, sb, mb, xb) -> r {
-                if iszero(lt(and(a, 0x7FFFFFFF), 0x7F800000)) {             // inf + finite = inf; NaN comes back quiet
-                    r := a
-                    if gt(and(a, 0x7FFFFFFF), 0x7F800000) { r := or(a, 0x400000) }
-                    leave
-                }
-                let ea := and(shr(23, a), 0xFF)
-                let xa := sub(ea, 1)
-                let nb := and(shr(shl(2, mb), 0x433332210), 0xF)            // bit length of mb (1..8)
-                let ma := and(a, 0x7FFFFF)
-                let na := 24
-                let count := 0                                               // 1: count the result's bits
-                switch ea
-                case 0 { xa := 0 na := 0 count := 1 }                        // +-0 or subnormal: rare
-                default { ma := or(ma, 0x800000) }
-                // Both operands as integers at the smaller unit index x.
-                let x := xa
-                switch lt(xa, xb)
-                case 1 {
-                    let d := sub(xb, xa)
-                    if gt(d, 60) { ma := 0 na := 0 d := 0 x := xb }          // a is below half an ulp of the step
-                    mb := shl(d, mb)
-                    nb := add(nb, d)
-                }
-                default {
-                    let d := sub(xa, xb)
-                    if gt(d, 60) { r := a leave }                            // the step is below half an ulp of a
-                    ma := shl(d, ma)
-                    na := add(na, d)
-                    x := xb
-                }
-                let s := shr(31, a)
-                let m := 0
-                let n := na
-                if gt(nb, n) { n := nb }
-                switch eq(s, sb)
-                case 1 {
-                    m := add(ma, mb)
-                    n := add(n, iszero(iszero(shr(n, m))))                   // the sum has n or n + 1 bits
-                }
-                default {
-                    m := sub(ma, mb)
-                    if lt(ma, mb) { s := sb m := sub(mb, ma) }
-                    if iszero(m) { r := 0 leave }                            // x - x = +0
-                    // Bit lengths 2 or more apart: the difference has n - 1 or n bits.
-                    switch or(gt(na, add(nb, 1)), gt(nb, add(na, 1)))
-                    case 1 { n := sub(n, iszero(shr(sub(n, 1), m))) }
-                    default { count := 1 }
-                }
-                if count {
-                    // floor(log2 m) + 1 for 0 < m < 2^128, branch-free
-                    n := shl(6, lt(0xffffffffffffffff, m))
-                    n := or(n, shl(5, lt(0xffffffff, shr(n, m))))
-                    n := or(n, shl(4, lt(0xffff, shr(n, m))))
-                    n := or(n, shl(3, lt(0xff, shr(n, m))))
-                    n := or(n, shl(2, lt(0xf, shr(n, m))))
-                    n := or(n, shl(1, lt(0x3, shr(n, m))))
-                    n := add(or(n, lt(0x1, shr(n, m))), 1)
-                }
-                // Round m (n bits) at unit index x to 24 bits, ties to even (Float32.round).
-                let q := 0
-                switch gt(n, 24)
-                case 1 {
-                    let sh := sub(n, 24)
-                    q := shr(sh, m)
-                    let rest := sub(m, shl(sh, q))
-                    let half := shl(sub(sh, 1), 1)
-                    if or(gt(rest, half), and(eq(rest, half), and(q, 1))) { q := add(q, 1) }
-                    x := add(x, sh)
-                    if eq(q, 0x1000000) { q := 0x800000 x := add(x, 1) }     // carried into a new binade
-                }
-                default {                                                    // exact: normalise, never below unit 0
-                    let sh := sub(24, n)
-                    if gt(sh, x) { sh := x }
-                    q := shl(sh, m)
-                    x := sub(x, sh)
-                }
-                r := shl(31, s)
-                switch lt(q, 0x800000)
-                case 1 { r := or(r, q) }                                     // subnormal
-                default {
-                    switch gt(x, 253)
-                    case 1 { r := or(r, 0x7F800000) }                        // overflow: infinity
-                    default { r := or(r, or(shl(23, add(x, 1)), and(q, 0x7FFFFF))) }
-                }
+            // floor(log2 m) + 1 for 0 < m < 2^128, branch-free
+            function bitLength(m) -> n {
+                n := shl(6, lt(0xffffffffffffffff, m))
+                n := or(n, shl(5, lt(0xffffffff, shr(n, m))))
+                n := or(n, shl(4, lt(0xffff, shr(n, m))))
+                n := or(n, shl(3, lt(0xff, shr(n, m))))
+                n := or(n, shl(2, lt(0xf, shr(n, m))))
+                n := or(n, shl(1, lt(0x3, shr(n, m))))
+                n := add(or(n, lt(0x1, shr(n, m))), 1)
             }
             // float32(a + q 2^(xb - 149)) for the nibble u of q (two's complement). Zero and subnormal
-            // a go to addStep; everything else stays here, on one of two paths.
+            // a (rare in a trained model) go to the general fadd; every other a stays here, on one of
+            // two paths.
             function step(a, u, xb) -> r {
                 r := a
                 let ea := and(shr(23, a), 0xFF)
@@ -264,7 +186,7 @@ contract LeafFraud {
                     }
                     default {
                         switch ea
-                        case 0 { r := addStep(a, sb, mb, xb) }               // +-0 or subnormal a
+                        case 0 { r := fadd(a, exactStep(u, xb)) }            // +-0 or subnormal a
                         default { if and(a, 0x7FFFFF) { r := or(a, 0x400000) } } // inf + finite = inf; NaN quiet
                     }
                     leave
@@ -329,29 +251,18 @@ contract LeafFraud {
                 if iszero(m) { r := 0 leave }                                // x - x = +0
                 n := add(n, iszero(iszero(shr(n, m))))                       // a sum may carry one bit
                 n := sub(n, iszero(shr(sub(n, 1), m)))                       // a difference may lose one
-                if iszero(shr(sub(n, 1), m)) {                               // or more: count them
-                    n := shl(6, lt(0xffffffffffffffff, m))
-                    n := or(n, shl(5, lt(0xffffffff, shr(n, m))))
-                    n := or(n, shl(4, lt(0xffff, shr(n, m))))
-                    n := or(n, shl(3, lt(0xff, shr(n, m))))
-                    n := or(n, shl(2, lt(0xf, shr(n, m))))
-                    n := or(n, shl(1, lt(0x3, shr(n, m))))
-                    n := add(or(n, lt(0x1, shr(n, m))), 1)
-                }
-                // Round m (n bits at unit index x) to 24 bits, ties to even. The pattern is then
-                // (x << 23) + q: for a normal q (2^23 <= q < 2^24) that is ((x + 1) << 23) | fraction,
-                // for a subnormal (x = 0) q itself, and a rounding carry to 2^24 lands in the next
-                // binade by itself; anything from 0x7F800000 up is an overflow to infinity.
+                if iszero(shr(sub(n, 1), m)) { n := bitLength(m) }          // or more: count them
+                // roundBits(s, m, n, x), written out: the call costs this hot path 5 % of a proof's gas.
+                // With x >= 0 here, its clamp reads: shift right n - 24, or left min(24 - n, x).
                 let q := m
                 switch gt(n, 24)
                 case 1 {
                     let sh := sub(n, 24)
                     q := shr(sh, m)
-                    // up when twice the rest plus q's parity exceeds 2^sh (over half, or half and q odd)
                     q := add(q, gt(add(shl(1, sub(m, shl(sh, q))), and(q, 1)), shl(sh, 1)))
                     x := add(x, sh)
                 }
-                default {                                                    // exact: normalise, never below unit 0
+                default {
                     let sh := sub(24, n)
                     if gt(sh, x) { sh := x }
                     q := shl(sh, m)
@@ -417,25 +328,23 @@ contract LeafFraud {
                 let nb := and(shr(shl(2, mb), 0x433332210), 0xF)
                 r := or(shl(31, sb), add(shl(23, sub(xb, sub(24, nb))), shl(sub(24, nb), mb)))
             }
-            // Float32.round for m > 0 at a signed unit index x (value m 2^(x - 149)).
-            function roundAt(s, m, x) -> r {
-                let n := shl(6, lt(0xffffffffffffffff, m))
-                n := or(n, shl(5, lt(0xffffffff, shr(n, m))))
-                n := or(n, shl(4, lt(0xffff, shr(n, m))))
-                n := or(n, shl(3, lt(0xff, shr(n, m))))
-                n := or(n, shl(2, lt(0xf, shr(n, m))))
-                n := or(n, shl(1, lt(0x3, shr(n, m))))
-                n := add(or(n, lt(0x1, shr(n, m))), 1)
+            // Float32.round of (-1)^s m 2^(x - 149), m > 0 of bit length n, x signed: 24 bits, ties to
+            // even, never below unit index 0 (subnormals). The pattern is then (x << 23) + q: for a
+            // normal q (2^23 <= q < 2^24) that is ((x + 1) << 23) | fraction, for a subnormal (x = 0)
+            // q itself, and a rounding carry to 2^24 lands in the next binade by itself; anything
+            // from 0x7F800000 up is an overflow to infinity.
+            function roundBits(s, m, n, x) -> r {
                 let sh := sub(n, 24)                                         // signed
-                if slt(add(x, sh), 0) { sh := sub(0, x) }                    // never below unit index 0
+                if slt(add(x, sh), 0) { sh := sub(0, x) }
                 let q := 0
                 switch sgt(sh, 0)
                 case 1 {
                     q := shr(sh, m)
+                    // up when twice the rest plus q's parity exceeds 2^sh (over half, or half and q odd)
                     q := add(q, gt(add(shl(1, sub(m, shl(sh, q))), and(q, 1)), shl(sh, 1)))
                 }
                 default { q := shl(sub(0, sh), m) }
-                r := add(shl(23, add(x, sh)), q)                             // (x << 23) + q, as in step
+                r := add(shl(23, add(x, sh)), q)
                 if gt(r, 0x7F800000) { r := 0x7F800000 }
                 r := or(shl(31, s), r)
             }
@@ -485,7 +394,7 @@ contract LeafFraud {
                 let s := slt(v, 0)
                 let m := add(xor(v, sub(0, s)), s)
                 if iszero(m) { leave }                                       // x - x = +0
-                r := roundAt(s, m, x)
+                r := roundBits(s, m, bitLength(m), x)
             }
             // Float32.mul
             function fmul(a, b) -> r {
@@ -506,7 +415,8 @@ contract LeafFraud {
                 let mb := and(b, 0x7FFFFF)
                 let xb := shr(23, ib)
                 switch xb case 0 {} default { mb := or(mb, 0x800000) xb := sub(xb, 1) }
-                r := roundAt(s, mul(ma, mb), sub(add(xa, xb), 149))
+                let p := mul(ma, mb)
+                r := roundBits(s, p, bitLength(p), sub(add(xa, xb), 149))
             }
             // An aggregate of k >= 2 sources (section 7): acc = +0, acc = float32(acc + q_s 2^e_s) for
             // each source, then float32(prev + float32(acc * rcp)); +0 in the padding.
