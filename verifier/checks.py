@@ -163,15 +163,18 @@ class UpdateChecker:
         leaf = self.spec.leaf_size
         n = theta_new.size // leaf
         header = treefile.read_header(tree)
+
+        def mismatch(detail: str) -> Rejected:
+            return Rejected(Reason.ROOT_MISMATCH, detail,
+                            proof=fraudproof.build(prev, theta_new, leaf, tree, sub.new_root, diffs, sources))
+
         for i in seedstream.leaf_indices(seed, seat, self.v.spot_checks(), n):
             leaf_hash, proof, _ = treefile.read_proof(tree, i, header)
             if merkle.hash_leaf(theta_new[i * leaf:(i + 1) * leaf].tobytes()) != leaf_hash \
                     or not merkle.verify_proof(leaf_hash, i, proof, sub.new_root):
-                raise Rejected(Reason.ROOT_MISMATCH, f"leaf {i} rebuilt from the diff does not prove to new_root",
-                               proof=fraudproof.build(prev, theta_new, leaf, tree, sub.new_root, diffs, sources))
+                raise mismatch(f"leaf {i} rebuilt from the diff does not prove to new_root")
         if checkpoint.model_root(theta_new, leaf) != sub.new_root:
-            raise Rejected(Reason.ROOT_MISMATCH, "the rebuilt model's root is not new_root",
-                           proof=fraudproof.build(prev, theta_new, leaf, tree, sub.new_root, diffs, sources))
+            raise mismatch("the rebuilt model's root is not new_root")
 
     # -- 5-9. the loss judgment: one shared, paired, sequential measurement ------------------
 
