@@ -92,17 +92,18 @@ class Client:
         receipt = self._send(factory.constructor(*args), artifact.abi)
         return self.w3.eth.contract(address=receipt["contractAddress"], abi=artifact.abi)
 
-    def transact(self, contract: Contract, fn: str, *args: Any, value: int = 0) -> dict:
-        """Send ``contract.fn(*args)`` and wait for it; raise ChainError on a revert."""
-        return self._send(getattr(contract.functions, fn)(*args), contract.abi, value)
+    def transact(self, contract: Contract, fn: str, *args: Any, value: int = 0, headroom_pct: int = 25) -> dict:
+        """Send ``contract.fn(*args)`` and wait for it; raise ChainError on a revert. The gas limit
+        is the estimate plus ``headroom_pct`` percent and GAS_MARGIN."""
+        return self._send(getattr(contract.functions, fn)(*args), contract.abi, value, headroom_pct)
 
-    def _send(self, call: Any, abi: list, value: int = 0) -> dict:
+    def _send(self, call: Any, abi: list, value: int = 0, headroom_pct: int = 25) -> dict:
         try:
             tx = call.build_transaction({"from": self.address, "value": value,
                                          "nonce": self.w3.eth.get_transaction_count(self.address, "pending")})
             # The estimate ran on the latest block; the transaction lands in a later one, where
             # gas can differ (e.g. the first stake change of a new epoch writes a snapshot).
-            tx["gas"] = min(tx["gas"] * 5 // 4 + GAS_MARGIN, self._block_gas_limit())
+            tx["gas"] = min(tx["gas"] * (100 + headroom_pct) // 100 + GAS_MARGIN, self._block_gas_limit())
         except ContractCustomError as exc:
             raise decode_revert(abi, exc.data) from None
         except ContractLogicError as exc:

@@ -191,9 +191,9 @@ class PoGOContract:
         except ContractCustomError as exc:
             raise decode_revert(self.contract.abi, exc.data) from None
 
-    def _tx(self, fn: str, *args, value: int = 0) -> dict:
+    def _tx(self, fn: str, *args, value: int = 0, headroom_pct: int = 25) -> dict:
         try:
-            return self.client.transact(self.contract, fn, *args, value=value)
+            return self.client.transact(self.contract, fn, *args, value=value, headroom_pct=headroom_pct)
         except ChainError as exc:
             if exc.name == "BadParams" and exc.args_ and exc.args_[0] in Param._value2member_map_:
                 raise ChainError("BadParams", exc.args_, f"transaction reverted: BadParams({Param(exc.args_[0]).name}): "
@@ -259,7 +259,9 @@ class PoGOContract:
         return self._event(receipt, "UpdateSubmitted")["submissionId"], receipt
 
     def draw_committee(self, submission_id: int) -> tuple[list[str], dict]:
-        receipt = self._tx("drawCommittee", submission_id)
+        # A draw's gas depends on the seed of the block it lands in (how many picks collide, each a
+        # tree descent), which the estimate's block does not share: a 25 % headroom once ran out.
+        receipt = self._tx("drawCommittee", submission_id, headroom_pct=100)
         return list(self._event(receipt, "CommitteeDrawn")["members"]), receipt
 
     def commit_vote(self, submission_id: int, seat: int, commitment: bytes) -> dict:
