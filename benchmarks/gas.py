@@ -6,7 +6,9 @@ Targets (issues 4, 11 and 15): an update's commit + reveal <= 200k, a vote's com
 110k, drawCommittee <= 250k, finalize <= 150k, one leaf proof at depth 26 <= 40k, a whole leaf
 fraud proof for a 4096-parameter leaf at depth 26 <= 3M, measured on leaves of a real update
 (`proveLeafFraud` is the most expensive of 12 leaves of one demo round trained from the initial
-model, the largest steps relative to the weights a task sees) and on a synthetic dense leaf. The update
+model, the largest steps relative to the weights a task sees), on a synthetic dense leaf, on the
+dearest leaf a miner can make of such weights with its steps, and on a head of tiny weights (the
+dearest leaf of all, beyond any miner's choice in the round). The update
 figures are a returning miner's (the steady state); a miner's first update to a task and the
 contract's first ever are reported beside them, since each pays once for fresh storage words.
 Other transitions report their worst case seen: the rejected finalize (which slashes), the
@@ -87,6 +89,9 @@ def measure(w3) -> dict:
     sc.to_close(task)
     gas["closeRound"] = sc.pogo.close_round(task)["gasUsed"]
     gas["claimReward"] = sc.pogo.claim_reward(1)["gasUsed"]
+    # Every seat so far is settled: the owner (a verifier) can leave. Later draws may seat it again.
+    gas["leaveVerifierPool"] = sc.as_(sc.owner).leave_verifier_pool()["gasUsed"]
+    gas["registerVerifier_reusing_a_slot"] = sc.as_(sc.owner).register_verifier()["gasUsed"]
     # Round 1: the same miners again, the steady state of a running network.
     steady = submit_round(10)
     for sid, _, _ in steady:  # more draws: the gas of one depends on how many picks collide
@@ -98,8 +103,6 @@ def measure(w3) -> dict:
     gas["update_commit_plus_reveal_first_by_miner"] = firsts[1][1] + firsts[1][2]  # a miner's first to this task
     gas.update(worst)
     gas["vote_commit_plus_reveal"] = worst["commitVote"] + worst["revealVote"]
-    gas["leaveVerifierPool"] = sc.as_(sc.owner).leave_verifier_pool()["gasUsed"]
-    gas["registerVerifier_reusing_a_slot"] = sc.as_(sc.owner).register_verifier()["gasUsed"]
     gas["endTask"] = sc.pogo.end_task(task)["gasUsed"]
     sc.mine(300)
     for sid in range(1, sc.pogo.contract.functions.submissionCount().call() + 1):
@@ -124,6 +127,12 @@ def measure(w3) -> dict:
     gas["proveLeafFraud_real_update_median"] = real[len(real) // 2]
     gas["proveLeafFraud_real_update_min"] = real[0]
     gas["proveLeafFraud_synthetic"] = prove_leaf_fraud(sc)
+    gas["proveLeafFraud_miner_forced_cancellation"] = prove_leaf_fraud(sc, *forced_cancellation())
+    rng = np.random.default_rng(3)  # weights below 2^-103 take the general addition, at any step
+    tiny = rng.standard_normal(4096).astype(np.float32) * np.float32(2.0**-110)
+    q = rng.choice(np.array([-8, -7, -6, -5, -4, -3, -2, -1, 1, 2, 3, 4, 5, 6, 7], dtype=np.int8), 4096)
+    gas["proveLeafFraud_head_of_tiny_weights"] = prove_leaf_fraud(
+        sc, tiny, difffile.encode_records(q, np.full(4096 // mxint4.GROUP_SIZE, 7, np.uint8), 4096))
     for k in (2, 3, 5):
         gas[f"aggregate_leaf_rebuild_k{k}"] = aggregate_rebuild(sc, k)
     return gas
@@ -164,6 +173,25 @@ def real_update(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     train_plain(net, load_corpus().tokens[:200_000], steps=30, batch_size=8, seed=seed + 1)
     q = difffile.make_diff(prev, manifest.flatten(net), 4096)
     return checkpoint.pad(prev, 4096), q.diff.records
+
+
+def forced_cancellation(leaf_size: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+    """A miner's try at a dear proof: weights of std 0.02, and per group of 32 the scale whose
+    steps cancel the most weights to within 1/64 of themselves (the cancelling sums take the
+    rebuild's longer path): (the leaf, its record)."""
+    rng = np.random.default_rng(4)
+    prev = rng.standard_normal(leaf_size).astype(np.float32) * np.float32(0.02)
+    q = np.zeros(leaf_size, np.int8)
+    scales = np.zeros(leaf_size // mxint4.GROUP_SIZE, np.uint8)
+    for g in range(leaf_size // mxint4.GROUP_SIZE):
+        a = prev[g * 32:(g + 1) * 32].astype(np.float64)
+        best = (-1, 0, q[:0])
+        for e8 in range(100, 127):
+            qq = np.clip(np.round(-a / 2.0 ** (e8 - 127)), -8, 7)
+            cancelled = int(((np.abs(a + qq * 2.0 ** (e8 - 127)) < np.abs(a) / 64) & (qq != 0)).sum())
+            best = max(best, (cancelled, e8, qq), key=lambda b: b[0])
+        scales[g], q[g * 32:(g + 1) * 32] = best[1], best[2]
+    return prev, difffile.encode_records(q, scales, leaf_size)
 
 
 def prove_leaf_fraud(sc: scenario.Scenario, prev: np.ndarray | None = None, record: np.ndarray | None = None,

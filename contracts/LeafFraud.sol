@@ -145,20 +145,21 @@ contract LeafFraud {
 
     /// @dev The rule over a whole leaf, written into `leaf`; true when a record is malformed.
     ///      Assembly, because the fraud proof's gas bound (3M for a 4096-parameter leaf) leaves
-    ///      about 500 gas per element: for one update, Float32.sum specialised to a 4-bit step; for
-    ///      an aggregate, that step for each source, then Float32.mul and Float32.add; one rounding
-    ///      (roundBits) for all of them. No bounds checks; the leaf vectors and the random-leaf test
-    ///      hold it to numpy bit for bit. Elements come 8 to a word: lanes byte-swapped to uint32,
+    ///      about 500 gas per element: for one update, the sum of a weight and a 4-bit step as one
+    ///      exact integer and one rounding; for an aggregate, that step for each source, then
+    ///      Float32.mul and Float32.add. No bounds checks; the leaf vectors and the random-leaf
+    ///      test hold it to numpy bit for bit. Elements come 8 to a word: lanes byte-swapped to uint32,
     ///      element j at bits 224 - 32j. `sources` holds 3 words a source: its record's calldata
     ///      offset, then (scratch) this group's unit index and nibbles.
     function _rebuild(bytes calldata prevLeaf, uint256[] memory sources, uint256 nSources, uint256 valid,
                       bytes memory leaf, uint256 rcp) internal pure returns (bool malformed)
     {
-        // Bit patterns of float32 are long hex literals, and the element rule has many cases by nature
-        // (docs/SLITHER.md S11-S13).
+        // Bit patterns of float32 are long hex literals, the element rule has many cases by nature,
+        // and slither reads `r := ... leave` then `r := ...` as two writes (docs/SLITHER.md S11-S13, S17).
         // slither-disable-start assembly
         // slither-disable-start too-many-digits
         // slither-disable-start cyclomatic-complexity
+        // slither-disable-start write-after-write
         assembly ("memory-safe") {
             // floor(log2 m) + 1 for 0 < m < 2^128, branch-free
             function bitLength(m) -> n {
@@ -170,107 +171,67 @@ contract LeafFraud {
                 n := or(n, shl(1, lt(0x3, shr(n, m))))
                 n := add(or(n, lt(0x1, shr(n, m))), 1)
             }
-            // float32(a + q 2^(xb - 149)) for the nibble u of q (two's complement). Zero and subnormal
-            // a (rare in a trained model) go to the general fadd; every other a stays here, on one of
-            // two paths.
+            // float32(a + q 2^(xb - 149)) for the nibble u of q (two's complement). The main path is
+            // the exact sum as one signed integer in units of 2^(xb - 88 - 149), then one rounding:
+            // a = ma 2^(xa - 149) is ma << sa with sa = xa + 88 - xb, the step is q << 88. It takes
+            // 24 <= ea <= 253 and 24 <= sa <= 188, where both terms fit (a below 2^212, the step
+            // 2^92), a nonzero sum is a multiple of 2^24 units and of 2^-126 (so it rounds by a
+            // right shift and is normal) and below 2^127 + 2^123 (finite). Everything else (q = 0; a
+            // zero, subnormal, tiny, huge, infinite or NaN; one term negligible) is decided apart.
             function step(a, u, xb) -> r {
-                r := a
                 let ea := and(shr(23, a), 0xFF)
-                let sb := gt(u, 7)
-                let mb := add(xor(u, mul(sb, 15)), sb)                       // |q|: 16 - u for a negative q
-                if or(or(iszero(u), iszero(ea)), eq(ea, 255)) {              // the rare cases, in one test
-                    switch u
-                    case 0 {                                                 // a + (+0)
-                        if eq(a, 0x80000000) { r := 0 }
-                        if gt(and(a, 0x7FFFFFFF), 0x7F800000) { r := or(a, 0x400000) }
-                    }
-                    default {
-                        switch ea
-                        case 0 { r := fadd(a, exactStep(u, xb)) }            // +-0 or subnormal a
-                        default { if and(a, 0x7FFFFF) { r := or(a, 0x400000) } } // inf + finite = inf; NaN quiet
-                    }
+                let sa := sub(add(ea, 87), xb)
+                if or(or(iszero(u), gt(sub(ea, 24), 229)), gt(sub(sa, 24), 164)) {
+                    r := stepApart(a, u, xb, ea, sa)
                     leave
                 }
-                let xa := sub(ea, 1)
-                let s := shr(31, a)
-                let same := eq(s, sb)
-                // 1. The step is k ulps of a (0 <= xb - xa <= 20, so k <= 2^23): the sum is exact in a's
-                //    units. In a's binade its bit pattern is a's plus or minus k; a sum can carry one
-                //    binade up (drop one bit, ties to even), a difference fall below (normalise, exact).
-                let d := sub(xb, xa)
-                if lt(d, 21) {                                               // wraps when xb < xa
-                    let k := shl(d, mb)
-                    let ma := or(and(a, 0x7FFFFF), 0x800000)
-                    r := and(a, 0x80000000)
-                    switch same
-                    case 1 {
-                        let m := add(ma, k)
-                        if lt(m, 0x1000000) { r := add(a, k) leave }
-                        let q := add(shr(1, m), and(and(m, 1), and(shr(1, m), 1)))
-                        let e := add(ea, 1)
-                        if eq(q, 0x1000000) { q := 0x800000 e := add(e, 1) }
-                        switch gt(e, 254)
-                        case 1 { r := or(r, 0x7F800000) }                    // overflow: infinity
-                        default { r := or(r, or(shl(23, e), and(q, 0x7FFFFF))) }
-                    }
+                let neg := sar(255, shl(224, a))                             // all ones for a negative a
+                let v := add(sub(xor(shl(sa, or(and(a, 0x7FFFFF), 0x800000)), neg), neg),
+                             sar(164, shl(252, u)))                          // + q << 88, q signed
+                neg := sar(255, v)
+                let m := sub(xor(v, neg), neg)                               // |v|
+                // m < 2^(w + 6) with w = max(sa + 24, 92) - 5 (the longer term's bit length, plus a
+                // carry): its bit length is w plus that of its top six bits, read from a table,
+                // or of the six below when the terms cancelled 6 bits or more, or counted (12). The max is
+                // branch-free: a branch here costs 2 % of a proof.
+                let w := add(87, mul(gt(sa, 68), sub(sa, 68)))
+                let t := shr(w, m)
+                if iszero(t) {                                               // the next six bits
+                    w := sub(w, 6)
+                    t := shr(w, m)
+                    if iszero(t) { r := cancelled(v, m, xb) leave }
+                }
+                let sh := add(sub(w, 24), and(0xF, shr(shl(2, t),                 // n - 24; a nibble per t < 64:
+                    0x6666666666666666666666666666666655555555555555554444444433332210))) // t's bit length
+                // Ties to even: add half an ulp less one, plus the lowest kept bit (sh >= 58 here). A
+                // carry to 2^24 lands in the next binade by itself: the pattern is (x << 23) + q.
+                let q := shr(sh, add(add(m, not(shl(sub(sh, 1), not(0)))), and(shr(sh, m), 1)))
+                r := or(add(shl(23, add(sub(xb, 88), sh)), q), and(shr(224, v), 0x80000000))
+            }
+            // step outside its main path (a function apart: in step's body it cost the main path
+            // 1 % of a proof in stack moves)
+            function stepApart(a, u, xb, ea, sa) -> r {
+                r := a
+                switch u
+                case 0 {                                                 // a + (+0)
+                    if eq(a, 0x80000000) { r := 0 }
+                    if gt(and(a, 0x7FFFFFFF), 0x7F800000) { r := or(a, 0x400000) }
+                }
+                default {
+                    switch ea
+                    case 255 { if and(a, 0x7FFFFF) { r := or(a, 0x400000) } } // inf + finite = inf; NaN quiet
                     default {
-                        let m := sub(ma, k)                                  // >= 0: k <= 2^23 <= ma
-                        if iszero(lt(m, 0x800000)) { r := sub(a, k) leave }
-                        if iszero(m) { r := 0 leave }                        // x - x = +0
-                        let sh := 1
-                        for {} lt(shl(sh, m), 0x800000) {} { sh := add(sh, 1) }
-                        switch gt(ea, sh)
-                        case 1 { r := or(r, or(shl(23, sub(ea, sh)), and(shl(sh, m), 0x7FFFFF))) }
-                        default { r := or(r, shl(sub(ea, 1), m)) }            // subnormal: m 2^(ea - 1 - 149)
+                        // sa < 24: a < 2^(xb - 40), below a quarter ulp of the step: the step.
+                        // sa > 188: the step is far below a quarter ulp of a: a. Else a is tiny or huge.
+                        switch slt(sa, 24)
+                        case 1 { r := exactStep(u, xb) }
+                        default { if lt(sa, 189) { r := fadd(a, exactStep(u, xb)) } }
                     }
-                    leave
                 }
-                // 2. Otherwise the exact sum at the smaller unit index x of the two, as a signed
-                //    integer, then one rounding. The bit lengths of both terms are known, so the sum's
-                //    is one of two values unless near-equal values cancel (then it is counted).
-                let ma := or(and(a, 0x7FFFFF), 0x800000)
-                let nb := and(shr(shl(2, mb), 0x433332210), 0xF)            // bit length of mb (1..8)
-                let x := xb
-                let n := 24
-                switch lt(xa, xb)
-                case 1 {
-                    switch gt(d, 60)
-                    case 1 { ma := 0 n := nb }                               // a is below half an ulp of the step
-                    default { mb := shl(d, mb) x := xa n := add(nb, d) if lt(n, 24) { n := 24 } }
-                }
-                default {
-                    d := sub(xa, xb)
-                    if gt(d, 60) { leave }                                   // the step is below half an ulp of a
-                    ma := shl(d, ma)
-                    n := add(24, d)
-                }
-                // (-1)^s ma + (-1)^sb mb, two's complement: -v = (v xor ~0) + 1
-                let v := add(add(xor(ma, sub(0, s)), s), add(xor(mb, sub(0, sb)), sb))
-                s := slt(v, 0)
-                let m := add(xor(v, sub(0, s)), s)                           // |v|
-                if iszero(m) { r := 0 leave }                                // x - x = +0
-                n := add(n, iszero(iszero(shr(n, m))))                       // a sum may carry one bit
-                n := sub(n, iszero(shr(sub(n, 1), m)))                       // a difference may lose one
-                if iszero(shr(sub(n, 1), m)) { n := bitLength(m) }          // or more: count them
-                // roundBits(s, m, n, x), written out: the call costs this hot path 5 % of a proof's gas.
-                // With x >= 0 here, its clamp reads: shift right n - 24, or left min(24 - n, x).
-                let q := m
-                switch gt(n, 24)
-                case 1 {
-                    let sh := sub(n, 24)
-                    q := shr(sh, m)
-                    q := add(q, gt(add(shl(1, sub(m, shl(sh, q))), and(q, 1)), shl(sh, 1)))
-                    x := add(x, sh)
-                }
-                default {
-                    let sh := sub(24, n)
-                    if gt(sh, x) { sh := x }
-                    q := shl(sh, m)
-                    x := sub(x, sh)
-                }
-                r := add(shl(23, x), q)
-                if gt(r, 0x7F800000) { r := 0x7F800000 }
-                r := or(shl(31, s), r)
+            }
+            // step's sum v = +-m when its terms cancelled 12 bits or more (m < 2^81)
+            function cancelled(v, m, xb) -> r {
+                if m { r := roundBits(shr(255, v), m, bitLength(m), sub(xb, 88)) }   // else x - x = +0
             }
             function swapLanes(w) -> r {
                 w := or(shr(8, and(w, 0xFF00FF00FF00FF00FF00FF00FF00FF00FF00FF00FF00FF00FF00FF00FF00FF00)),
@@ -461,6 +422,7 @@ contract LeafFraud {
             case 1 { malformed := run(prevLeaf.offset, mload(add(sources, 32)), shr(7, prevLeaf.length), valid, add(leaf, 32)) }
             default { malformed := runAggregate(prevLeaf.offset, add(sources, 32), nSources, shr(7, prevLeaf.length), valid, add(leaf, 32), rcp) }
         }
+        // slither-disable-end write-after-write
         // slither-disable-end cyclomatic-complexity
         // slither-disable-end too-many-digits
         // slither-disable-end assembly

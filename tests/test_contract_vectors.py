@@ -161,6 +161,26 @@ def test_update_and_aggregate_rebuilds_match_numpy_on_random_leaves(deployed):
         diff = np.flatnonzero(np.frombuffer(got, "<u4") != expected.view("<u4"))
         assert diff.size == 0, (kind, [(hex(prev.view("<u4")[i]), hex(np.frombuffer(got, "<u4")[i]),
                                         hex(expected.view("<u4")[i])) for i in diff[:3]])
+    # The edges of the main path (LeafFraud `step`): cancellation to 0, to a few bits and of 6 to 12
+    # bits, a's shift sa = ea + 87 - xb near 24 and 188, ea near 24 and 253, per element at random.
+    n = 4096
+    rec = record(n, 7, 247)
+    nib = np.repeat(rec[128:], 2) >> np.tile(np.array([0, 4], np.uint8), n // 2) & 15
+    q = np.where(nib > 7, nib.astype(np.int64) - 16, nib)
+    xb = np.repeat(rec[:128].astype(np.int64) + 22, 32)
+    near = rng.integers(-3, 4, n)
+    ea = np.select([near % 4 == 0, near % 4 == 1, near % 4 == 2], [xb - 63, xb + 101, np.full(n, 24)], 253) + near
+    prev = ((rng.integers(0, 2, n) << 31) | (np.clip(ea, 0, 255) << 23) | rng.integers(0, 2**23, n)).astype(np.uint32)
+    cancel = rng.random(n) < 0.3
+    ulps = np.where(rng.random(n) < 0.5, near, rng.integers(2**12, 2**18, n) * rng.choice([-1, 1], n))
+    prev[cancel] = ((-(q * np.exp2(xb - 149.0))).astype(np.float32).view(np.uint32).astype(np.int64)
+                    + ulps)[cancel].astype(np.uint32)
+    prev = prev.view(np.float32)
+    with np.errstate(all="ignore"):
+        expected = difffile.Diff(header(n), rec.reshape(1, -1)).apply(prev)
+    got, _ = fraud.functions.rebuild(prev.tobytes(), [rec.tobytes()], n).call()
+    diff = np.flatnonzero(np.frombuffer(got, "<u4") != expected.view("<u4"))
+    assert diff.size == 0, ("edges", [(hex(prev.view("<u4")[i]), hex(expected.view("<u4")[i])) for i in diff[:3]])
     for kind, k, low, high, valid in (("weights", 2, 100, 130, 1024), ("weights", 3, 100, 130, 1000),
                                       ("bits", 2, 7, 247, 1024), ("tiny", 5, 7, 40, 1024), ("huge", 3, 200, 247, 1024)):
         prev = leaf_of(kind, 1024)
