@@ -12,9 +12,23 @@ from pogo.node import add_node_options, connect, parse_eth
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
+    from pogo.errors import PogoError
+
     node = connect(args)
-    pogo = PoGOContract.deploy(node.client, args.unbonding_blocks, args.min_verifier_stake)
     w3 = node.client.w3
+    if args.deployment.exists() and not args.force:
+        try:
+            old = chain.Deployment.load(args.deployment)
+        except PogoError as exc:
+            raise PogoError(f"{exc}: pass --force to replace it") from None
+        if old.chain_id != w3.eth.chain_id:
+            raise PogoError(f"{args.deployment} records a deployment on chain {old.chain_id} (this RPC serves "
+                            f"{w3.eth.chain_id}): pass --deployment for a new record, or --force to replace it")
+        if w3.eth.get_code(old.address):
+            raise PogoError(f"{args.deployment} already names a live contract, {old.address}: pass --force to "
+                            "replace the record, or --deployment for a new one")
+        # the same chain without code there (a restarted local chain): the record is stale
+    pogo = PoGOContract.deploy(node.client, args.unbonding_blocks, args.min_verifier_stake)
     deployment = chain.Deployment(w3.eth.chain_id, pogo.address, w3.eth.block_number, args.rpc or "")
     deployment.save(args.deployment)
     print(json.dumps({"address": pogo.address, "chain_id": deployment.chain_id, "block": deployment.block,
@@ -45,8 +59,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def register(sub) -> None:
     d = sub.add_parser("deploy", help="deploy the PoGO contract and write the deployment record")
     add_node_options(d)
-    d.add_argument("--unbonding-blocks", type=int, default=20)
-    d.add_argument("--min-verifier-stake", default="1", type=parse_eth, help="ETH")
+    d.add_argument("--unbonding-blocks", type=int, default=20, help="blocks from an unstake request to its withdrawal")
+    d.add_argument("--min-verifier-stake", default="1", type=parse_eth, help="ETH a verifier stakes at least")
+    d.add_argument("--force", action="store_true", help="replace a deployment record whose contract is live")
     d.set_defaults(func=cmd_deploy)
 
     t = sub.add_parser("task", help="training tasks")

@@ -5,6 +5,7 @@
     pogo deploy                         deploy the contracts to --rpc (default: the devnet)
     pogo inspect root|diff|apply|quantize   check published artifacts by hand
     pogo head fetch --task N            rebuild and verify a task's current head from its lineage
+    pogo status [--address A]           an account's stake, bonds, unbonding and withdrawable ETH
     pogo prove-fraud SUBMISSION         reject a submission with a leaf fraud proof, for the bounty
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 
@@ -109,6 +111,27 @@ def cmd_head(args: argparse.Namespace) -> int:
     checkpoint.write(out, theta, ctx.spec.leaf_size)
     _print_json({"task": ctx.task_id, "round": task.round, "root": "0x" + task.head_root.hex(),
                  "params": ctx.spec.n_params, "checkpoint": out})
+    return 0
+
+
+# -- status ---------------------------------------------------------------------------
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """An account's stake, bonds, unbonding and what it can withdraw, in ETH."""
+    from web3 import Web3
+
+    from pogo.node import account_status, connect
+
+    node = connect(args, read_only=True)
+    if args.address:
+        if not Web3.is_address(args.address):
+            raise PogoError(f"--address {args.address!r} is not an Ethereum address")
+        address = Web3.to_checksum_address(args.address)
+    elif args.key or args.dev_account is not None:
+        address = node.client.address
+    else:
+        raise PogoError("whose status? pass --address 0x…, or the account's --key / --dev-account")
+    _print_json(account_status(node.contract(), address))
     return 0
 
 
@@ -225,6 +248,12 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--workdir", help="cache of fetched diffs and models (default .pogo/head)")
     fetch.set_defaults(func=cmd_head)
 
+    status = sub.add_parser("status", help="an account's stake, locked bonds, unbonding (with the block it is "
+                                           "ready at) and withdrawable balance, in ETH")
+    add_node_options(status)
+    status.add_argument("--address", help="the account (default: the --key or --dev-account signer's)")
+    status.set_defaults(func=cmd_status)
+
     prove = sub.add_parser("prove-fraud", help="reject a submission whose committed model has a wrong leaf, with "
                                                "a proof the contract checks itself; the bounty is half the slash")
     add_node_options(prove)
@@ -268,6 +297,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("pogo: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`pogo status | head`): the work is done, stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 0
 
 
 if __name__ == "__main__":

@@ -40,11 +40,22 @@ class Node:
     deployment_path: Path
 
     def contract(self) -> PoGOContract:
+        """The deployed contract, checked before anything is sent to it: the record's chain is
+        the RPC's, and there is code at its address (a restarted local chain has none, and ETH
+        sent there would be lost)."""
         deployment = chain.Deployment.load(self.deployment_path)
-        chain_id = self.client.w3.eth.chain_id
-        if deployment.chain_id != chain_id:
-            raise PogoError(f"{self.deployment_path} is for chain {deployment.chain_id}, the RPC serves {chain_id}")
+        check_deployment(self.client.w3, deployment, self.deployment_path)
         return PoGOContract.at(self.client, deployment)
+
+
+def check_deployment(w3, deployment: chain.Deployment, path: Path) -> None:
+    chain_id = w3.eth.chain_id
+    if deployment.chain_id != chain_id:
+        raise PogoError(f"{path} is for chain {deployment.chain_id}, the RPC serves {chain_id}: "
+                        "pass the right --rpc, or --deployment for this chain")
+    if not w3.eth.get_code(deployment.address):
+        raise PogoError(f"{path} names {deployment.address} on chain {chain_id}, but there is no contract there "
+                        "(was the chain restarted?): run `pogo deploy`")
 
 
 def connect(args: argparse.Namespace, read_only: bool = False) -> Node:
@@ -87,16 +98,45 @@ def open_task(args: argparse.Namespace, role: str, read_only: bool = False):
 
 
 def parse_eth(text: str) -> int:
-    """'1.5' -> wei."""
+    """An amount in wei from '1.5' or '1.5eth' (ETH) or '1500000000000000000wei'."""
     from decimal import Decimal, InvalidOperation
 
+    raw = text.strip().lower()
+    unit = 10**18
+    if raw.endswith("wei"):
+        raw, unit = raw[:-3], 1
+    elif raw.endswith("eth"):
+        raw = raw[:-3]
     try:
-        value = Decimal(text)
+        value = Decimal(raw.strip()) * unit
     except InvalidOperation:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an amount of ETH") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError("the amount must be positive")
-    return int(value * 10**18)
+        raise argparse.ArgumentTypeError(f"{text!r} is not an amount: write 1.5, 1.5eth or 1500000000000000000wei") from None
+    if not value.is_finite() or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: the amount must be positive")
+    if value != value.to_integral_value():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of wei")
+    return int(value)
+
+
+def eth(wei: int) -> str:
+    """Wei as a decimal string of ETH, exact: 1500000000000000000 -> '1.5'."""
+    from decimal import Decimal
+
+    text = format(Decimal(wei) / Decimal(10**18), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def account_status(pogo: PoGOContract, address: str) -> dict:
+    """One account's position in the contract, amounts in ETH."""
+    a = pogo.account(address)
+    block = pogo.client.w3.eth.block_number
+    return {"address": address, "chain_id": pogo.client.w3.eth.chain_id, "contract": pogo.address,
+            "balance_eth": eth(pogo.client.w3.eth.get_balance(address)),
+            "stake_eth": eth(a["stake"]), "locked_eth": eth(a["locked"]), "free_eth": eth(a["stake"] - a["locked"]),
+            "open_seats": a["open_seats"], "verifier_slot": a["slot"] or None,
+            "unbonding_eth": eth(a["unbonding"]), "unbonding_ready_block": a["unbonding_ready"] or None,
+            "unbonding_ready": bool(a["unbonding"]) and block >= a["unbonding_ready"],
+            "withdrawable_eth": eth(pogo.withdrawable(address)), "block": block}
 
 
 def add_stake_command(role_sub, role: str, join_verifier_pool: bool = False) -> None:
@@ -108,11 +148,51 @@ def add_stake_command(role_sub, role: str, join_verifier_pool: bool = False) -> 
         pogo.stake(args.amount)
         if join_verifier_pool and pogo.account(pogo.client.address)["slot"] == 0:
             pogo.register_verifier()
-        print(json.dumps(pogo.account(pogo.client.address), default=str))
+        print(json.dumps(account_status(pogo, pogo.client.address), indent=2))
         return 0
 
     what = "stake ETH and join the verifier pool" if join_verifier_pool else f"stake ETH as a {role}"
     s = role_sub.add_parser("stake", help=what)
     add_node_options(s)
-    s.add_argument("--amount", required=True, type=parse_eth, help="ETH")
+    s.add_argument("--amount", required=True, type=parse_eth, help="ETH (1.5, 1.5eth or 1500000000000000000wei)")
     s.set_defaults(func=cmd_stake)
+
+
+def add_account_commands(role_sub, role: str) -> None:
+    """``pogo ROLE unstake --amount ETH`` and ``pogo ROLE withdraw``: the way out of a stake,
+    checked before anything is sent, with the account's position printed after."""
+
+    def cmd_unstake(args: argparse.Namespace) -> int:
+        pogo = connect(args).contract()
+        a = pogo.account(pogo.client.address)
+        free = a["stake"] - a["locked"]
+        if args.amount > free:
+            raise PogoError(f"only {eth(free)} ETH of {pogo.client.address}'s stake is free ({eth(a['stake'])} staked, "
+                            f"{eth(a['locked'])} locked in bonds of open work): unstake at most that")
+        pogo.request_unstake(args.amount)
+        print(json.dumps(account_status(pogo, pogo.client.address), indent=2))
+        return 0
+
+    def cmd_withdraw(args: argparse.Namespace) -> int:
+        pogo = connect(args).contract()
+        status = account_status(pogo, pogo.client.address)
+        matures = status["unbonding_ready"] and status["open_seats"] == 0
+        if status["withdrawable_eth"] == "0" and not matures:
+            why = "nothing is owed"
+            if status["unbonding_eth"] != "0":
+                why = (f"{status['unbonding_eth']} ETH is unbonding until block {status['unbonding_ready_block']}"
+                       + (f" and {status['open_seats']} committee seat(s) are open" if status["open_seats"] else "")
+                       + f" (now {status['block']})")
+            raise PogoError(f"nothing to withdraw for {pogo.client.address}: {why}")
+        receipt = pogo.withdraw()
+        paid = sum(e["amount"] for e in pogo.events(receipt, "Withdrawn"))
+        print(json.dumps({"withdrawn_eth": eth(paid), **account_status(pogo, pogo.client.address)}, indent=2))
+        return 0
+
+    u = role_sub.add_parser("unstake", help=f"start unbonding free stake of this {role} (withdraw it later)")
+    add_node_options(u)
+    u.add_argument("--amount", required=True, type=parse_eth, help="ETH (1.5, 1.5eth or 1500000000000000000wei)")
+    u.set_defaults(func=cmd_unstake)
+    w = role_sub.add_parser("withdraw", help="take out rewards, refunds and matured unbonding stake")
+    add_node_options(w)
+    w.set_defaults(func=cmd_withdraw)

@@ -1,4 +1,4 @@
-"""`pogo verifier stake|run`."""
+"""`pogo verifier stake|unstake|withdraw|run`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,12 @@ import json
 import sys
 
 from pogo.net.loop import poll_until
-from pogo.node import add_node_options, add_stake_command, open_task
+from pogo.node import (
+    add_account_commands,
+    add_node_options,
+    add_stake_command,
+    open_task,
+)
 
 
 def _say(message: str) -> None:
@@ -36,6 +41,7 @@ def register(sub) -> None:
     v = sub.add_parser("verifier", help="stake, then check submissions and vote")
     vsub = v.add_subparsers(dest="action", required=True, parser_class=sub._parser_class)
     add_stake_command(vsub, "verifier", join_verifier_pool=True)
+    add_account_commands(vsub, "verifier")
     r = vsub.add_parser("run", help="watch the task, vote on this verifier's seats, finalize, aggregate")
     add_node_options(r)
     r.add_argument("--task", type=int, required=True)

@@ -1,4 +1,4 @@
-"""`pogo miner stake|run|claim`."""
+"""`pogo miner stake|unstake|withdraw|run`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,12 @@ import json
 import sys
 
 from pogo.net.loop import poll_until
-from pogo.node import add_node_options, add_stake_command, open_task
+from pogo.node import (
+    add_account_commands,
+    add_node_options,
+    add_stake_command,
+    open_task,
+)
 
 
 def _say(message: str) -> None:
@@ -55,6 +60,7 @@ def register(sub) -> None:
     m = sub.add_parser("miner", help="stake, then train and submit updates")
     msub = m.add_subparsers(dest="action", required=True, parser_class=sub._parser_class)
     add_stake_command(msub, "miner")
+    add_account_commands(msub, "miner")
     r = msub.add_parser("run", help="train and submit an update every round (resumes after a crash)")
     add_node_options(r)
     r.add_argument("--task", type=int, required=True)

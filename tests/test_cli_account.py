@@ -1,0 +1,103 @@
+"""The account lifecycle from the command line, as a new operator runs it against the real
+devnet: deploy (and not overwrite a live deployment), stake, status, unstake, withdraw; amounts
+read and printed in ETH; a stale deployment record stops a command before it sends anything."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+
+import pytest
+
+from pogo.net import chain
+from pogo.node import eth, parse_eth
+from tests.conftest import mine
+
+ACCOUNT = 17  # a development account no other test stakes with
+
+
+@pytest.mark.parametrize("text, wei", [("1.5", 15 * 10**17), ("1.5eth", 15 * 10**17), ("2 ETH", 2 * 10**18),
+                                       ("1500000000000000000wei", 15 * 10**17), ("1wei", 1), ("1e-18", 1)])
+def test_amounts_read_in_eth_or_wei(text, wei):
+    assert parse_eth(text) == wei
+
+
+@pytest.mark.parametrize("text, message", [("0", "positive"), ("-1", "positive"), ("1.5wei", "whole number of wei"),
+                                           ("1e-19", "whole number of wei"), ("one", "not an amount"),
+                                           ("nan", "positive"), ("1.5 gwei", "not an amount")])
+def test_bad_amounts_say_what_is_wrong(text, message):
+    with pytest.raises(argparse.ArgumentTypeError, match=message):
+        parse_eth(text)
+
+
+def test_amounts_print_in_eth_exactly():
+    assert [eth(w) for w in (0, 1, 15 * 10**17, 10**18, 123 * 10**18)] == ["0", "0.000000000000000001", "1.5", "1",
+                                                                         "123"]
+
+
+def test_an_operator_deploys_stakes_unstakes_and_withdraws_from_the_command_line(devnet, w3, snapshot, tmp_path):
+    record = tmp_path / "deployment.json"
+    address = chain.dev_account(ACCOUNT).address
+
+    def pogo(*args: str, account: int = ACCOUNT) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "pogo", *args, "--rpc", devnet.rpc_url, "--ipfs", devnet.ipfs_api,
+                               "--deployment", str(record), "--dev-account", str(account)],
+                              capture_output=True, text=True, timeout=120, check=False)
+
+    def refused(r: subprocess.CompletedProcess, words: str) -> None:
+        assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1 and words in r.stderr, r.stderr
+
+    r = pogo("deploy", "--unbonding-blocks", "3", account=0)
+    assert r.returncode == 0, r.stderr
+    deployed = json.loads(r.stdout)["address"]
+    refused(pogo("deploy", account=0), "already names a live contract")  # nothing overwritten
+    assert json.loads(record.read_text())["address"] == deployed
+
+    r = pogo("miner", "stake", "--amount", "1.5eth")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["stake_eth"] == "1.5"
+    r = subprocess.run([sys.executable, "-m", "pogo", "status", "--address", address, "--rpc", devnet.rpc_url,
+                        "--ipfs", devnet.ipfs_api, "--deployment", str(record)],
+                       capture_output=True, text=True, timeout=120, check=False)  # read-only: no key
+    status = json.loads(r.stdout)
+    assert (status["stake_eth"], status["free_eth"], status["withdrawable_eth"]) == ("1.5", "1.5", "0")
+
+    refused(pogo("miner", "unstake", "--amount", "2"), "only 1.5 ETH")
+    r = pogo("miner", "unstake", "--amount", "500000000000000000wei")
+    assert r.returncode == 0, r.stderr
+    status = json.loads(r.stdout)
+    assert (status["stake_eth"], status["unbonding_eth"], status["unbonding_ready"]) == ("1", "0.5", False)
+    refused(pogo("miner", "withdraw"), f"0.5 ETH is unbonding until block {status['unbonding_ready_block']}")
+
+    mine(w3, 3)
+    before = w3.eth.get_balance(address)
+    r = pogo("miner", "withdraw")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert (out["withdrawn_eth"], out["unbonding_eth"], out["stake_eth"]) == ("0.5", "0", "1")
+    assert w3.eth.get_balance(address) > before + 49 * 10**16  # 0.5 ETH less gas
+    refused(pogo("miner", "withdraw"), "nothing is owed")
+
+
+def test_a_stale_deployment_record_stops_a_stake_before_any_eth_is_sent(devnet, w3, tmp_path):
+    """A record from before the chain restarted names an address with no code: ETH sent there
+    would be lost, so the command stops and says what to do."""
+    record = tmp_path / "deployment.json"
+    record.write_text(json.dumps({"chain_id": w3.eth.chain_id, "address": "0x" + "12" * 20, "block": 0,
+                                  "rpc_url": devnet.rpc_url}))
+    address = chain.dev_account(ACCOUNT).address
+    before = w3.eth.get_balance(address)
+    r = subprocess.run([sys.executable, "-m", "pogo", "miner", "stake", "--amount", "1", "--rpc", devnet.rpc_url,
+                        "--ipfs", devnet.ipfs_api, "--deployment", str(record), "--dev-account", str(ACCOUNT)],
+                       capture_output=True, text=True, timeout=120, check=False)
+    assert r.returncode == 2 and "no contract there" in r.stderr and "pogo deploy" in r.stderr, r.stderr
+    assert w3.eth.get_balance(address) == before
+    record.write_text(json.dumps({"chain_id": w3.eth.chain_id + 1, "address": "0x" + "12" * 20, "block": 0,
+                                  "rpc_url": devnet.rpc_url}))
+    r = subprocess.run([sys.executable, "-m", "pogo", "deploy", "--rpc", devnet.rpc_url, "--ipfs", devnet.ipfs_api,
+                        "--deployment", str(record), "--dev-account", "0"],
+                       capture_output=True, text=True, timeout=120, check=False)
+    assert r.returncode == 2 and "records a deployment on chain" in r.stderr, r.stderr
