@@ -175,7 +175,7 @@ contract LeafFraud {
             // the exact sum as one signed integer in units of 2^(xb - 88 - 149), then one rounding:
             // a = ma 2^(xa - 149) is ma << sa with sa = xa + 88 - xb, the step is q << 88. It takes
             // 24 <= ea <= 253 and 24 <= sa <= 188, where both terms fit (a below 2^212, the step
-            // 2^92), a nonzero sum is a multiple of 2^24 units and of 2^-126 (so it rounds by a
+            // at most 2^91), a nonzero sum is a multiple of 2^24 units and of 2^-126 (so it rounds by a
             // right shift and is normal) and below 2^127 + 2^123 (finite). Everything else (q = 0; a
             // zero, subnormal, tiny, huge, infinite or NaN; one term negligible) is decided apart.
             function step(a, u, xb) -> r {
@@ -191,9 +191,9 @@ contract LeafFraud {
                 neg := sar(255, v)
                 let m := sub(xor(v, neg), neg)                               // |v|
                 // m < 2^(w + 6) with w = max(sa + 24, 92) - 5 (the longer term's bit length, plus a
-                // carry): its bit length is w plus that of its top six bits, read from a table,
-                // or of the six below when the terms cancelled 6 bits or more, or counted (12). The max is
-                // branch-free: a branch here costs 2 % of a proof.
+                // carry): its bit length is w plus that of its top six bits, read from a table; when
+                // the terms cancelled 6 bits or more, of the six below; 12 or more, counted apart.
+                // The max is branch-free: a branch here costs 2 % of a proof.
                 let w := add(87, mul(gt(sa, 68), sub(sa, 68)))
                 let t := shr(w, m)
                 if iszero(t) {                                               // the next six bits
@@ -221,7 +221,7 @@ contract LeafFraud {
                     switch ea
                     case 255 { if and(a, 0x7FFFFF) { r := or(a, 0x400000) } } // inf + finite = inf; NaN quiet
                     default {
-                        // sa < 24: a < 2^(xb - 40), below a quarter ulp of the step: the step.
+                        // sa < 24: a < 2^(xb - 40) 2^-149, below a quarter ulp of the step: the step.
                         // sa > 188: the step is far below a quarter ulp of a: a. Else a is tiny or huge.
                         switch slt(sa, 24)
                         case 1 { r := exactStep(u, xb) }
@@ -229,7 +229,8 @@ contract LeafFraud {
                     }
                 }
             }
-            // step's sum v = +-m when its terms cancelled 12 bits or more (m < 2^81)
+            // step's sum v = +-m when its terms cancelled 12 bits or more: only for sa <= 68 (above,
+            // m >= 2^(sa + 23) - 2^91 and the first window holds its top bit), where w = 87: m < 2^81
             function cancelled(v, m, xb) -> r {
                 if m { r := roundBits(shr(255, v), m, bitLength(m), sub(xb, 88)) }   // else x - x = +0
             }

@@ -238,12 +238,16 @@ def test_anyone_proves_a_wrong_leaf_from_the_command_line(net, devnet, tmp_path)
     r = prove(honest.submission_id)
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
     assert r.stderr.strip().splitlines()[-1].endswith("there is no fraud to prove")  # after its progress lines
-    r = prove(1)  # round 0's first update: that round closed long ago
-    assert r.returncode == 2 and r.stderr.strip().splitlines()[-1].endswith("the time for a fraud proof")
     r = prove(10**6)
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "UnknownSubmission" in r.stderr
     drive(net, sc.pogo.task(net["task"]).round + 1)
     assert all(bot.errors == 0 for bot in net["bots"])
+    head = sc.pogo.task(net["task"]).head_root
+    stale = [i for i in range(1, sc.pogo.contract.functions.submissionCount().call() + 1)
+             if net["ctx"].log.submission(i).prev_root != head]  # built on a head its round has replaced
+    assert stale, "no round of this module moved the head"
+    r = prove(stale[-1])
+    assert r.returncode == 2 and r.stderr.strip().splitlines()[-1].endswith("the time for a fraud proof")
 
 
 def test_bad_cli_input_is_one_line(tmp_path):
