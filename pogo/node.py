@@ -97,6 +97,40 @@ def open_task(args: argparse.Namespace, role: str, read_only: bool = False):
     return Context.open(pogo, node.ipfs, args.task, workdir, deployment_block)
 
 
+_HELD_LOCKS: list = []  # open lock files, held until the process exits
+
+
+def hold_role_lock(pogo: PoGOContract, role: str) -> Path:
+    """Claim this machine's one ``role`` process for the signer on this chain and contract: a
+    second miner or bot on the same key would race its twin for nonces and seats. The lock is an
+    flock on a file under ~/.pogo/locks (POGO_LOCK_DIR), released by the kernel when the process
+    ends, crash or not. Returns the lock file's path."""
+    import fcntl
+    import hashlib
+
+    where = Path(os.environ.get("POGO_LOCK_DIR") or Path.home() / ".pogo" / "locks")
+    where.mkdir(parents=True, exist_ok=True)
+    w3 = pogo.client.w3
+    network = f"{getattr(w3.provider, 'endpoint_uri', '')}|{w3.eth.chain_id}|{pogo.address}"
+    address = pogo.client.address
+    path = where / f"{role}-{address.lower()}-{hashlib.sha256(network.encode()).hexdigest()[:12]}.lock"
+    handle = path.open("a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        raise PogoError(f"a {role} for {address} already runs on this network ({holder}, lock {path}): "
+                        f"stop it, or run this {role} with another key") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()}")
+    handle.flush()
+    _HELD_LOCKS.append(handle)
+    return path
+
+
 def parse_eth(text: str) -> int:
     """An amount in wei from '1.5' or '1.5eth' (ETH) or '1500000000000000000wei'."""
     from decimal import Decimal, InvalidOperation

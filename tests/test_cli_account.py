@@ -101,3 +101,39 @@ def test_a_stale_deployment_record_stops_a_stake_before_any_eth_is_sent(devnet, 
                         "--deployment", str(record), "--dev-account", "0"],
                        capture_output=True, text=True, timeout=120, check=False)
     assert r.returncode == 2 and "records a deployment on chain" in r.stderr, r.stderr
+
+
+def test_a_verifier_outside_the_pool_is_told_to_stake_and_a_second_bot_on_one_key_is_refused(
+        devnet, w3, snapshot, tmp_path, monkeypatch):
+    from pogo.errors import PogoError
+    from pogo.net.contract import PoGOContract
+    from pogo.node import _HELD_LOCKS, hold_role_lock
+
+    record = tmp_path / "deployment.json"
+    monkeypatch.setenv("POGO_LOCK_DIR", str(tmp_path / "locks"))  # the subprocesses inherit it
+
+    def pogo(*args: str, account: int = ACCOUNT) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "pogo", *args, "--rpc", devnet.rpc_url, "--ipfs", devnet.ipfs_api,
+                               "--deployment", str(record), "--dev-account", str(account)],
+                              capture_output=True, text=True, timeout=120, check=False)
+
+    assert pogo("deploy", account=0).returncode == 0
+    r = pogo("verifier", "run", "--task", "1", "--once")
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert "is not in the verifier pool" in r.stderr and "`pogo verifier stake --amount 1`" in r.stderr, r.stderr
+    assert pogo("verifier", "stake", "--amount", "1").returncode == 0
+
+    twin = PoGOContract.at(chain.Client(w3, chain.dev_account(ACCOUNT)), chain.Deployment.load(record))
+    held = hold_role_lock(twin, "verifier")  # this test process plays the bot already running
+    try:
+        r = pogo("verifier", "run", "--task", "1", "--once")
+        assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+        assert f"a verifier for {twin.client.address} already runs on this network (pid " in r.stderr, r.stderr
+        with pytest.raises(PogoError, match="already runs"):
+            hold_role_lock(twin, "verifier")
+        hold_role_lock(twin, "miner")  # one lock per role: a miner on the same key is another matter
+    finally:
+        while _HELD_LOCKS:
+            _HELD_LOCKS.pop().close()  # what the process's exit does
+    assert hold_role_lock(twin, "verifier") == held  # free again once its holder is gone
+    _HELD_LOCKS.pop().close()

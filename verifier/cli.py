@@ -6,11 +6,15 @@ import argparse
 import json
 import sys
 
+from pogo.errors import PogoError
 from pogo.net.loop import poll_until
 from pogo.node import (
     add_account_commands,
     add_node_options,
     add_stake_command,
+    connect,
+    eth,
+    hold_role_lock,
     open_task,
 )
 
@@ -19,9 +23,27 @@ def _say(message: str) -> None:
     print(f"pogo verifier: {message}", file=sys.stderr, flush=True)
 
 
+def _check_pool(pogo) -> None:
+    """A verifier outside the pool is never seated: say what to do instead of waiting silently."""
+    address = pogo.client.address
+    account = pogo.account(address)
+    minimum = pogo.contract.functions.minVerifierStake().call()
+    if account["slot"] == 0:
+        short = max(minimum - account["stake"], 0)
+        raise PogoError(f"{address} is not in the verifier pool (stake {eth(account['stake'])} ETH, the pool takes "
+                        f"at least {eth(minimum)} ETH): run `pogo verifier stake --amount {eth(short) if short else '0.1'}`"
+                        " with this key first")
+    if account["stake"] < minimum:  # slashed below: draws skip it, but its open work still settles
+        _say(f"stake {eth(account['stake'])} ETH is below the pool's minimum {eth(minimum)} ETH: no new seats "
+             "until it stakes more (`pogo verifier stake`); finishing open work")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from verifier.bot import VerifierBot
 
+    pogo = connect(args).contract()
+    _check_pool(pogo)
+    hold_role_lock(pogo, "verifier")
     bot = VerifierBot(open_task(args, "verifier"), _say, aggregator=not args.no_aggregate)
 
     def step() -> bool:

@@ -11,6 +11,7 @@ from pogo.node import (
     add_account_commands,
     add_node_options,
     add_stake_command,
+    hold_role_lock,
     open_task,
 )
 
@@ -30,9 +31,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         follow(ctx, trainer)
         trainer.close()
         return 0
-    miner = Miner(ctx, trainer, progress=_say)
     try:
-        return _lead(args, miner)
+        hold_role_lock(ctx.pogo, "miner")  # rank 0 only: the other ranks of a data-parallel miner share its key
+        return _lead(args, Miner(ctx, trainer, progress=_say))
     finally:
         trainer.share_job(None)  # release the other ranks
         trainer.close()
