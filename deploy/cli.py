@@ -1,4 +1,4 @@
-"""`pogo deploy` and `pogo task create`."""
+"""`pogo deploy`, `pogo task create|list|show` and `pogo demo`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 
 from pogo.net import chain
 from pogo.net.contract import PoGOContract, TaskParams
-from pogo.node import add_node_options, connect, parse_eth
+from pogo.node import add_node_options, connect, eth, parse_eth
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
@@ -50,6 +50,52 @@ def cmd_task_create(args: argparse.Namespace) -> int:
     return 0
 
 
+ETH_PARAMS = ("miner_bond", "round_reward", "verifier_fee", "eval_fee", "verifier_bond")
+
+
+def task_summary(pogo: PoGOContract, task_id: int) -> dict:
+    """A task as a person reads it: amounts in ETH, roots in hex, where its round stands."""
+    from dataclasses import asdict
+
+    t = pogo.task(task_id)
+    params = {}
+    for name, value in asdict(t.params).items():
+        if isinstance(value, bytes):
+            params[name] = "0x" + value.hex()
+        elif name in ETH_PARAMS:
+            params[f"{name}_eth"] = eth(value)
+        else:
+            params[name] = value
+    return {"task": task_id, "owner": t.owner, "pool_eth": eth(t.pool), "ended": t.ended, "round": t.round,
+            "round_start_block": t.round_start, "commit_window_ends_block": t.round_start + t.params.round_blocks,
+            "open_submissions": t.open, "aggregating": t.aggregating, "head_root": "0x" + t.head_root.hex(),
+            "params": params}
+
+
+def cmd_task_list(args: argparse.Namespace) -> int:
+    pogo = connect(args, read_only=True).contract()
+    count = pogo.contract.functions.taskCount().call()
+    rows = []
+    for task_id in range(1, count + 1):
+        t = task_summary(pogo, task_id)
+        rows.append({k: t[k] for k in ("task", "owner", "pool_eth", "round", "open_submissions", "ended")})
+    print(json.dumps(rows, indent=2))
+    return 0
+
+
+def cmd_task_show(args: argparse.Namespace) -> int:
+    from pogo.errors import PogoError
+
+    pogo = connect(args, read_only=True).contract()
+    count = pogo.contract.functions.taskCount().call()
+    if not 1 <= args.task <= count:
+        raise PogoError(f"there is no task {args.task}: this deployment has {count} (see `pogo task list`)")
+    summary = task_summary(pogo, args.task)
+    summary["block"] = pogo.w3.eth.block_number
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from deploy import demo  # torch and DeepSpeed load only for the commands that train
 
@@ -69,19 +115,26 @@ def register(sub) -> None:
     c = tsub.add_parser("create", help="publish the Shakespeare GPT task and fund it")
     add_node_options(c)
     c.add_argument("--funding", default="50", type=parse_eth, help="ETH for the reward pool")
-    c.add_argument("--shards", type=int, default=8)
-    c.add_argument("--round-blocks", type=int, default=40)
-    c.add_argument("--vote-blocks", type=int, default=80)
-    c.add_argument("--committee-size", type=int, default=4)
+    c.add_argument("--shards", type=int, default=8, help="data shards; each miner trains on its own")
+    c.add_argument("--round-blocks", type=int, default=40, help="blocks of a round's commit window")
+    c.add_argument("--vote-blocks", type=int, default=80, help="blocks for each of a vote's commit and reveal")
+    c.add_argument("--committee-size", type=int, default=4, help="verifiers seated per submission")
     c.add_argument("--miner-bond", default="1", type=parse_eth, help="ETH")
     c.add_argument("--round-reward", default="3", type=parse_eth, help="ETH")
     c.add_argument("--verifier-fee", default="0.01", type=parse_eth, help="ETH")
     c.set_defaults(func=cmd_task_create)
+    ls = tsub.add_parser("list", help="every task of the deployment: owner, pool, round, open submissions")
+    add_node_options(ls)
+    ls.set_defaults(func=cmd_task_list)
+    show = tsub.add_parser("show", help="one task's parameters (amounts in ETH), head and round")
+    add_node_options(show)
+    show.add_argument("task", type=int, help="the task id")
+    show.set_defaults(func=cmd_task_show)
 
     p = sub.add_parser("demo", help="run a local network through real rounds and print the results")
-    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--rounds", type=int, default=3, help="rounds to run")
     p.add_argument("--steps", type=int, default=30, help="training steps per miner per round")
     p.add_argument("--json", help="also write the results here")
-    p.add_argument("--state-dir", default=".pogo/demo")
+    p.add_argument("--state-dir", default=".pogo/demo", help="the demo's chain, IPFS and role state (wiped first)")
     p.add_argument("--keep", action="store_true", help="leave the chain and IPFS running afterwards")
     p.set_defaults(func=cmd_demo)

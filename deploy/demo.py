@@ -24,12 +24,14 @@ from deploy.scenario import ETH
 from deploy.task import publish_task
 from pogo.context import Context
 from pogo.dev.devnet import Devnet
+from pogo.errors import PogoError
 from pogo.model import manifest
 from pogo.model.gpt import GPT, GPTConfig
 from pogo.model.loss import evaluate
 from pogo.net import chain
 from pogo.net.contract import PoGOContract, Status, TaskParams
 from pogo.net.ipfs import Ipfs
+from pogo.node import DEFAULT_DEPLOYMENT
 from pogo.protocol.taskspec import Verification
 from verifier.bot import VerifierBot
 from workers import cheats
@@ -63,10 +65,34 @@ def run(rounds: int = 3, state_dir: Path = Path(".pogo/demo"), steps: int = 30, 
     print("PoGO demo: local chain + IPFS, 3 honest miners, 1 cheater, 4 verifiers", file=sys.stderr)
     state = net.up()
     try:
-        return _run(state, rounds, state_dir, steps)
+        report = _run(state, rounds, state_dir, steps)
+        if keep:
+            report["deployment_record"] = str(_keep_record(state, report["contract"], state_dir))
+        return report
     finally:
         if not keep:
             net.down()
+
+
+def _keep_record(state, address: str, state_dir: Path) -> Path:
+    """Leave a deployment record where the other commands look by default, naming this chain and
+    IPFS daemon, so that `pogo status`, `pogo task show 1` or `pogo explorer` run next, from the
+    same folder, see the demo. A record of a real `pogo deploy` there is left alone."""
+    w3 = chain.connect(state.rpc_url)
+    record = chain.Deployment(w3.eth.chain_id, address, 0, state.rpc_url, state.ipfs_api, "pogo demo")
+    path = DEFAULT_DEPLOYMENT
+    if path.exists():
+        try:
+            mine = chain.Deployment.load(path).written_by == "pogo demo"
+        except PogoError:
+            mine = False
+        if not mine:
+            path = state_dir / "deployment.json"
+            _say(f"{DEFAULT_DEPLOYMENT} is another deployment's: the demo's record is {path} (pass --deployment {path})")
+    record.save(path)
+    _say(f"the network stays up; {path} names it for the other commands (`pogo devnet down --state-dir "
+         f"{state_dir / 'devnet'}` stops it)")
+    return path
 
 
 def _run(state, rounds: int, state_dir: Path, steps: int) -> dict:
@@ -89,7 +115,8 @@ def _run(state, rounds: int, state_dir: Path, steps: int) -> dict:
     bots = [VerifierBot(ctx.as_signer(sc.as_(v), state_dir / f"verifier-{i + 1}"), aggregator=(i == 0),
                         progress=lambda m, n=i + 1: _say(f"verifier-{n}: {m}")) for i, v in enumerate(sc.verifiers)]
 
-    report = {"task_id": task_id, "rounds": [], "initial_validation_loss": validation_loss(ctx)}
+    report = {"task_id": task_id, "contract": sc.pogo.address, "rounds": [],
+              "initial_validation_loss": validation_loss(ctx)}
     for r in range(rounds):
         print(f"round {r}: training", file=sys.stderr, flush=True)
         started = time.perf_counter()

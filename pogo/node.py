@@ -1,5 +1,6 @@
 """Where a node finds its chain, IPFS, key and deployment: flags first, then environment
-variables, then the local devnet's state, so that on a laptop everything just works."""
+variables, then the endpoints the deployment record names (`pogo demo --keep` writes them),
+then the local devnet's state, so that on a laptop everything just works."""
 
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ def add_node_options(p: argparse.ArgumentParser) -> None:
     key = p.add_mutually_exclusive_group()
     key.add_argument("--key", default=os.environ.get("POGO_KEY"), help="hex private key (or POGO_KEY)")
     key.add_argument("--dev-account", type=int, help="use Anvil's development account N (local chains only)")
-    p.add_argument("--deployment", type=Path, default=Path(os.environ.get("POGO_DEPLOYMENT", DEFAULT_DEPLOYMENT)))
+    p.add_argument("--deployment", type=Path, default=Path(os.environ.get("POGO_DEPLOYMENT", DEFAULT_DEPLOYMENT)),
+                   help="the deployment record (or POGO_DEPLOYMENT; default .pogo/deployment.json)")
     p.add_argument("--devnet-dir", help="the devnet state dir to take default addresses from")
 
 
@@ -61,6 +63,10 @@ def check_deployment(w3, deployment: chain.Deployment, path: Path) -> None:
 def connect(args: argparse.Namespace, read_only: bool = False) -> Node:
     """Chain, IPFS and signer from the flags; ``read_only`` commands need no key (they sign nothing)."""
     rpc, ipfs_addr = args.rpc, args.ipfs
+    if (not rpc or not ipfs_addr) and args.deployment.exists():
+        record = chain.Deployment.load(args.deployment)  # e.g. `pogo demo --keep`'s, wherever its devnet lives
+        if record.rpc_url and record.ipfs_api:
+            rpc, ipfs_addr = rpc or record.rpc_url, ipfs_addr or record.ipfs_api
     if not rpc or not ipfs_addr:
         state = Devnet(args.devnet_dir).load()
         if state is None:

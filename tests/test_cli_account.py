@@ -55,6 +55,9 @@ def test_an_operator_deploys_stakes_unstakes_and_withdraws_from_the_command_line
     deployed = json.loads(r.stdout)["address"]
     refused(pogo("deploy", account=0), "already names a live contract")  # nothing overwritten
     assert json.loads(record.read_text())["address"] == deployed
+    r = pogo("task", "list")
+    assert r.returncode == 0 and json.loads(r.stdout) == [], r.stderr
+    refused(pogo("task", "show", "1"), "there is no task 1: this deployment has 0")
 
     r = pogo("miner", "stake", "--amount", "1.5eth")
     assert r.returncode == 0, r.stderr
@@ -137,3 +140,22 @@ def test_a_verifier_outside_the_pool_is_told_to_stake_and_a_second_bot_on_one_ke
             _HELD_LOCKS.pop().close()  # what the process's exit does
     assert hold_role_lock(twin, "verifier") == held  # free again once its holder is gone
     _HELD_LOCKS.pop().close()
+
+
+def test_every_command_and_option_has_help_text():
+    from pogo.cli import build_parser
+
+    missing = []
+
+    def walk(parser, path):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                helped = {a.dest for a in action._choices_actions if a.help}
+                missing.extend(f"{path} {name}" for name in action.choices if name not in helped)
+                for name, sub in action.choices.items():
+                    walk(sub, f"{path} {name}")
+            elif not isinstance(action, argparse._HelpAction) and not action.help:
+                missing.append(f"{path} {'/'.join(action.option_strings) or action.dest}")
+
+    walk(build_parser(), "pogo")
+    assert not missing, missing

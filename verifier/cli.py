@@ -66,7 +66,7 @@ def register(sub) -> None:
     add_account_commands(vsub, "verifier")
     r = vsub.add_parser("run", help="watch the task, vote on this verifier's seats, finalize, aggregate")
     add_node_options(r)
-    r.add_argument("--task", type=int, required=True)
+    r.add_argument("--task", type=int, required=True, help="the task id")
     r.add_argument("--once", action="store_true", help="one pass, then exit")
     r.add_argument("--interval", type=float, default=2.0, help="seconds between polls of the chain")
     r.add_argument("--give-up-after", type=float, default=600.0,

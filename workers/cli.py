@@ -64,10 +64,10 @@ def register(sub) -> None:
     add_account_commands(msub, "miner")
     r = msub.add_parser("run", help="train and submit an update every round (resumes after a crash)")
     add_node_options(r)
-    r.add_argument("--task", type=int, required=True)
+    r.add_argument("--task", type=int, required=True, help="the task id")
     r.add_argument("--rounds", type=int, default=0, help="stop after this many updates (0: run on)")
-    r.add_argument("--steps", type=int, default=30)
-    r.add_argument("--zero-stage", type=int, choices=[0, 1, 2, 3], default=0)
+    r.add_argument("--steps", type=int, default=30, help="training steps per round")
+    r.add_argument("--zero-stage", type=int, choices=[0, 1, 2, 3], default=0, help="DeepSpeed ZeRO stage")
     r.add_argument("--interval", type=float, default=2.0, help="seconds between polls of the chain")
     r.add_argument("--give-up-after", type=float, default=600.0,
                    help="exit non-zero after this many seconds with the chain or IPFS unreachable")

@@ -138,12 +138,15 @@ class Client:
 
 @dataclass(frozen=True)
 class Deployment:
-    """Where the PoGO contract lives; written by `pogo deploy`, read by every role."""
+    """Where the PoGO contract lives; written by `pogo deploy` (or `pogo demo --keep`), read by
+    every role. A record that names its RPC and IPFS endpoints is enough to reach them."""
 
     chain_id: int
     address: str
     block: int
     rpc_url: str
+    ipfs_api: str = ""
+    written_by: str = "pogo deploy"
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
