@@ -52,7 +52,7 @@ LINT_VENV     := .lint-venv
 LINT_BIN      := $(LINT_VENV)/bin
 LINT_PKGS     := slither-analyzer==0.11.6 crytic-compile==0.4.2 ruff==0.17.6
 SLITHER_INPUT := build/slither/input.json
-PY_SOURCES    := pogo workers verifier deploy benchmarks tests
+PY_SOURCES    := pogo workers verifier deploy explorer benchmarks tests
 
 $(LINT_BIN)/python:
 	$(PYTHON) -m venv $(LINT_VENV)

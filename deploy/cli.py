@@ -8,7 +8,7 @@ import sys
 
 from pogo.net import chain
 from pogo.net.contract import PoGOContract, TaskParams
-from pogo.node import add_node_options, connect, eth, parse_eth
+from pogo.node import add_node_options, connect, parse_eth, task_summary
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
@@ -48,28 +48,6 @@ def cmd_task_create(args: argparse.Namespace) -> int:
                            progress=lambda m: print(f"pogo: {m}", file=sys.stderr))
     print(json.dumps({"task_id": task_id}))
     return 0
-
-
-ETH_PARAMS = ("miner_bond", "round_reward", "verifier_fee", "eval_fee", "verifier_bond")
-
-
-def task_summary(pogo: PoGOContract, task_id: int) -> dict:
-    """A task as a person reads it: amounts in ETH, roots in hex, where its round stands."""
-    from dataclasses import asdict
-
-    t = pogo.task(task_id)
-    params = {}
-    for name, value in asdict(t.params).items():
-        if isinstance(value, bytes):
-            params[name] = "0x" + value.hex()
-        elif name in ETH_PARAMS:
-            params[f"{name}_eth"] = eth(value)
-        else:
-            params[name] = value
-    return {"task": task_id, "owner": t.owner, "pool_eth": eth(t.pool), "ended": t.ended, "round": t.round,
-            "round_start_block": t.round_start, "commit_window_ends_block": t.round_start + t.params.round_blocks,
-            "open_submissions": t.open, "aggregating": t.aggregating, "head_root": "0x" + t.head_root.hex(),
-            "params": params}
 
 
 def cmd_task_list(args: argparse.Namespace) -> int:

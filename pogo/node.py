@@ -179,6 +179,28 @@ def account_status(pogo: PoGOContract, address: str) -> dict:
             "withdrawable_eth": eth(pogo.withdrawable(address)), "block": block}
 
 
+ETH_PARAMS = ("miner_bond", "round_reward", "verifier_fee", "eval_fee", "verifier_bond")
+
+
+def task_summary(pogo: PoGOContract, task_id: int) -> dict:
+    """A task as a person reads it: amounts in ETH, roots in hex, where its round stands."""
+    from dataclasses import asdict
+
+    t = pogo.task(task_id)
+    params = {}
+    for name, value in asdict(t.params).items():
+        if isinstance(value, bytes):
+            params[name] = "0x" + value.hex()
+        elif name in ETH_PARAMS:
+            params[f"{name}_eth"] = eth(value)
+        else:
+            params[name] = value
+    return {"task": task_id, "owner": t.owner, "pool_eth": eth(t.pool), "ended": t.ended, "round": t.round,
+            "round_start_block": t.round_start, "commit_window_ends_block": t.round_start + t.params.round_blocks,
+            "open_submissions": t.open, "aggregating": t.aggregating, "head_root": "0x" + t.head_root.hex(),
+            "params": params}
+
+
 def add_stake_command(role_sub, role: str, join_verifier_pool: bool = False) -> None:
     """``pogo ROLE stake --amount ETH``: the same command for miners and verifiers; a verifier
     also joins the verifier pool (once)."""

@@ -13,7 +13,7 @@ from pogo.dev import compiler
 from pogo.net import artifacts
 
 ROOT = Path(__file__).resolve().parents[1]
-ROLES = ("workers", "verifier", "deploy")
+ROLES = ("workers", "verifier", "deploy", "explorer")
 
 
 def imports_of(package: str) -> dict[str, set[str]]:
@@ -45,6 +45,11 @@ def test_miners_and_verifiers_never_import_each_other():
     assert offenders("verifier", ("workers",)) == []
 
 
+def test_the_explorer_only_reads():
+    """It serves what the chain says: no role, no training, nothing that signs for a role."""
+    assert offenders("explorer", ("workers", "verifier", "deploy", "torch", "deepspeed")) == []
+
+
 def test_the_protocol_is_pure():
     """No network, no processes, no node: only numbers, bytes and files."""
     assert offenders("pogo/protocol", ("pogo.net", "pogo.dev", "pogo.node", "pogo.context", "pogo.cli", "pogo.model",
@@ -65,7 +70,7 @@ def test_the_layout_checks_can_fail():
 def test_role_commands_are_entry_points():
     names = {ep.name: ep.value for ep in entry_points(group="pogo.commands")}
     assert names == {"deploy": "deploy.cli:register", "miner": "workers.cli:register",
-                     "verifier": "verifier.cli:register"}
+                     "verifier": "verifier.cli:register", "explorer": "explorer.cli:register"}
 
 
 @pytest.mark.parametrize("name", artifacts.DEPLOYED)
