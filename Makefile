@@ -7,10 +7,17 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 SOLCX  := $(HOME)/.solcx/solc-v0.8.28
 FORGE  := node_modules/@foundry-rs/forge-linux-amd64/bin/forge
+CHROMIUM := /usr/bin/chromium
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: setup solcx test demo devnet-up devnet-down bench clean abi lint fuzz
 
-setup: $(VENV)/.installed node_modules/.installed solcx
+setup: $(VENV)/.installed node_modules/.installed solcx $(CHROMIUM)
+
+# Debian's chromium: the explorer's page test runs it headless. From the Debian mirror, once.
+$(CHROMIUM):
+	$(SUDO) apt-get install -y --no-install-recommends chromium || \
+	  { $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium; }
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)

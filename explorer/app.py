@@ -7,12 +7,16 @@ from html import escape
 
 import sqlalchemy as sa
 from fastapi import FastAPI, HTTPException
-from fastapi.responses import HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse
 from web3 import Web3
 
 from explorer.index import Indexer, events
+from pogo.dev.toolchain import REPO_ROOT
 from pogo.net.contract import Reason, Status
 from pogo.node import account_status, eth, task_summary
+
+# Chart.js from npm (package.json), served by the explorer itself: pages load nothing from elsewhere.
+CHART_JS = REPO_ROOT / "node_modules" / "chart.js" / "dist" / "chart.umd.min.js"
 
 
 def create_app(indexer: Indexer) -> FastAPI:
@@ -109,6 +113,12 @@ def create_app(indexer: Indexer) -> FastAPI:
                           for e in history]
         return out
 
+    @app.get("/static/chart.js", include_in_schema=False)
+    def chart_js() -> FileResponse:
+        if not CHART_JS.exists():
+            raise HTTPException(500, f"{CHART_JS} is missing: run `make setup` (npm ci installs Chart.js)")
+        return FileResponse(CHART_JS, media_type="text/javascript")
+
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def home() -> str:
         rows = "".join(f"<tr><td><a href='/tasks/{t['task']}'>{t['task']}</a></td><td>{escape(t['owner'])}</td>"
@@ -127,10 +137,25 @@ def create_app(indexer: Indexer) -> FastAPI:
             f"<td>{loss(r)}</td><td><code>{escape(r['new_head'] or '')}</code></td></tr>" for r in t["rounds"])
         return _page(f"PoGO task {task_id}",
                      f"<p>owner {escape(t['owner'])} · pool {t['pool_eth']} ETH · round {t['round']}</p>"
+                     f"<div style='max-width:48em'><canvas id='loss'></canvas></div>"
                      f"<table><tr><th>round</th><th>closed</th><th>accepted</th><th>submissions</th>"
-                     f"<th>miners' final training loss</th><th>new head</th></tr>{rounds}</table>")
+                     f"<th>miners' final training loss</th><th>new head</th></tr>{rounds}</table>"
+                     f"<script src='/static/chart.js'></script><script>{LOSS_CHART % task_id}</script>")
 
     return app
+
+
+# The loss curve: the mean of the miners' final training loss per round, from the JSON API. Once
+# drawn, the body says how many rounds it shows (data-chart), which the headless browser test reads.
+LOSS_CHART = """
+fetch('/api/tasks/%d').then(r => r.json()).then(t => {
+  const rounds = t.rounds.filter(r => r.mean_claimed_loss_last !== null);
+  new Chart(document.getElementById('loss'), {type: 'line', options: {animation: false},
+    data: {labels: rounds.map(r => 'round ' + r.round),
+           datasets: [{label: "miners' final training loss (nats)", data: rounds.map(r => r.mean_claimed_loss_last)}]}});
+  document.body.dataset.chart = String(rounds.length);
+});
+"""
 
 
 def _mean(values: list[float]) -> float | None:

@@ -5,6 +5,8 @@ serves tasks, rounds, submissions with their votes, and accounts as JSON and pag
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 import threading
 import time
 import urllib.error
@@ -125,3 +127,19 @@ def test_a_database_of_another_deployment_is_refused(sc, served, w3, clients):
     other = PoGOContract.deploy(clients[0])
     with pytest.raises(PogoError, match="give the explorer another --db"):
         Indexer(other, str(indexer.engine.url))
+
+
+def test_a_person_sees_the_task_its_rounds_and_the_loss_chart(served, round_played):
+    """The task page in headless Chromium (Debian's), after its scripts ran: the task, its rounds
+    and the loss chart drawn by Chart.js, served by the explorer itself."""
+    chromium = shutil.which("chromium")
+    assert chromium, "Debian's chromium is missing: `make setup` installs it"
+    port, _ = served
+    task, _, _ = round_played
+    r = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=10000",
+                        "--dump-dom", f"http://127.0.0.1:{port}/tasks/{task}"],
+                       capture_output=True, text=True, timeout=120, check=False)
+    assert r.returncode == 0, r.stderr[-2000:]
+    dom = r.stdout
+    assert f"<h1>PoGO task {task}</h1>" in dom and "0x" + ROOT.hex() in dom
+    assert 'data-chart="1"' in dom, dom[-2000:]  # one closed round with an update: one point drawn
