@@ -44,10 +44,11 @@ solcx:
 	printf '#!/bin/sh\nexec node "%s/deploy/solc-shim.cjs" "$$@"\n' "$(CURDIR)" > $(SOLCX)
 	chmod +x $(SOLCX)
 
-# The ABI and bytecode that nodes load (pogo/net/abi/): regenerate after changing contracts/;
+# The ABI and bytecode that nodes load (pogo/net/abi/) and docs/EVENTS.md: regenerate after changing contracts/;
 # tests/test_layout.py fails while they differ from a fresh compile.
 abi: setup
 	$(PY) -m pogo.dev.compiler
+	$(PY) -m pogo.dev.eventsdoc
 
 # Static analysis. slither and ruff live in their own venv, pinned, so that their dependencies
 # never move web3 & co. in .venv and the findings do not change under a newer release.

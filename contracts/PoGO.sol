@@ -159,27 +159,54 @@ contract PoGO is Staking {
     /// @notice Each miner's update commitment for a task: keccak(task, miner) => commitment.
     mapping(bytes32 => bytes32) public updateCommitments;
 
+    /// @notice Task `taskId` was created by `owner` with `params`; on IPFS: its spec `specCid`, its
+    ///         initial checkpoint `checkpointCid` and that checkpoint's Merkle tree file `treeCid`.
     event TaskCreated(uint256 indexed taskId, address indexed owner, TaskParams params, string specCid,
                       string checkpointCid, string treeCid);
+    /// @notice `from` added `amount` to task `taskId`'s reward pool, which is now `pool`.
     event TaskFunded(uint256 indexed taskId, address indexed from, uint256 amount, uint256 pool);
+    /// @notice Submission `submissionId` to round `round` of task `taskId` was revealed: an update
+    ///         (`kind` 0) by `miner`, or an aggregate proposal (`kind` 1), built on `prevRoot`,
+    ///         committing to the new model `newRoot` and diff `diffRoot`, with its files on IPFS; the
+    ///         miner's claimed training loss at its first and last step, in millionths of a nat.
     event UpdateSubmitted(uint256 indexed submissionId, uint256 indexed taskId, uint256 indexed round, address miner,
                           uint8 kind, bytes32 prevRoot, bytes32 newRoot, bytes32 diffRoot, string diffCid,
                           string treeCid, string checkpointCid, int64 claimedLossFirst, int64 claimedLossLast);
+    /// @notice `miner` committed to an update in round `round` of task `taskId`: `commitment` hashes
+    ///         what it will reveal (PROTOCOL.md section 5).
     event UpdateCommitted(uint256 indexed taskId, uint256 indexed round, address indexed miner, bytes32 commitment);
+    /// @notice `verifier`, in seat `seat` of submission `submissionId`'s committee, committed its vote.
     event VoteCommitted(uint256 indexed submissionId, address indexed verifier, uint256 seat);
+    /// @notice Submission `submissionId`'s committee was drawn from `seed`: `members` by seat; votes
+    ///         are committed until block `voteDeadline`, then revealed.
     event CommitteeDrawn(uint256 indexed submissionId, bytes32 seed, address[] members, uint256 voteDeadline);
+    /// @notice `verifier`, in seat `seat`, revealed its vote on submission `submissionId`: `approve`,
+    ///         the loss improvement it measured in micro-nats, and `reason` (PROTOCOL.md section 6; 0 OK).
     event VoteCast(uint256 indexed submissionId, address indexed verifier, uint256 seat, bool approve,
                    int64 improvement, uint8 reason);
+    /// @notice Submission `submissionId` ended in `status` (Accepted 3, Rejected 4, Expired 5, NotAccepted 6)
+    ///         with `approvals` and `rejections`; `improvement` is the approvals' median (micro-nats),
+    ///         `minerSlash` what the miner lost.
     event Finalized(uint256 indexed submissionId, uint8 status, uint256 approvals, uint256 rejections,
                     int64 improvement, uint256 minerSlash);
+    /// @notice Seat `seat` of submission `submissionId` was settled: `verifier` was credited `paid` and
+    ///         lost `slashed` of its stake.
     event SeatSettled(uint256 indexed submissionId, uint256 seat, address indexed verifier, uint256 paid,
                       uint256 slashed);
+    /// @notice Round `round` of task `taskId` closed with `accepted` updates sharing `rewardPot`;
+    ///         `aggregating` when an aggregate of them must be proposed and checked next.
     event RoundClosed(uint256 indexed taskId, uint256 indexed round, uint256 accepted, uint256 rewardPot,
                       bool aggregating);
+    /// @notice `root` became task `taskId`'s head, the model that round `round` builds on, from
+    ///         submission `fromSubmission` (0: the task's initial checkpoint).
     event HeadAdvanced(uint256 indexed taskId, uint256 indexed round, bytes32 root, uint256 fromSubmission);
+    /// @notice `miner` was credited `amount` for its accepted update `submissionId`.
     event Rewarded(uint256 indexed submissionId, address indexed miner, uint256 amount);
+    /// @notice `miner` paid `amount`, the evaluation fee, for its not-accepted update `submissionId`.
     event EvaluationFeeCharged(uint256 indexed submissionId, address indexed miner, uint256 amount);
+    /// @notice The owner ended task `taskId`: no new submissions.
     event TaskEnded(uint256 indexed taskId);
+    /// @notice Task `taskId`'s remaining pool, `amount`, was credited to its owner `owner`.
     event PoolReclaimed(uint256 indexed taskId, address indexed owner, uint256 amount);
     /// @notice A leaf fraud proof rejected a submission (kind: LeafFraud.MISMATCH or MALFORMED_RECORD);
     ///         the prover was credited `bounty` out of the miner's slash.

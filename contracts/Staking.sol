@@ -58,11 +58,21 @@ abstract contract Staking {
     uint256 public totalEscrow;
     uint256 public totalBurned;
 
+    /// @notice `amount` wei was added to `account`'s stake, which is now `stake`.
     event Staked(address indexed account, uint256 amount, uint256 stake);
+    /// @notice `verifier` joined the verifier pool in slot `slot`; committees are drawn from the pool by stake.
     event VerifierRegistered(address indexed verifier, uint256 slot);
+    /// @notice `verifier` left slot `slot`: by itself, or `evicted` by a registration that needed the slot
+    ///         (its stake was below the minimum or below the newcomer's).
     event VerifierLeft(address indexed verifier, uint256 slot, bool evicted);
+    /// @notice `amount` of `account`'s free stake started unbonding (still slashable); `withdraw` pays it
+    ///         from block `readyBlock` on, once no committee seat of the account is open.
     event UnstakeRequested(address indexed account, uint256 amount, uint256 readyBlock);
+    /// @notice `account` was paid `amount`: what it was owed (rewards, fees, bounties, refunds) plus
+    ///         matured unbonding stake.
     event Withdrawn(address indexed account, uint256 amount);
+    /// @notice `amount` was taken from `account`'s stake over submission `submissionId`; `why`: 1 the
+    ///         miner's bond, 2 a verifier in the minority on a fault, 3 a verifier that never revealed.
     event Slashed(address indexed account, uint256 amount, uint256 indexed submissionId, uint8 why);
 
     error ZeroAmount();

@@ -80,3 +80,10 @@ def test_shipped_artifacts_equal_a_fresh_compile(name):
     shipped = artifacts.load(name)
     assert shipped.abi == fresh.abi
     assert shipped.bytecode == fresh.bytecode
+
+
+def test_the_events_document_says_what_the_sources_say():
+    """Run `make abi` when this fails: an event or its NatSpec changed but docs/EVENTS.md did not."""
+    from pogo.dev import eventsdoc
+
+    assert eventsdoc.EVENTS_MD.read_text() == eventsdoc.render()

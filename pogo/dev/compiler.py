@@ -26,7 +26,7 @@ SETTINGS = {
     "evmVersion": toolchain.EVM_VERSION,
     "optimizer": {"enabled": True, "runs": 200},
     "viaIR": True,
-    "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"]}},
+    "outputSelection": {"*": {"*": ["abi", "userdoc", "evm.bytecode.object", "evm.deployedBytecode.object"]}},
 }
 
 
@@ -45,6 +45,26 @@ def _cache_key(sources: dict[str, str]) -> str:
 def compile_contracts(root: Path = CONTRACTS_DIR, force: bool = False,
                       progress: Callable[[str], None] = lambda _: None) -> dict[str, Artifact]:
     """Every contract under ``root`` by name (names must be unique)."""
+    output = _compile(root, force, progress)
+    artifacts: dict[str, Artifact] = {}
+    for contracts in output["contracts"].values():
+        for name, c in contracts.items():
+            if name in artifacts:
+                raise PogoError(f"two contracts are named {name}")
+            artifacts[name] = Artifact(name, c["abi"], "0x" + c["evm"]["bytecode"]["object"])
+    return artifacts
+
+
+def userdoc(name: str, root: Path = CONTRACTS_DIR) -> dict:
+    """A contract's NatSpec for its users (@notice of functions, events and errors)."""
+    for contracts in _compile(root, False, lambda _: None)["contracts"].values():
+        if name in contracts:
+            return contracts[name]["userdoc"]
+    raise PogoError(f"no contract named {name} under {root}")
+
+
+def _compile(root: Path, force: bool, progress: Callable[[str], None]) -> dict:
+    """solc's standard-json output for every file under ``root``, from the cache when unchanged."""
     sources = _sources(root)
     cached = CACHE_DIR / f"{_cache_key(sources)}.json"
     if cached.exists() and not force:
@@ -63,13 +83,7 @@ def compile_contracts(root: Path = CONTRACTS_DIR, force: bool = False,
             raise PogoError("solc: " + errors[0]["formattedMessage"].strip().splitlines()[0])
         CACHE_DIR.mkdir(parents=True, exist_ok=True)
         write_bytes_atomic(cached, json.dumps(output).encode())
-    artifacts: dict[str, Artifact] = {}
-    for contracts in output["contracts"].values():
-        for name, c in contracts.items():
-            if name in artifacts:
-                raise PogoError(f"two contracts are named {name}")
-            artifacts[name] = Artifact(name, c["abi"], "0x" + c["evm"]["bytecode"]["object"])
-    return artifacts
+    return output
 
 
 def write_package_artifacts(force: bool = False, progress: Callable[[str], None] = lambda _: None) -> list[Path]:
