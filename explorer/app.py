@@ -113,6 +113,27 @@ def create_app(indexer: Indexer) -> FastAPI:
                           for e in history]
         return out
 
+    @app.get("/api/verifiers", summary="Every verifier that voted: votes, agreement with the outcomes, slashes")
+    def verifiers() -> list[dict]:
+        votes = indexer.query(names=("VoteCast",))
+        outcomes = {e["submissionId"]: Status(e["status"]) for e in indexer.query(names=("Finalized",))}
+        settled = indexer.query(names=("SeatSettled",))
+        rows: dict[str, dict] = {}
+        for v in votes:
+            row = rows.setdefault(v["verifier"], {"verifier": v["verifier"], "votes": 0, "decided": 0, "agreed": 0,
+                                                  "slashed_eth": "0", "paid_eth": "0"})
+            row["votes"] += 1
+            outcome = outcomes.get(v["submissionId"])
+            if outcome in (Status.ACCEPTED, Status.REJECTED, Status.NOT_ACCEPTED):
+                row["decided"] += 1
+                row["agreed"] += v["approve"] == (outcome == Status.ACCEPTED)
+        for who, row in rows.items():
+            mine = [e for e in settled if e["verifier"] == who]
+            row["paid_eth"] = eth(sum(e["paid"] for e in mine))
+            row["slashed_eth"] = eth(sum(e["slashed"] for e in mine))
+            row["agreement"] = row["agreed"] / row["decided"] if row["decided"] else None
+        return sorted(rows.values(), key=lambda r: -r["votes"])
+
     @app.get("/static/chart.js", include_in_schema=False)
     def chart_js() -> FileResponse:
         if not CHART_JS.exists():
@@ -125,6 +146,17 @@ def create_app(indexer: Indexer) -> FastAPI:
                        f"<td>{t['pool_eth']}</td><td>{t['round']}</td><td>{t['ended']}</td></tr>" for t in tasks())
         return _page("PoGO tasks", f"<table><tr><th>task</th><th>owner</th><th>pool (ETH)</th><th>round</th>"
                                    f"<th>ended</th></tr>{rows}</table>")
+
+    @app.get("/verifiers", response_class=HTMLResponse, include_in_schema=False)
+    def verifiers_page() -> str:
+        def agreement(v: dict) -> str:
+            return "" if v["agreement"] is None else f"{v['agreement']:.0%}"
+
+        rows = "".join(f"<tr><td><a href='/api/accounts/{v['verifier']}'>{escape(v['verifier'])}</a></td>"
+                       f"<td>{v['votes']}</td><td>{agreement(v)}</td>"
+                       f"<td>{v['paid_eth']}</td><td>{v['slashed_eth']}</td></tr>" for v in verifiers())
+        return _page("PoGO verifiers", "<table><tr><th>verifier</th><th>votes</th><th>agreed with the outcome</th>"
+                                       f"<th>paid (ETH)</th><th>slashed (ETH)</th></tr>{rows}</table>")
 
     @app.get("/tasks/{task_id}", response_class=HTMLResponse, include_in_schema=False)
     def task_page(task_id: int) -> str:
@@ -166,4 +198,5 @@ def _page(title: str, body: str) -> str:
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title>"
             "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
             "td,th{border:1px solid #ccc;padding:.3em .6em}</style></head>"
-            f"<body><h1>{escape(title)}</h1>{body}<p><a href='/'>tasks</a> · <a href='/docs'>API</a></p></body></html>")
+            f"<body><h1>{escape(title)}</h1>{body}<p><a href='/'>tasks</a> · <a href='/verifiers'>verifiers</a> · "
+            "<a href='/docs'>API</a></p></body></html>")

@@ -94,6 +94,11 @@ def test_the_api_shows_a_round_its_submission_and_every_vote(served, round_playe
                                                            "/api/tasks/{task_id}/rounds/{round_}",
                                                            "/api/submissions/{submission_id}",
                                                            "/api/accounts/{address}"}
+    verifiers = {v["verifier"]: v for v in get(port, "/api/verifiers")}
+    assert set(verifiers) == set(members)
+    assert all(v["votes"] == v["decided"] == v["agreed"] == 1 and v["agreement"] == 1.0 for v in verifiers.values())
+    assert all(v["paid_eth"] == "0.01" and v["slashed_eth"] == "0" for v in verifiers.values())  # the fee each
+    assert members[0] in get(port, "/verifiers")
     page = get(port, f"/tasks/{task}")
     assert f"PoGO task {task}" in page and "0x" + ROOT.hex() in page
 
