@@ -29,5 +29,10 @@ def test_two_rounds_advance_the_head_and_slash_the_cheater(tmp_path, monkeypatch
         r = subprocess.run([sys.executable, "-m", "pogo", "status", "--dev-account", "1"], capture_output=True,
                            text=True, timeout=120, check=False)
         assert r.returncode == 0 and json.loads(r.stdout)["stake_eth"] != "0", r.stderr
+        claims = [subprocess.run([sys.executable, "-m", "pogo", "miner", "claim", "--task", "1", "--dev-account", "1",
+                                  "--workdir", str(tmp_path / "claim")], capture_output=True, text=True, timeout=120,
+                                 check=False) for _ in range(2)]
+        assert [c.returncode for c in claims] == [0, 0], claims[0].stderr + claims[1].stderr
+        assert json.loads(claims[1].stdout)["submissions"] == []  # whatever the first found, it claimed
     finally:
         Devnet(state_dir.resolve() / "devnet").down()

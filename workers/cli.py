@@ -1,4 +1,4 @@
-"""`pogo miner stake|unstake|withdraw|run`."""
+"""`pogo miner stake|unstake|withdraw|claim|run`."""
 
 from __future__ import annotations
 
@@ -57,11 +57,48 @@ def _lead(args: argparse.Namespace, miner) -> int:
     return 0
 
 
+def cmd_claim(args: argparse.Namespace) -> int:
+    """Claim the rewards of this key's accepted updates to a task whose rounds have closed (a
+    running miner does this itself; this is for a miner that stopped)."""
+    from pogo.net.chain import ChainError
+    from pogo.net.contract import Status
+    from pogo.node import eth
+
+    ctx = open_task(args, "miner")
+    me = ctx.pogo.client.address
+    claimed, waiting, total = [], [], 0
+    for p in ctx.log.submissions(ctx.task_id):
+        if p.miner != me or p.kind != 0:
+            continue
+        s = ctx.pogo.submission(p.submission_id)
+        if s.status != Status.ACCEPTED or s.reward_claimed:
+            continue
+        try:
+            receipt = ctx.pogo.claim_reward(p.submission_id)
+        except ChainError as exc:
+            if exc.name == "RoundNotClosed":
+                waiting.append(p.submission_id)
+                continue
+            if exc.name == "NothingToClaim":  # a running miner on this key claimed it first
+                continue
+            raise
+        total += ctx.pogo.events(receipt, "Rewarded")[0]["amount"]
+        claimed.append(p.submission_id)
+    print(json.dumps({"claimed_eth": eth(total), "submissions": claimed, "round_not_closed": waiting,
+                      "withdrawable_eth": eth(ctx.pogo.withdrawable(me))}, indent=2))
+    return 0
+
+
 def register(sub) -> None:
     m = sub.add_parser("miner", help="stake, then train and submit updates")
     msub = m.add_subparsers(dest="action", required=True, parser_class=sub._parser_class)
     add_stake_command(msub, "miner")
     add_account_commands(msub, "miner")
+    c = msub.add_parser("claim", help="claim the rewards of this key's accepted updates to a task (then withdraw)")
+    add_node_options(c)
+    c.add_argument("--task", type=int, required=True, help="the task id")
+    c.add_argument("--workdir", help="cache (default .pogo/miner-ADDRESS)")
+    c.set_defaults(func=cmd_claim)
     r = msub.add_parser("run", help="train and submit an update every round (resumes after a crash)")
     add_node_options(r)
     r.add_argument("--task", type=int, required=True, help="the task id")
