@@ -13,12 +13,14 @@ it was committed with (kept in the state file before the commitment is sent).
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from pogo.context import Context
 from pogo.net.chain import ChainError
@@ -81,6 +83,7 @@ class Miner:
     def __init__(self, ctx: Context, trainer, builder: Builder = build_honest,
                  progress: Callable[[str], None] = lambda _: None):
         self.ctx, self.trainer, self.builder, self.progress = ctx, trainer, builder, progress
+        self._bar: tqdm | None = None
         self.address = ctx.pogo.client.address
         self.state_path = ctx.workdir / "miner.json"
         self.residual_path = ctx.workdir / "residual.npy"
@@ -260,7 +263,17 @@ class Miner:
         return False
 
     def _train_progress(self, step: int, steps: int, loss: float) -> None:
-        if step == steps or step % max(1, steps // 4) == 0:
+        """A progress bar on a terminal (tqdm turns itself off elsewhere), a line a quarter otherwise."""
+        if step == 1:
+            self._bar = tqdm(total=steps, desc="training", unit="step", disable=None, leave=False, file=sys.stderr)
+        shown = self._bar is not None and not self._bar.disable
+        if self._bar is not None:
+            self._bar.update(1)
+            self._bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
+            if step == steps:
+                self._bar.close()
+                self._bar = None
+        if step == steps or (not shown and step % max(1, steps // 4) == 0):
             self.progress(f"step {step}/{steps} loss {loss:.3f}")
 
     # -- after the vote ---------------------------------------------------------------
