@@ -115,4 +115,5 @@ def register(sub) -> None:
     p.add_argument("--json", help="also write the results here")
     p.add_argument("--state-dir", default=".pogo/demo", help="the demo's chain, IPFS and role state (wiped first)")
     p.add_argument("--keep", action="store_true", help="leave the chain and IPFS running afterwards")
+    p.add_argument("--chain", choices=["anvil", "ganache"], default="anvil", help="the local chain to run on")
     p.set_defaults(func=cmd_demo)

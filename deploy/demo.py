@@ -56,14 +56,15 @@ def validation_loss(ctx: Context, windows: int = 64) -> float:
     return evaluate(net, tokens, offsets)
 
 
-def run(rounds: int = 3, state_dir: Path = Path(".pogo/demo"), steps: int = 30, keep: bool = False) -> dict:
+def run(rounds: int = 3, state_dir: Path = Path(".pogo/demo"), steps: int = 30, keep: bool = False,
+        chain_name: str = "anvil") -> dict:
     state_dir = state_dir.resolve()
     if state_dir.exists():
         Devnet(state_dir / "devnet").down()
         shutil.rmtree(state_dir)
     net = Devnet(state_dir / "devnet", progress=_say)
     print("PoGO demo: local chain + IPFS, 3 honest miners, 1 cheater, 4 verifiers", file=sys.stderr)
-    state = net.up()
+    state = net.up(chain=chain_name)
     try:
         report = _run(state, rounds, state_dir, steps)
         if keep:
@@ -204,7 +205,7 @@ def verdict(report: dict) -> dict:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    report = run(args.rounds, Path(args.state_dir), args.steps, args.keep)
+    report = run(args.rounds, Path(args.state_dir), args.steps, args.keep, args.chain)
     report["verdict"] = verdict(report)
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2))

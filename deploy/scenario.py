@@ -35,7 +35,10 @@ class Scenario:
         raise KeyError(address)
 
     def mine(self, blocks: int = 1) -> None:
-        self.w3.provider.make_request("anvil_mine", [hex(blocks)])
+        """Mine empty blocks: Anvil's anvil_mine, or Ganache's evm_mine with a block count."""
+        reply = self.w3.provider.make_request("anvil_mine", [hex(blocks)])
+        if "error" in reply:
+            self.w3.provider.make_request("evm_mine", [{"blocks": blocks}])
 
     def next_epoch(self) -> None:
         """Mine to the first block of the next epoch (stake changes made before count in draws)."""

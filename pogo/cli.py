@@ -37,7 +37,7 @@ def cmd_devnet(args: argparse.Namespace) -> int:
 
     net = Devnet(args.state_dir, progress=_progress)
     if args.action == "up":
-        state = net.up(args.anvil_port, args.ipfs_port, args.block_time)
+        state = net.up(args.anvil_port, args.ipfs_port, args.block_time, args.chain)
         _print_json({"rpc_url": state.rpc_url, "ipfs_api": state.ipfs_api, "state_dir": str(net.dir)})
     elif args.action == "status":
         status = net.status()
@@ -206,7 +206,9 @@ def build_parser() -> argparse.ArgumentParser:
     devnet = sub.add_parser("devnet", help="the local chain and IPFS daemon")
     devnet.add_argument("action", choices=["up", "status", "down"], help="start, report or stop")
     devnet.add_argument("--state-dir", help="where pids, logs and chain state live (default ./.pogo/devnet)")
-    devnet.add_argument("--anvil-port", type=int, default=0, help="default: a free port")
+    devnet.add_argument("--chain", choices=["anvil", "ganache"], default="anvil",
+                        help="the local chain: Anvil, or Ganache 7.9.2 (same accounts, chain id and gas limit)")
+    devnet.add_argument("--anvil-port", type=int, default=0, help="the chain's port (default: a free port)")
     devnet.add_argument("--ipfs-port", type=int, default=0, help="default: a free port")
     devnet.add_argument("--block-time", type=int, default=2,
                         help="seconds between empty blocks, besides one per transaction (0: only on transactions)")

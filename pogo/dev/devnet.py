@@ -25,6 +25,8 @@ from pogo.net.ports import free_port, port_is_free
 from pogo.protocol.atomicfile import write_bytes_atomic
 
 CHAIN_ID = 31337
+CHAINS = ("anvil", "ganache")
+ANVIL_MNEMONIC = "test test test test test test test test test test test junk"  # Anvil's development accounts
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 10.0
 
@@ -133,19 +135,24 @@ class Devnet:
 
     # -- up ---------------------------------------------------------------------------
 
-    def up(self, anvil_port: int = 0, ipfs_port: int = 0, block_time: int = 0) -> DevnetState:
+    def up(self, anvil_port: int = 0, ipfs_port: int = 0, block_time: int = 0, chain: str = "anvil") -> DevnetState:
         """Start whatever is not already healthy; return the running network's addresses.
 
         ``block_time`` > 0 adds a block every that many seconds to the blocks each transaction
         mines, so that windows and seeds move on with no traffic (as on a live chain); tests
-        and the demo keep 0 and mine the blocks they need.
+        and the demo keep 0 and mine the blocks they need. ``chain`` is "anvil" or "ganache" (the
+        same accounts, chain id and block gas limit; the chain's port is still `anvil_port`).
         """
+        if chain not in CHAINS:
+            raise PogoError(f"unknown chain {chain!r}: choose one of {', '.join(CHAINS)}")
         self.dir.mkdir(parents=True, exist_ok=True)
         state = self.load() or DevnetState(Service("anvil"), Service("ipfs"))
         if anvil_healthy(state.anvil.url) and _alive(state.anvil.pid):
             self.progress(f"anvil already running at {state.anvil.url}")
         else:
-            state.anvil = self._start_anvil(anvil_port or state.anvil.port or free_port(), block_time)
+            port = anvil_port or state.anvil.port or free_port()
+            state.anvil = (self._start_anvil(port, block_time) if chain == "anvil"
+                           else self._start_ganache(port, block_time))
         self._save(state)
         if ipfs_healthy(state.ipfs.port) and _alive(state.ipfs.pid):
             self.progress(f"ipfs already running at {state.ipfs_api}")
@@ -193,6 +200,25 @@ class Devnet:
         url = f"http://127.0.0.1:{port}"
         self._wait_healthy("anvil", proc, lambda: anvil_healthy(url), port)
         return Service("anvil", proc.pid, port, url, str(self.dir / "anvil.log"))
+
+    def _start_ganache(self, port: int, block_time: int = 0) -> Service:
+        """Ganache with Anvil's accounts (its mnemonic), chain id and 30M block gas, its chain kept
+        in STATE_DIR/ganache-db across restarts."""
+        binary = toolchain.ganache()
+        toolchain.node()
+        if not port_is_free(port):
+            raise PogoError(f"port {port} for ganache is already taken by another program; choose another with --anvil-port")
+        self.progress(f"starting ganache on 127.0.0.1:{port}")
+        argv = [str(binary), "--server.host", "127.0.0.1", "--server.port", str(port), "--chain.chainId", str(CHAIN_ID),
+                "--wallet.mnemonic", ANVIL_MNEMONIC, "--wallet.totalAccounts", "20", "--wallet.defaultBalance", "100000",
+                "--miner.blockGasLimit", "30000000", "--database.dbPath", str(self.dir / "ganache-db"),
+                "--logging.quiet"]
+        if block_time > 0:
+            argv += ["--miner.blockTime", str(block_time)]
+        proc = self._spawn("ganache", argv)
+        url = f"http://127.0.0.1:{port}"
+        self._wait_healthy("ganache", proc, lambda: anvil_healthy(url), port)
+        return Service("ganache", proc.pid, port, url, str(self.dir / "ganache.log"))
 
     def _start_ipfs(self, port: int) -> Service:
         binary = toolchain.jsipfs()

@@ -46,6 +46,12 @@ def forge() -> Path:
     return _existing(Path(os.environ.get("POGO_FORGE", default)), "forge", "POGO_FORGE")
 
 
+def ganache() -> Path:
+    """Ganache 7.9.2 (npm), the other local chain `pogo devnet up --chain ganache` runs."""
+    default = NODE_MODULES / ".bin" / "ganache"
+    return _existing(Path(os.environ.get("POGO_GANACHE", default)), "ganache (npm ganache@7.9.2)", "POGO_GANACHE")
+
+
 def jsipfs() -> Path:
     default = NODE_MODULES / ".bin" / "jsipfs"
     return _existing(Path(os.environ.get("POGO_JSIPFS", default)), "jsipfs (npm ipfs@0.66.1)", "POGO_JSIPFS")

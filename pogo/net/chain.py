@@ -58,8 +58,12 @@ def _error_table(abi: list) -> dict[bytes, tuple[str, list[str]]]:
     return table
 
 
-def decode_revert(abi: list, data: str | bytes | None) -> ChainError:
-    """Turn revert data into a ChainError naming the custom error."""
+def decode_revert(abi: list, data: str | bytes | dict | None) -> ChainError:
+    """Turn revert data into a ChainError naming the custom error. Nodes differ in how they hand
+    it over: a hex string or bytes (Anvil, geth), or an object with the hex under `result` or
+    `data` (Ganache)."""
+    if isinstance(data, dict):
+        data = data.get("result") or data.get("data")
     if isinstance(data, str):
         raw = bytes.fromhex(data.removeprefix("0x"))
     else:
