@@ -19,7 +19,9 @@ os.environ.setdefault("PYTHONHASHSEED", "0")
 @pytest.fixture(scope="session")
 def devnet(tmp_path_factory):
     net = Devnet(tmp_path_factory.mktemp("devnet"))
-    state = net.up()  # raises PogoError naming the missing binary or busy port
+    # POGO_TEST_CHAIN=ganache runs a module on Ganache instead (tests/test_ganache.py does, for the
+    # contract tests).
+    state = net.up(chain=os.environ.get("POGO_TEST_CHAIN", "anvil"))  # PogoError names a missing binary or busy port
     yield state
     net.down()
 
@@ -54,4 +56,5 @@ def snapshot(w3):
 
 
 def mine(w3, blocks: int = 1) -> None:
-    w3.provider.make_request("anvil_mine", [hex(blocks)])
+    if "error" in w3.provider.make_request("anvil_mine", [hex(blocks)]):
+        w3.provider.make_request("evm_mine", [{"blocks": blocks}])  # Ganache
