@@ -1,6 +1,6 @@
 """Ganache 7.9.2 as the local chain (`pogo devnet up --chain ganache`): the contracts through a
-whole round with every outcome path a round needs, revert reasons decoded by name, and one round
-of the demo (DeepSpeed miners, verifier bots, aggregation) on it."""
+whole round, revert reasons decoded by name, the whole contract test module, and one round of
+the demo (DeepSpeed miners, verifier bots, aggregation) on it."""
 
 from __future__ import annotations
 
@@ -47,3 +47,16 @@ def test_one_demo_round_on_ganache(tmp_path):
     result = demo.verdict(report)
     assert result == {k: True for k in result}, result
     assert len(report["rounds"][0]["submissions"]) == 4
+
+
+def test_the_contract_tests_pass_on_ganache():
+    """tests/test_contracts.py, every revert path and attack of the contract tests, on Ganache."""
+    import os
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_contracts.py"],
+                       env=dict(os.environ, POGO_TEST_CHAIN="ganache"), capture_output=True, text=True, timeout=900,
+                       check=False)
+    assert r.returncode == 0, r.stdout[-3000:]
+    assert " passed" in r.stdout.splitlines()[-1] and "failed" not in r.stdout.splitlines()[-1]
