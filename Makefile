@@ -10,7 +10,7 @@ FORGE  := node_modules/@foundry-rs/forge-linux-amd64/bin/forge
 CHROMIUM := /usr/bin/chromium
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup solcx test demo devnet-up devnet-down bench clean abi lint fuzz
+.PHONY: setup solcx test demo devnet-up devnet-down bench clean abi lint fuzz brownie
 
 setup: $(VENV)/.installed node_modules/.installed solcx $(CHROMIUM)
 
@@ -43,6 +43,14 @@ solcx:
 	mkdir -p $(dir $(SOLCX))
 	printf '#!/bin/sh\nexec node "%s/deploy/solc-shim.cjs" "$$@"\n' "$(CURDIR)" > $(SOLCX)
 	chmod +x $(SOLCX)
+
+# brownie in a venv of its own (it pins its own web3); `make test` runs tests/test_brownie.py with it.
+BROWNIE_VENV := .brownie-venv
+brownie: $(BROWNIE_VENV)/bin/brownie solcx
+	mkdir -p build/brownie
+$(BROWNIE_VENV)/bin/brownie:
+	$(PYTHON) -m venv $(BROWNIE_VENV)
+	$(BROWNIE_VENV)/bin/pip install --quiet eth-brownie==1.22.2
 
 # The ABI and bytecode that nodes load (pogo/net/abi/) and docs/EVENTS.md: regenerate after changing contracts/;
 # tests/test_layout.py fails while they differ from a fresh compile.
@@ -88,7 +96,7 @@ lint: $(VENV)/.installed node_modules/.installed $(LINT_VENV)/.installed
 	$(LINT_BIN)/ruff check --output-format concise $(PY_SOURCES) || status=1; \
 	exit $$status
 
-test: setup
+test: setup brownie
 	$(PY) -m pytest -q
 
 # The contract invariants of tests/forge/ at 2,000 runs x 200 calls with a fresh seed (make test
