@@ -152,11 +152,23 @@ def create_app(indexer: Indexer) -> FastAPI:
         def agreement(v: dict) -> str:
             return "" if v["agreement"] is None else f"{v['agreement']:.0%}"
 
-        rows = "".join(f"<tr><td><a href='/api/accounts/{v['verifier']}'>{escape(v['verifier'])}</a></td>"
+        rows = "".join(f"<tr><td><a href='/accounts/{v['verifier']}'>{escape(v['verifier'])}</a></td>"
                        f"<td>{v['votes']}</td><td>{agreement(v)}</td>"
                        f"<td>{v['paid_eth']}</td><td>{v['slashed_eth']}</td></tr>" for v in verifiers())
         return _page("PoGO verifiers", "<table><tr><th>verifier</th><th>votes</th><th>agreed with the outcome</th>"
                                        f"<th>paid (ETH)</th><th>slashed (ETH)</th></tr>{rows}</table>")
+
+    @app.get("/accounts/{address}", response_class=HTMLResponse, include_in_schema=False)
+    def account_page(address: str) -> str:
+        a = account(address)
+        position = "".join(f"<tr><th>{escape(k.removesuffix('_eth').replace('_', ' '))}</th><td>{escape(str(v))}</td></tr>"
+                           for k, v in a.items() if k not in ("history", "address"))
+        history = "".join(f"<tr><td>{e['block']}</td><td>{escape(e['name'])}</td><td>{escape(str(e.get('submissionId', '')))}"
+                          f"</td><td>{escape(str(e.get('amount', e.get('paid', ''))))}</td><td>{escape(str(e.get('slashed', '')))}"
+                          f"</td></tr>" for e in a["history"])
+        return _page(f"PoGO account {a['address']}", f"<table>{position}</table><h2>history</h2>"
+                     "<table><tr><th>block</th><th>event</th><th>submission</th><th>amount (ETH)</th>"
+                     f"<th>slashed (ETH)</th></tr>{history}</table>")
 
     @app.get("/tasks/{task_id}", response_class=HTMLResponse, include_in_schema=False)
     def task_page(task_id: int) -> str:

@@ -99,6 +99,8 @@ def test_the_api_shows_a_round_its_submission_and_every_vote(served, round_playe
     assert all(v["votes"] == v["decided"] == v["agreed"] == 1 and v["agreement"] == 1.0 for v in verifiers.values())
     assert all(v["paid_eth"] == "0.01" and v["slashed_eth"] == "0" for v in verifiers.values())  # the fee each
     assert members[0] in get(port, "/verifiers")
+    page = get(port, f"/accounts/{members[0]}")
+    assert f"PoGO account {members[0]}" in page and "SeatSettled" in page and "VoteCast" in page
     page = get(port, f"/tasks/{task}")
     assert f"PoGO task {task}" in page and "0x" + ROOT.hex() in page
 
