@@ -17,6 +17,12 @@ from pogo.protocol import commitment
 ETH = 10**18
 
 
+def mine(w3: Web3, blocks: int = 1) -> None:
+    """Mine empty blocks: Anvil's anvil_mine, or Ganache's evm_mine with a block count."""
+    if "error" in w3.provider.make_request("anvil_mine", [hex(blocks)]):
+        w3.provider.make_request("evm_mine", [{"blocks": blocks}])
+
+
 @dataclass
 class Scenario:
     w3: Web3
@@ -35,10 +41,7 @@ class Scenario:
         raise KeyError(address)
 
     def mine(self, blocks: int = 1) -> None:
-        """Mine empty blocks: Anvil's anvil_mine, or Ganache's evm_mine with a block count."""
-        reply = self.w3.provider.make_request("anvil_mine", [hex(blocks)])
-        if "error" in reply:
-            self.w3.provider.make_request("evm_mine", [{"blocks": blocks}])
+        mine(self.w3, blocks)
 
     def next_epoch(self) -> None:
         """Mine to the first block of the next epoch (stake changes made before count in draws)."""

@@ -92,10 +92,6 @@ class Indexer:
                 raise PogoError(f"the database {url} indexes {stored['contract']} on chain {stored['chain_id']}, "
                                 f"not {pogo.address} on chain {self.w3.eth.chain_id}: give the explorer another --db")
 
-    def last_block(self) -> int:
-        with self.engine.connect() as db:
-            return int(db.execute(sa.select(meta.c.value).where(meta.c.key == "last_block")).scalar_one())
-
     def _fork_point(self, db) -> int | None:
         """The first stored block whose hash the chain no longer has, if any."""
         stored = db.execute(sa.select(blocks.c.number, blocks.c.hash).order_by(blocks.c.number)).all()

@@ -237,14 +237,14 @@ def add_account_commands(role_sub, role: str) -> None:
 
     def cmd_withdraw(args: argparse.Namespace) -> int:
         pogo = connect(args).contract()
-        status = account_status(pogo, pogo.client.address)
-        matures = status["unbonding_ready"] and status["open_seats"] == 0
-        if status["withdrawable_eth"] == "0" and not matures:
+        a, block = pogo.account(pogo.client.address), pogo.client.w3.eth.block_number
+        matures = a["unbonding"] and block >= a["unbonding_ready"] and a["open_seats"] == 0
+        if pogo.withdrawable(pogo.client.address) == 0 and not matures:
             why = "nothing is owed"
-            if status["unbonding_eth"] != "0":
-                why = (f"{status['unbonding_eth']} ETH is unbonding until block {status['unbonding_ready_block']}"
-                       + (f" and {status['open_seats']} committee seat(s) are open" if status["open_seats"] else "")
-                       + f" (now {status['block']})")
+            if a["unbonding"]:
+                why = (f"{eth(a['unbonding'])} ETH is unbonding until block {a['unbonding_ready']}"
+                       + (f" and {a['open_seats']} committee seat(s) are open" if a["open_seats"] else "")
+                       + f" (now {block})")
             raise PogoError(f"nothing to withdraw for {pogo.client.address}: {why}")
         receipt = pogo.withdraw()
         paid = sum(e["amount"] for e in pogo.events(receipt, "Withdrawn"))

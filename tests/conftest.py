@@ -53,8 +53,3 @@ def snapshot(w3):
     snap = w3.provider.make_request("evm_snapshot", [])["result"]
     yield
     assert w3.provider.make_request("evm_revert", [snap])["result"] is True
-
-
-def mine(w3, blocks: int = 1) -> None:
-    if "error" in w3.provider.make_request("anvil_mine", [hex(blocks)]):
-        w3.provider.make_request("evm_mine", [{"blocks": blocks}])  # Ganache

@@ -11,9 +11,9 @@ import sys
 
 import pytest
 
+from deploy.scenario import mine
 from pogo.net import chain
 from pogo.node import eth, parse_eth
-from tests.conftest import mine
 
 ACCOUNT = 17  # a development account no other test stakes with
 

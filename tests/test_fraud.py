@@ -10,11 +10,10 @@ import numpy as np
 import pytest
 
 from deploy import scenario
-from deploy.scenario import Scenario
+from deploy.scenario import Scenario, mine
 from pogo.net.chain import ChainError
 from pogo.net.contract import FraudKind, Reason, Status
 from pogo.protocol import aggregate, checkpoint, difffile, fraud, merkle
-from tests.conftest import mine
 
 LEAF = 64
 N_PARAMS = 3 * LEAF + 10          # 4 leaves, the last one mostly padding: depth 2

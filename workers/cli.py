@@ -60,30 +60,18 @@ def _lead(args: argparse.Namespace, miner) -> int:
 def cmd_claim(args: argparse.Namespace) -> int:
     """Claim the rewards of this key's accepted updates to a task whose rounds have closed (a
     running miner does this itself; this is for a miner that stopped)."""
-    from pogo.net.chain import ChainError
-    from pogo.net.contract import Status
     from pogo.node import eth
+    from workers.miner import claim_rewards
 
     ctx = open_task(args, "miner")
     me = ctx.pogo.client.address
     claimed, waiting, total = [], [], 0
-    for p in ctx.log.submissions(ctx.task_id):
-        if p.miner != me or p.kind != 0:
-            continue
-        s = ctx.pogo.submission(p.submission_id)
-        if s.status != Status.ACCEPTED or s.reward_claimed:
-            continue
-        try:
-            receipt = ctx.pogo.claim_reward(p.submission_id)
-        except ChainError as exc:
-            if exc.name == "RoundNotClosed":
-                waiting.append(p.submission_id)
-                continue
-            if exc.name == "NothingToClaim":  # a running miner on this key claimed it first
-                continue
-            raise
-        total += ctx.pogo.events(receipt, "Rewarded")[0]["amount"]
-        claimed.append(p.submission_id)
+    for sid, amount in claim_rewards(ctx, me):
+        if amount is None:
+            waiting.append(sid)
+        else:
+            claimed.append(sid)
+            total += amount
     print(json.dumps({"claimed_eth": eth(total), "submissions": claimed, "round_not_closed": waiting,
                       "withdrawable_eth": eth(ctx.pogo.withdrawable(me))}, indent=2))
     return 0

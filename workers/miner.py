@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -281,22 +281,33 @@ class Miner:
     def claim(self) -> int:
         """Claim the rewards of this miner's accepted updates whose rounds have closed."""
         total = 0
-        for p in self.ctx.log.submissions(self.ctx.task_id):
-            if p.miner != self.address or p.submission_id in self.state.claimed:
-                continue
-            s = self.ctx.pogo.submission(p.submission_id)
-            if s.status != Status.ACCEPTED or s.reward_claimed or p.kind != 0:
-                continue
-            try:
-                receipt = self.ctx.pogo.claim_reward(p.submission_id)
-            except ChainError as exc:
-                if exc.name == "RoundNotClosed":
-                    continue
-                raise
-            total += self.ctx.pogo.events(receipt, "Rewarded")[0]["amount"]
-            self.state.claimed.append(p.submission_id)
-            self._save()
+        for sid, amount in claim_rewards(self.ctx, self.address, skip=self.state.claimed):
+            if amount is not None:
+                total += amount
+                self.state.claimed.append(sid)
+                self._save()
         return total
+
+
+def claim_rewards(ctx: Context, address: str, skip=()) -> Iterator[tuple[int, int | None]]:
+    """Claim, one by one, the rewards of ``address``'s accepted updates to the task: yields each
+    (submission id, amount), or (id, None) while its round has not closed. A reward claimed
+    since it was read (by another process on the key) counts as claimed."""
+    for p in ctx.log.submissions(ctx.task_id):
+        if p.miner != address or p.kind != 0 or p.submission_id in skip:
+            continue
+        s = ctx.pogo.submission(p.submission_id)
+        if s.status != Status.ACCEPTED or s.reward_claimed:
+            continue
+        try:
+            receipt = ctx.pogo.claim_reward(p.submission_id)
+        except ChainError as exc:
+            if exc.name == "RoundNotClosed":
+                yield p.submission_id, None
+            elif exc.name != "NothingToClaim":
+                raise
+            continue
+        yield p.submission_id, ctx.pogo.events(receipt, "Rewarded")[0]["amount"]
 
 
 def run_job(ctx: Context, trainer, job: dict, progress=None) -> tuple[np.ndarray, list[float], np.ndarray]:
