@@ -133,7 +133,7 @@ def measure(w3) -> dict:
     q = rng.choice(np.array([-8, -7, -6, -5, -4, -3, -2, -1, 1, 2, 3, 4, 5, 6, 7], dtype=np.int8), 4096)
     gas["proveLeafFraud_head_of_tiny_weights"] = prove_leaf_fraud(
         sc, tiny, difffile.encode_records(q, np.full(4096 // mxint4.GROUP_SIZE, 7, np.uint8), 4096))
-    for k in (2, 3, 5):
+    for k in (2, 3, 5, 7):
         gas[f"aggregate_leaf_rebuild_k{k}"] = aggregate_rebuild(sc, k)
     return gas
 
