@@ -3,7 +3,7 @@ pragma solidity 0.8.28;
 
 import {Float32} from "./lib/Float32.sol";
 import {Sha256Merkle} from "./lib/Sha256Merkle.sol";
-import {PoGO} from "./PoGO.sol";
+import {IPoGO} from "./interfaces/IPoGO.sol";
 
 /// @title LeafFraud
 /// @notice Checks a leaf fraud proof (docs/PROTOCOL.md D11): that leaf `leaf` of a submission's
@@ -19,40 +19,13 @@ import {PoGO} from "./PoGO.sol";
 ///      Leaves are little-endian float32; a record is L/32 scale bytes then L/2 nibble bytes
 ///      (element 2i in the low nibble of byte i, two's complement).
 contract LeafFraud {
-    /// @notice One leaf fraud proof. Every proof is `depth` sibling hashes, bottom up, for the
-    ///         task's tree depth; `leaf` is the same index in every tree.
-    struct Proof {
-        uint256 leaf;                // the leaf index
-        bytes prevLeaf;              // the head's leaf: L little-endian float32 values
-        bytes32[] prevProof;         // prevLeaf's proof to the head root
-        bytes32 claimedLeafHash;     // the submission's leaf hash, sha256(0x00 || leaf bytes)
-        bytes32[] newProof;          // its proof to the submission's new root
-        uint256[] sources;           // an aggregate's accepted updates, ascending; empty for an update
-        bytes[] records;             // the diff record of each source (the update's own for an update)
-        bytes32[][] recordProofs;    // each record's proof to its diff root
-    }
-
-    /// @notice The rebuilt leaf differs from the committed one.
-    uint8 public constant MISMATCH = 1;
-    /// @notice A committed record has a scale byte outside [7, 247] or updates padding.
-    uint8 public constant MALFORMED_RECORD = 2;
-
     uint256 internal constant GROUP = 32;
 
-    /// @notice A part of the proof does not check (what names it); the prover loses only gas.
-    error BadProof(string what);
-    /// @notice The proof is valid and the leaf is exactly right: there is no fraud here.
-    error NoFraud();
-    /// @notice The submission is in no state a fraud proof can change (its status).
-    error NotOpen(uint8 status);
-    /// @notice An aggregate's proof must name exactly its round's accepted updates, ascending.
-    error BadSources();
-
     /// @notice The PoGO contract that created this checker and whose submissions it judges.
-    PoGO public immutable pogo;
+    IPoGO public immutable pogo;
 
     constructor() {
-        pogo = PoGO(msg.sender);
+        pogo = IPoGO(msg.sender);
     }
 
     /// @notice Check a leaf fraud proof against a submission of `pogo`; reverts (NotOpen,
@@ -61,21 +34,21 @@ contract LeafFraud {
     ///         rejected whose round has not closed; an aggregate neither accepted nor rejected while
     ///         its round still waits for one.
     /// @param submissionId the submission accused
-    /// @param p the proof (PoGO.proveLeafFraud forwards the abi.encode(Proof) it was given)
-    /// @return kind MISMATCH or MALFORMED_RECORD
+    /// @param p the proof (PoGO.proveLeafFraud forwards the abi.encode(LeafFraudProof) it was given)
+    /// @return kind Mismatch or MalformedRecord
     /// @return leaf the leaf index
-    function check(uint256 submissionId, Proof calldata p) external view returns (uint8 kind, uint256 leaf) {
-        PoGO.Submission memory s = pogo.getSubmission(submissionId);
+    function check(uint256 submissionId, IPoGO.LeafFraudProof calldata p) external view returns (IPoGO.FraudKind kind, uint256 leaf) {
+        IPoGO.Submission memory s = pogo.getSubmission(submissionId);
         // slither-disable-next-line unused-return (only these fields of the task are needed)
-        (PoGO.TaskParams memory tp,,, uint256 round,, bytes32 headRoot, bool aggregating,,) = pogo.getTask(s.taskId);
-        bool isUpdate = s.kind == uint8(PoGO.Kind.Update);
-        if (s.status == uint8(PoGO.Status.Rejected) || s.fraud
+        (IPoGO.TaskParams memory tp,,, uint256 round,, bytes32 headRoot, bool aggregating,,) = pogo.getTask(s.taskId);
+        bool isUpdate = s.kind == uint8(IPoGO.Kind.Update);
+        if (s.status == uint8(IPoGO.Status.Rejected) || s.fraud
             || (isUpdate
-                ? s.status >= uint8(PoGO.Status.Accepted) && _roundClosed(s.taskId, s.round)
-                : !aggregating || round != s.round || s.status == uint8(PoGO.Status.Accepted))) revert NotOpen(s.status);
+                ? s.status >= uint8(IPoGO.Status.Accepted) && _roundClosed(s.taskId, s.round)
+                : !aggregating || round != s.round || s.status == uint8(IPoGO.Status.Accepted))) revert IPoGO.NotOpen(IPoGO.Status(s.status));
         bytes32[] memory diffRoots;
         if (isUpdate) {
-            if (p.sources.length != 0) revert BadSources();
+            if (p.sources.length != 0) revert IPoGO.BadSources();
             diffRoots = new bytes32[](1);
             diffRoots[0] = s.diffRoot;
         } else {
@@ -91,20 +64,20 @@ contract LeafFraud {
     /// @param diffRoots the diff root of each source, in the order of `p.records`
     /// @param nParams the task's parameter count P
     /// @param leafSize the task's leaf size L (a power of two, >= 32)
-    /// @return kind MISMATCH or MALFORMED_RECORD
+    /// @return kind Mismatch or MalformedRecord
     function verify(bytes32 headRoot, bytes32 newRoot, bytes32[] memory diffRoots, uint256 nParams,
-                    uint256 leafSize, Proof calldata p) public pure returns (uint8 kind) {
+                    uint256 leafSize, IPoGO.LeafFraudProof calldata p) public pure returns (IPoGO.FraudKind kind) {
         uint256 nLeaves = (nParams + leafSize - 1) / leafSize;
         uint256 depth = Float32.bitLength(nLeaves - 1); // ceil(log2 n), 0 for one leaf
         uint256 k = diffRoots.length;
-        if (p.leaf >= nLeaves) revert BadProof("leaf");
-        if (p.records.length != k || p.recordProofs.length != k) revert BadProof("records");
-        if (p.prevLeaf.length != 4 * leafSize) revert BadProof("prevLeaf length");
+        if (p.leaf >= nLeaves) revert IPoGO.BadProof("leaf");
+        if (p.records.length != k || p.recordProofs.length != k) revert IPoGO.BadProof("records");
+        if (p.prevLeaf.length != 4 * leafSize) revert IPoGO.BadProof("prevLeaf length");
         _checkProof(p.prevProof, Sha256Merkle.hashLeaf(p.prevLeaf), p.leaf, headRoot, depth, "prevProof");
         _checkProof(p.newProof, p.claimedLeafHash, p.leaf, newRoot, depth, "newProof");
         uint256 recordSize = leafSize / GROUP + leafSize / 2;
         for (uint256 i = 0; i < k; ++i) {
-            if (p.records[i].length != recordSize) revert BadProof("record length");
+            if (p.records[i].length != recordSize) revert IPoGO.BadProof("record length");
             _checkProof(p.recordProofs[i], Sha256Merkle.hashLeaf(p.records[i]), p.leaf, diffRoots[i], depth, "recordProof");
         }
         // Elements past the model's last parameter are padding: a record may not update them.
@@ -112,11 +85,11 @@ contract LeafFraud {
         (bytes memory rebuilt, bool malformed) = rebuild(p.prevLeaf, p.records, valid < leafSize ? valid : leafSize);
         if (malformed) {
             // Only an update answers for its own record; an aggregate's sources were accepted as they are.
-            if (k > 1) revert BadProof("a source record is malformed");
-            return MALFORMED_RECORD;
+            if (k > 1) revert IPoGO.BadProof("a source record is malformed");
+            return IPoGO.FraudKind.MalformedRecord;
         }
-        if (Sha256Merkle.hashLeaf(rebuilt) == p.claimedLeafHash) revert NoFraud();
-        return MISMATCH;
+        if (Sha256Merkle.hashLeaf(rebuilt) == p.claimedLeafHash) revert IPoGO.NoFraud();
+        return IPoGO.FraudKind.Mismatch;
     }
 
     /// @notice The new leaf from the head's leaf and one record per source, by the exact rule;
@@ -129,9 +102,9 @@ contract LeafFraud {
         leaf = new bytes(prevLeaf.length);
         uint256 k = records.length;
         uint256 nScales = leafSize / GROUP;
-        if (leafSize % GROUP != 0 || k == 0) revert BadProof("leaf size or records");
+        if (leafSize % GROUP != 0 || k == 0) revert IPoGO.BadProof("leaf size or records");
         for (uint256 s = 0; s < k; ++s) {
-            if (records[s].length != nScales + leafSize / 2) revert BadProof("record length");
+            if (records[s].length != nScales + leafSize / 2) revert IPoGO.BadProof("record length");
         }
         uint256[] memory sources = new uint256[](3 * k); // per source: its record's calldata offset, unit, nibbles
         for (uint256 s = 0; s < k; ++s) sources[3 * s] = _offset(records[s]);
@@ -431,7 +404,7 @@ contract LeafFraud {
 
     function _checkProof(bytes32[] calldata proof, bytes32 leafHash, uint256 index, bytes32 root, uint256 depth,
                          string memory what) internal pure {
-        if (proof.length != depth || Sha256Merkle.processProof(proof, leafHash, index) != root) revert BadProof(what);
+        if (proof.length != depth || Sha256Merkle.processProof(proof, leafHash, index) != root) revert IPoGO.BadProof(what);
     }
 
     function _roundClosed(uint256 taskId, uint256 round) internal view returns (bool closed) {
@@ -441,19 +414,19 @@ contract LeafFraud {
 
     /// @dev An aggregate's sources must be exactly its round's accepted updates: as many as the
     ///      round accepted, each one of them, strictly ascending. Their diff roots, in that order.
-    function _sourceRoots(PoGO.Submission memory s, uint256[] calldata sources) internal view returns (bytes32[] memory roots) {
+    function _sourceRoots(IPoGO.Submission memory s, uint256[] calldata sources) internal view returns (bytes32[] memory roots) {
         // slither-disable-next-line unused-return (only the round's accepted count is needed)
         (uint32 accepted,,,,) = pogo.rounds(s.taskId, s.round);
-        if (sources.length != accepted) revert BadSources();
+        if (sources.length != accepted) revert IPoGO.BadSources();
         roots = new bytes32[](sources.length);
         uint256 last = 0;
         for (uint256 i = 0; i < sources.length; ++i) {
-            if (sources[i] <= last) revert BadSources();
+            if (sources[i] <= last) revert IPoGO.BadSources();
             last = sources[i];
             // slither-disable-next-line calls-loop (a view of the PoGO that created this contract, once per source)
-            PoGO.Submission memory u = pogo.getSubmission(sources[i]);
-            if (u.taskId != s.taskId || u.kind != uint8(PoGO.Kind.Update) || u.status != uint8(PoGO.Status.Accepted)
-                || u.round != s.round) revert BadSources();
+            IPoGO.Submission memory u = pogo.getSubmission(sources[i]);
+            if (u.taskId != s.taskId || u.kind != uint8(IPoGO.Kind.Update) || u.status != uint8(IPoGO.Status.Accepted)
+                || u.round != s.round) revert IPoGO.BadSources();
             roots[i] = u.diffRoot;
         }
     }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {IPoGO} from "./interfaces/IPoGO.sol";
 import {Staking} from "./Staking.sol";
 import {StakeTree} from "./lib/StakeTree.sol";
 import {SeedStream} from "./lib/SeedStream.sol";
@@ -24,14 +25,8 @@ import {LeafFraud} from "./LeafFraud.sol";
 ///      update commitments in [roundStart, commitEnd) with commitEnd = roundStart + roundBlocks,
 ///      and their reveals in [commitEnd, commitEnd + voteBlocks). A committee drawn at block D
 ///      commits votes in [D, D + voteBlocks] and reveals them in (D + voteBlocks, D + 2 voteBlocks].
-contract PoGO is Staking {
+contract PoGO is IPoGO, Staking {
     using StakeTree for StakeTree.Tree;
-
-    /// @dev Rejected: a quorum found a provable fault (the miner is slashed). NotAccepted: a
-    ///      quorum judged the gain too small, an overfit or the evidence insufficient (the bond
-    ///      comes back less the evaluation fee; no slash). Appended last: older values keep their numbers.
-    enum Status { None, Pending, Voting, Accepted, Rejected, Expired, NotAccepted }
-    enum Kind { Update, Aggregate }
 
     /// @notice Reasons a verifier rejects (section 6); 0 approves. Faults (slashable):
     ///         1 DATA_UNAVAILABLE, 2 MALFORMED, 3 STALE_BASE, 4 ROOT_MISMATCH, 7 NON_FINITE,
@@ -41,49 +36,11 @@ contract PoGO is Staking {
     uint8 internal constant MAX_REASON = 9;
     /// @dev Bit r set: reason r is a fault.
     uint16 internal constant FAULTS = (1 << 1) | (1 << 2) | (1 << 3) | (1 << 4) | (1 << 7) | (1 << 8);
-    /// @notice Why stake was slashed (the `why` of Slashed).
-    uint8 internal constant SLASH_MINER = 1;
-    uint8 internal constant SLASH_MINORITY = 2;
-    uint8 internal constant SLASH_LIVENESS = 3;
 
     uint256 internal constant BPS = 10_000;
     uint256 internal constant MAX_COMMITTEE = 16;
     /// @dev blockhash() only reaches the last 256 blocks.
     uint256 internal constant SEED_HORIZON = 256;
-
-    struct TaskParams {
-        bytes32 specHash;        // SHA-256 of the task spec (manifest, dataset, off-chain thresholds)
-        bytes32 initialRoot;     // model root of the initial checkpoint
-        uint64 nParams;
-        uint32 leafSize;
-        uint32 nShards;
-        uint64 roundBlocks;      // update commit window; reveals follow for voteBlocks
-        uint64 voteBlocks;       // vote commit window after the draw, then the reveal window
-        uint8 committeeSize;     // N = 3f + 1
-        uint16 minerSlashBps;
-        uint16 verifierSlashBps;
-        uint16 livenessSlashBps;
-        uint128 minerBond;       // locked per submission; the slash is a share of it
-        uint128 roundReward;
-        uint128 verifierFee;     // per majority vote, accepted or rejected alike
-        uint128 evalFee;         // taken from the bond of a NotAccepted update, into the pool
-        uint128 verifierBond;    // locked from each member's stake while its seat is open: all it risks
-        int64 maxImprovement;    // micro-nats: the most one update's measured gain counts for rewards
-    }
-
-    /// @notice Protocol-wide bounds on every task's parameters, fixed at deployment: a task's
-    ///         creator cannot make windows that never end, slashes that take a verifier's
-    ///         stake, or rewards that one claim can take whole.
-    struct Bounds {
-        uint64 maxRoundBlocks;
-        uint64 minVoteBlocks;
-        uint64 maxVoteBlocks;
-        uint16 maxMinerSlashBps;
-        uint16 maxVerifierSlashBps;
-        uint16 maxLivenessSlashBps;
-        uint128 maxVerifierBond;
-        int64 maxImprovement;
-    }
 
     struct Task {
         TaskParams p;
@@ -107,30 +64,9 @@ contract PoGO is Staking {
         uint256 sumImprovement;  // sum of the accepted updates' clamped median improvements
     }
 
-    /// @dev Three storage words are written when an update is submitted (gas); the rest as its
-    ///      vote goes on. The bond is the task's minerBond; the CIDs live in UpdateSubmitted. An update's round is recorded when it is finalized: its round cannot
-    ///      close while it is open, so it is still the task's round then.
-    struct Submission {
-        address miner;           // slot 0
-        uint48 submitBlock;
-        uint32 taskId;
-        uint8 status;
-        uint8 kind;
-        bytes32 newRoot;         // slot 1
-        uint64 round;            // slot 2
-        uint48 voteDeadline;     // the last block of the vote commitments; reveals follow for voteBlocks
-        uint8 seats;
-        uint8 commits;           // vote commitments received
-        uint8 approvals;
-        uint8 rejections;
-        uint8 faults;            // rejections whose reason is a fault
-        int64 improvement;       // median of the approving votes, once accepted
-        bool rewardClaimed;
-        bool fraud;              // a leaf fraud proof forfeited the bond (D11)
-        bytes32 committee;       // slot 3: keccak256(abi.encode(members)), set at the draw
-        uint128 rejecterShare;   // slot 4: per fault-rejecting member, once rejected
-        bytes32 diffRoot;        // slot 5: what a leaf fraud proof checks a record against
-    }
+    // A Submission (IPoGO) takes six storage words; three are written when an update is submitted
+    // (gas), the rest as its vote goes on. An update's round is recorded when it is finalized:
+    // its round cannot close while it is open, so it is still the task's round then.
 
     /// @dev One storage word per seat, first written by the member's commitment: the leading 160
     ///      bits of the commitment (a second preimage or collision still costs 2^80 or more),
@@ -145,104 +81,23 @@ contract PoGO is Staking {
         int64 improvement;
     }
 
-    /// @notice The bounds every task's parameters must respect.
+    /// @inheritdoc IPoGO
     Bounds public bounds;
-    /// @notice The pure checker of leaf fraud proofs, created with this contract (D11).
-    LeafFraud public immutable leafFraud;
+    /// @inheritdoc IPoGO
+    address public immutable leafFraud;
+    /// @inheritdoc IPoGO
     uint256 public taskCount;
+    /// @inheritdoc IPoGO
     uint256 public submissionCount;
     mapping(uint256 => Task) internal tasks;
+    /// @inheritdoc IPoGO
     mapping(uint256 => mapping(uint256 => Round)) public rounds;
     mapping(uint256 => Submission) internal submissions;
+    /// @inheritdoc IPoGO
     mapping(uint256 => mapping(uint256 => Vote)) public votes;              // submission => seat => vote
     mapping(bytes32 => uint256) internal lastSubmitted;                     // keccak(task, miner) => round + 1
-    /// @notice Each miner's update commitment for a task: keccak(task, miner) => commitment.
+    /// @inheritdoc IPoGO
     mapping(bytes32 => bytes32) public updateCommitments;
-
-    /// @notice Task `taskId` was created by `owner` with `params`; on IPFS: its spec `specCid`, its
-    ///         initial checkpoint `checkpointCid` and that checkpoint's Merkle tree file `treeCid`.
-    event TaskCreated(uint256 indexed taskId, address indexed owner, TaskParams params, string specCid,
-                      string checkpointCid, string treeCid);
-    /// @notice `from` added `amount` to task `taskId`'s reward pool, which is now `pool`.
-    event TaskFunded(uint256 indexed taskId, address indexed from, uint256 amount, uint256 pool);
-    /// @notice Submission `submissionId` to round `round` of task `taskId` was revealed: an update
-    ///         (`kind` 0) by `miner`, or an aggregate proposal (`kind` 1), built on `prevRoot`,
-    ///         committing to the new model `newRoot` and diff `diffRoot`, with its files on IPFS; the
-    ///         miner's claimed training loss at its first and last step, in millionths of a nat.
-    event UpdateSubmitted(uint256 indexed submissionId, uint256 indexed taskId, uint256 indexed round, address miner,
-                          uint8 kind, bytes32 prevRoot, bytes32 newRoot, bytes32 diffRoot, string diffCid,
-                          string treeCid, string checkpointCid, int64 claimedLossFirst, int64 claimedLossLast);
-    /// @notice `miner` committed to an update in round `round` of task `taskId`: `commitment` hashes
-    ///         what it will reveal (PROTOCOL.md section 5).
-    event UpdateCommitted(uint256 indexed taskId, uint256 indexed round, address indexed miner, bytes32 commitment);
-    /// @notice `verifier`, in seat `seat` of submission `submissionId`'s committee, committed its vote.
-    event VoteCommitted(uint256 indexed submissionId, address indexed verifier, uint256 seat);
-    /// @notice Submission `submissionId`'s committee was drawn from `seed`: `members` by seat; votes
-    ///         are committed until block `voteDeadline`, then revealed.
-    event CommitteeDrawn(uint256 indexed submissionId, bytes32 seed, address[] members, uint256 voteDeadline);
-    /// @notice `verifier`, in seat `seat`, revealed its vote on submission `submissionId`: `approve`,
-    ///         the loss improvement it measured in micro-nats, and `reason` (PROTOCOL.md section 6; 0 OK).
-    event VoteCast(uint256 indexed submissionId, address indexed verifier, uint256 seat, bool approve,
-                   int64 improvement, uint8 reason);
-    /// @notice Submission `submissionId` ended in `status` (Accepted 3, Rejected 4, Expired 5, NotAccepted 6)
-    ///         with `approvals` and `rejections`; `improvement` is the approvals' median (micro-nats),
-    ///         `minerSlash` what the miner lost.
-    event Finalized(uint256 indexed submissionId, uint8 status, uint256 approvals, uint256 rejections,
-                    int64 improvement, uint256 minerSlash);
-    /// @notice Seat `seat` of submission `submissionId` was settled: `verifier` was credited `paid` and
-    ///         lost `slashed` of its stake.
-    event SeatSettled(uint256 indexed submissionId, uint256 seat, address indexed verifier, uint256 paid,
-                      uint256 slashed);
-    /// @notice Round `round` of task `taskId` closed with `accepted` updates sharing `rewardPot`;
-    ///         `aggregating` when an aggregate of them must be proposed and checked next.
-    event RoundClosed(uint256 indexed taskId, uint256 indexed round, uint256 accepted, uint256 rewardPot,
-                      bool aggregating);
-    /// @notice `root` became task `taskId`'s head, the model that round `round` builds on, from
-    ///         submission `fromSubmission` (0: the task's initial checkpoint).
-    event HeadAdvanced(uint256 indexed taskId, uint256 indexed round, bytes32 root, uint256 fromSubmission);
-    /// @notice `miner` was credited `amount` for its accepted update `submissionId`.
-    event Rewarded(uint256 indexed submissionId, address indexed miner, uint256 amount);
-    /// @notice `miner` paid `amount`, the evaluation fee, for its not-accepted update `submissionId`.
-    event EvaluationFeeCharged(uint256 indexed submissionId, address indexed miner, uint256 amount);
-    /// @notice The owner ended task `taskId`: no new submissions.
-    event TaskEnded(uint256 indexed taskId);
-    /// @notice Task `taskId`'s remaining pool, `amount`, was credited to its owner `owner`.
-    event PoolReclaimed(uint256 indexed taskId, address indexed owner, uint256 amount);
-    /// @notice A leaf fraud proof rejected a submission (kind: LeafFraud.MISMATCH or MALFORMED_RECORD);
-    ///         the prover was credited `bounty` out of the miner's slash.
-    event LeafFraudProven(uint256 indexed submissionId, address indexed prover, uint256 leaf, uint8 kind,
-                          uint256 minerSlash, uint256 bounty);
-
-    /// @notice Which task parameter breaks its rule or the protocol's bounds (BadParams).
-    enum Param { InitialRoot, NParams, LeafSize, NShards, RoundBlocks, VoteBlocks, CommitteeSize, SlashBps, MinerBond,
-                 EvalFee, VerifierBond, MaxImprovement, VerifierFee, TaskCount }
-
-    error BadParams(Param what);
-    error TaskNotEnded();
-    error UnknownTask(uint256 taskId);
-    error UnknownSubmission(uint256 submissionId);
-    error WindowClosed(uint256 lastBlock);
-    error WindowOpen(uint256 firstBlock);
-    error StaleBase(bytes32 head, bytes32 given);
-    error ZeroRoot();
-    error AlreadySubmitted();
-    error Aggregating();
-    error NotAggregating();
-    error WrongStatus(uint8 status);
-    error SeedNotReady(uint256 readyBlock);
-    error NotCommitteeMember();
-    error AlreadyVoted();
-    error BadReason(bool approve, uint8 reason);
-    error NotDecided();
-    error RoundStillOpen(uint256 open);
-    error RoundNotClosed();
-    error AlreadySettled();
-    error SeatOutOfRange(uint256 seat);
-    error NothingToClaim();
-    error NotOwner();
-    error TaskIsEnded();
-    error BadReveal();
-    error BadCommittee();
 
     /// @param unbondingBlocks_ blocks between an unstake request and its withdrawal
     /// @param minVerifierStake_ the least stake that joins and weighs in the verifier pool
@@ -260,13 +115,12 @@ contract PoGO is Staking {
         }
         if (bounds_.maxVerifierBond == 0 || bounds_.maxImprovement <= 0) revert BadDeployment("bond or improvement");
         bounds = bounds_;
-        leafFraud = new LeafFraud();
+        leafFraud = address(new LeafFraud());
     }
 
     // -- tasks ----------------------------------------------------------------------
 
-    /// @notice Create a training task at round 0 with `initialRoot` as its head; msg.value funds its pool.
-    /// @param specCid IPFS CID of the task spec whose SHA-256 is `p.specHash` (event only).
+    /// @inheritdoc IPoGO
     function createTask(TaskParams calldata p, string calldata specCid, string calldata checkpointCid,
                         string calldata treeCid) external payable returns (uint256 taskId) {
         _checkParams(p);
@@ -283,8 +137,7 @@ contract PoGO is Staking {
         emit HeadAdvanced(taskId, 0, p.initialRoot, 0);
     }
 
-    /// @notice End a task (owner only): it takes no more submissions; once nothing is open,
-    ///         `reclaimPool` returns what is left of its pool.
+    /// @inheritdoc IPoGO
     function endTask(uint256 taskId) external {
         Task storage t = _task(taskId);
         if (msg.sender != t.owner) revert NotOwner();
@@ -293,8 +146,7 @@ contract PoGO is Staking {
         emit TaskEnded(taskId);
     }
 
-    /// @notice Move an ended task's remaining pool to its owner's withdrawable balance, once no
-    ///         submission of it is open (reward pots of closed rounds stay claimable).
+    /// @inheritdoc IPoGO
     function reclaimPool(uint256 taskId) external {
         Task storage t = _task(taskId);
         if (msg.sender != t.owner) revert NotOwner();
@@ -307,7 +159,7 @@ contract PoGO is Staking {
         emit PoolReclaimed(taskId, t.owner, amount);
     }
 
-    /// @notice Add msg.value to a task's reward pool.
+    /// @inheritdoc IPoGO
     function fundTask(uint256 taskId) external payable {
         Task storage t = _task(taskId);
         if (msg.value == 0) revert ZeroAmount();
@@ -316,24 +168,21 @@ contract PoGO is Staking {
         emit TaskFunded(taskId, msg.sender, msg.value, t.pool);
     }
 
-    /// @notice A task's parameters and head.
+    /// @inheritdoc IPoGO
     function getTask(uint256 taskId) external view returns (TaskParams memory p, address owner, uint256 taskPool,
         uint256 round, uint256 roundStart, bytes32 headRoot, bool aggregating, uint256 open, bool ended) {
         Task storage t = _task(taskId);
         return (t.p, t.owner, t.pool, t.round, t.roundStart, t.headRoot, t.aggregating, t.open, t.ended);
     }
 
-    /// @notice A submission's full record.
+    /// @inheritdoc IPoGO
     function getSubmission(uint256 submissionId) external view returns (Submission memory) {
         return _submission(submissionId);
     }
 
     // -- submissions ----------------------------------------------------------------
 
-    /// @notice Commit to an update in the round's commit window, without showing it: a root
-    ///         seen in a reveal (or the mempool) comes too late to be committed by a copier, and
-    ///         the commitment names its miner. A later commitment in the window replaces an earlier one.
-    /// @param commitment keccak256(abi.encode(taskId, round, miner, prevRoot, newRoot, diffRoot, salt))
+    /// @inheritdoc IPoGO
     function commitUpdate(uint256 taskId, bytes32 commitment) external {
         Task storage t = _task(taskId);
         if (t.ended) revert TaskIsEnded();
@@ -344,13 +193,7 @@ contract PoGO is Staking {
         emit UpdateCommitted(taskId, t.round, msg.sender, commitment);
     }
 
-    /// @notice Reveal the committed update once the commit window has closed (for voteBlocks
-    ///         blocks); locks the task's miner bond. An update publishes its diff and tree only:
-    ///         the new model is defined by its lineage (the head it names plus this diff).
-    /// @param prevRoot must be the current head root.
-    /// @param salt the secret that made the commitment unguessable.
-    /// @param claimedLossFirst the miner's training loss at its first step, in millionths of a nat (event only).
-    /// @param claimedLossLast the miner's training loss at its last step, in millionths of a nat (event only).
+    /// @inheritdoc IPoGO
     function revealUpdate(uint256 taskId, bytes32 prevRoot, bytes32 newRoot, bytes32 diffRoot, bytes32 salt,
                           string calldata diffCid, string calldata treeCid,
                           int64 claimedLossFirst, int64 claimedLossLast) external returns (uint256 id) {
@@ -367,27 +210,21 @@ contract PoGO is Staking {
         if (lastSubmitted[key] == t.round + 1) revert AlreadySubmitted();
         lastSubmitted[key] = t.round + 1;
         id = _openSubmission(t, taskId, Kind.Update, prevRoot, newRoot, diffRoot);
-        emit UpdateSubmitted(id, taskId, t.round, msg.sender, uint8(Kind.Update), prevRoot, newRoot, diffRoot,
+        emit UpdateSubmitted(id, taskId, t.round, msg.sender, Kind.Update, prevRoot, newRoot, diffRoot,
                              diffCid, treeCid, "", claimedLossFirst, claimedLossLast);
     }
 
-    /// @notice Propose the average of a round's accepted updates as the next head (section 7).
-    ///         It is verified by a committee like an update and bonds the aggregator the same way.
-    ///         Its checkpoint is a full snapshot of the new head, for nodes that join later.
+    /// @inheritdoc IPoGO
     function proposeAggregate(uint256 taskId, bytes32 newRoot, bytes32 diffRoot, string calldata diffCid,
                               string calldata treeCid, string calldata checkpointCid) external returns (uint256 id) {
         Task storage t = _task(taskId);
         if (!t.aggregating) revert NotAggregating();
         id = _openSubmission(t, taskId, Kind.Aggregate, t.headRoot, newRoot, diffRoot);
-        emit UpdateSubmitted(id, taskId, t.round, msg.sender, uint8(Kind.Aggregate), t.headRoot, newRoot, diffRoot,
+        emit UpdateSubmitted(id, taskId, t.round, msg.sender, Kind.Aggregate, t.headRoot, newRoot, diffRoot,
                              diffCid, treeCid, checkpointCid, 0, 0);
     }
 
-    /// @notice Fix the submission's seed and draw its committee; anyone may call it from block
-    ///         submitBlock + 3 on, while the hash of the seed block (submitBlock + 1) is reachable.
-    ///         The seed mixes that hash with the draw block's prevrandao, and the draw reads the
-    ///         verifier weights as they were when the current epoch began, so no stake change,
-    ///         submission variant or block hash chosen once the randomness is known can steer it.
+    /// @inheritdoc IPoGO
     /// @dev    Why the delays: prevrandao of block B is fixed by the producer of B - 1, so a draw in
     ///         submitBlock + 2 would let the seed block's producer know both inputs while grinding
     ///         its own block hash. And no draw in an epoch's first block: its prevrandao was known
@@ -417,10 +254,7 @@ contract PoGO is Staking {
         emit CommitteeDrawn(submissionId, seed, members, s.voteDeadline);
     }
 
-    /// @notice Commit to a vote on a submission as the member of `seat`, until voteDeadline;
-    ///         nobody sees a vote before every member had the chance to commit its own.
-    /// @param members the committee, as CommitteeDrawn listed it
-    /// @param commitment keccak256(abi.encode(submissionId, seat, verifier, approve, improvement, reason, salt))
+    /// @inheritdoc IPoGO
     function commitVote(uint256 submissionId, uint256 seat, address[] calldata members, bytes32 commitment) external {
         Submission storage s = _submission(submissionId);
         if (s.status != uint8(Status.Voting)) revert WrongStatus(s.status);
@@ -436,10 +270,7 @@ contract PoGO is Staking {
         emit VoteCommitted(submissionId, msg.sender, seat);
     }
 
-    /// @notice Reveal a committed vote after voteDeadline, for voteBlocks blocks (section 5).
-    ///         The commitment names its verifier, so only the member that made it can reveal it.
-    /// @param improvement the loss decrease measured, in millionths of a nat (signed)
-    /// @param reason 0 with approve; otherwise the first failed check of section 6
+    /// @inheritdoc IPoGO
     function revealVote(uint256 submissionId, uint256 seat, bool approve, int64 improvement, uint8 reason,
                         bytes32 salt) external {
         Submission storage s = _submission(submissionId);
@@ -460,13 +291,10 @@ contract PoGO is Staking {
         if (approve) s.approvals += 1;
         else s.rejections += 1;
         if (_isFault(reason)) s.faults += 1;
-        emit VoteCast(submissionId, msg.sender, seat, approve, improvement, reason);
+        emit VoteCast(submissionId, msg.sender, seat, approve, improvement, Reason(reason));
     }
 
-    /// @notice Decide a submission once a quorum agrees or its window has closed; anyone may call.
-    ///         A quorum of approvals accepts; a quorum of fault votes rejects and slashes; a
-    ///         quorum of rejections that can no longer become a quorum of faults (or the window
-    ///         closing on one) makes the update NotAccepted: no reward, no slash, the evaluation fee.
+    /// @inheritdoc IPoGO
     // slither-disable-next-line cyclomatic-complexity
     function finalize(uint256 submissionId) external {
         Submission storage s = _submission(submissionId);
@@ -503,7 +331,7 @@ contract PoGO is Staking {
                 r.acceptedXor ^= uint64(submissionId);
             }
         } else if (outcome == Status.Rejected) {
-            minerSlash = _slash(s.miner, uint256(t.p.minerBond) * t.p.minerSlashBps / BPS, submissionId, SLASH_MINER);
+            minerSlash = _slash(s.miner, uint256(t.p.minerBond) * t.p.minerSlashBps / BPS, submissionId, SlashReason.MinerBond);
             uint256 toRejecters = minerSlash / 2;
             s.rejecterShare = uint128(toRejecters / s.faults);
             // Rounding dust and the other half stay with the task.
@@ -519,16 +347,10 @@ contract PoGO is Staking {
         if (s.kind == uint8(Kind.Aggregate) && outcome == Status.Accepted && t.aggregating && t.round == s.round) {
             _advanceHead(t, s.taskId, s.newRoot, submissionId);
         }
-        emit Finalized(submissionId, uint8(outcome), s.approvals, s.rejections, s.improvement, minerSlash);
+        emit Finalized(submissionId, outcome, s.approvals, s.rejections, s.improvement, minerSlash);
     }
 
-    /// @notice Pay or slash one committee seat of a finalized submission; anyone may call.
-    ///         Majority voters earn the task's verifier fee (and, on a rejection, fault voters a
-    ///         share of the miner's slash). A vote is slashed (verifierSlashBps of the seat bond) only
-    ///         where it contradicts a provable outcome: an approval of a Rejected update, or a
-    ///         fault claimed against an Accepted one. A judgment that differs from the outcome is
-    ///         neither paid nor slashed. On expiry, members who did not vote lose livenessSlashBps.
-    /// @param members the committee, as CommitteeDrawn listed it
+    /// @inheritdoc IPoGO
     function settleSeat(uint256 submissionId, uint256 seat, address[] calldata members) external {
         Submission storage s = _submission(submissionId);
         if (s.status < uint8(Status.Accepted)) revert WrongStatus(s.status);
@@ -546,7 +368,7 @@ contract PoGO is Staking {
         uint256 paid = 0;
         uint256 slashed = 0;
         if (s.status == uint8(Status.Expired)) {
-            if (!v.voted) slashed = _slash(member, uint256(t.p.verifierBond) * t.p.livenessSlashBps / BPS, submissionId, SLASH_LIVENESS);
+            if (!v.voted) slashed = _slash(member, uint256(t.p.verifierBond) * t.p.livenessSlashBps / BPS, submissionId, SlashReason.Liveness);
         } else if (v.voted && !(s.fraud && s.status == uint8(Status.Rejected))) { // rejected by a proof: seats go free
             bool accepted = s.status == uint8(Status.Accepted);
             bool fault = _isFault(v.reason);
@@ -557,26 +379,19 @@ contract PoGO is Staking {
                 paid = fee + share;
                 _payFromEscrow(member, paid);
             } else if ((v.approve && s.status == uint8(Status.Rejected)) || (!v.approve && fault)) {
-                slashed = _slash(member, uint256(t.p.verifierBond) * t.p.verifierSlashBps / BPS, submissionId, SLASH_MINORITY);
+                slashed = _slash(member, uint256(t.p.verifierBond) * t.p.verifierSlashBps / BPS, submissionId, SlashReason.Minority);
             }
         }
         _burn(slashed);
         emit SeatSettled(submissionId, seat, member, paid, slashed);
     }
 
-    /// @notice Prove that a leaf of a submission's new model is not what the exact rule makes of
-    ///         the head's leaf and the diff record(s), or that its own record is malformed. The
-    ///         leafFraud contract checks the proof and when one is open (D11); a wrong proof reverts.
-    ///         A proven fraud forfeits the miner's whole bond: the task pool gets what a committee
-    ///         rejection would have taken (minerSlashBps of the bond), the caller the rest, so a miner
-    ///         that proves its own fraud still loses that much. An open or accepted submission is
-    ///         rejected at once; an expired or refused one keeps its status (its seats settle as decided).
-    /// @param proof abi.encode(LeafFraud.Proof)
+    /// @inheritdoc IPoGO
     function proveLeafFraud(uint256 submissionId, bytes calldata proof) external {
         Submission storage s = _submission(submissionId);
         Task storage t = tasks[s.taskId];
         uint8 status = s.status;
-        (uint8 kind, uint256 leaf) = _checkLeafFraud(submissionId, proof);
+        (FraudKind kind, uint256 leaf) = _checkLeafFraud(submissionId, proof);
 
         s.fraud = true;
         if (status < uint8(Status.Accepted)) {
@@ -591,21 +406,18 @@ contract PoGO is Staking {
             r.sumImprovement -= uint256(int256(s.improvement));
             r.acceptedXor ^= uint64(submissionId);
         }
-        uint256 minerSlash = _slash(s.miner, t.p.minerBond, submissionId, SLASH_MINER);
+        uint256 minerSlash = _slash(s.miner, t.p.minerBond, submissionId, SlashReason.MinerBond);
         uint256 toPool = uint256(t.p.minerBond) * t.p.minerSlashBps / BPS;
         if (toPool > minerSlash) toPool = minerSlash;
         t.pool += uint128(toPool);
         _payFromEscrow(msg.sender, minerSlash - toPool);
         emit LeafFraudProven(submissionId, msg.sender, leaf, kind, minerSlash, minerSlash - toPool);
-        emit Finalized(submissionId, s.status, s.approvals, s.rejections, s.improvement, minerSlash);
+        emit Finalized(submissionId, Status(s.status), s.approvals, s.rejections, s.improvement, minerSlash);
     }
 
     // -- rounds ---------------------------------------------------------------------
 
-    /// @notice Close the task's round once its window has passed and every update is final:
-    ///         fix the round's reward pot, and advance the head to the one accepted update, or
-    ///         wait for an aggregate when there are several. A round waiting for an aggregate
-    ///         that no committee accepted closes without moving the head after another window.
+    /// @inheritdoc IPoGO
     function closeRound(uint256 taskId) external {
         Task storage t = _task(taskId);
         uint256 windowEnd = t.roundStart + t.p.roundBlocks + t.p.voteBlocks; // commits, then reveals
@@ -634,7 +446,7 @@ contract PoGO is Staking {
         }
     }
 
-    /// @notice Credit an accepted update's share of its round's reward: pot * improvement / sum.
+    /// @inheritdoc IPoGO
     function claimReward(uint256 submissionId) external {
         Submission storage s = _submission(submissionId);
         if (s.status != uint8(Status.Accepted) || s.kind != uint8(Kind.Update)) revert WrongStatus(s.status);
@@ -697,14 +509,14 @@ contract PoGO is Staking {
     ///      argument the tuple follows the id and an offset word 0x40. A static call to the checker
     ///      this contract created: it only reads this contract's views and cannot change state.
     // slither-disable-next-line low-level-calls (a static call whose call data is built by hand, above)
-    function _checkLeafFraud(uint256 submissionId, bytes calldata proof) internal view returns (uint8, uint256) {
-        (bool ok, bytes memory ret) = address(leafFraud).staticcall(
+    function _checkLeafFraud(uint256 submissionId, bytes calldata proof) internal view returns (FraudKind, uint256) {
+        (bool ok, bytes memory ret) = leafFraud.staticcall(
             abi.encodePacked(LeafFraud.check.selector, submissionId, uint256(0x40), proof[32:]));
         if (!ok) {
             // slither-disable-next-line assembly
             assembly ("memory-safe") { revert(add(ret, 32), mload(ret)) }
         }
-        return abi.decode(ret, (uint8, uint256));
+        return abi.decode(ret, (FraudKind, uint256));
     }
 
     function _isFault(uint8 reason) internal pure returns (bool) {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {IStaking} from "./interfaces/IStaking.sol";
 import {StakeTree} from "./lib/StakeTree.sol";
 
 /// @title Staking
@@ -12,7 +13,7 @@ import {StakeTree} from "./lib/StakeTree.sol";
 ///      reward pots and slashed stake awaiting its recipients, and totalBurned the slashed
 ///      verifier stake that nobody may receive. The ledger is exact; the balance may exceed it
 ///      by ETH forced in (selfdestruct, coinbase), which no account can claim.
-abstract contract Staking {
+abstract contract Staking is IStaking {
     using StakeTree for StakeTree.Tree;
 
     /// @dev Two storage words; the first holds all that a committee draw changes.
@@ -25,18 +26,18 @@ abstract contract Staking {
         uint32 slot;            // verifier pool slot, 0 if not a verifier
     }
 
-    /// @notice Blocks between an unstake request and its withdrawal.
+    /// @inheritdoc IStaking
     uint64 public immutable unbondingBlocks;
-    /// @notice The longest unbonding delay a deployment may choose (about 35 days at 12 s).
+    /// @inheritdoc IStaking
     uint64 public constant MAX_UNBONDING_BLOCKS = 250_000;
-    /// @notice Committee draws read verifier weights as they were when the current epoch of this
-    ///         many blocks began (StakeTree): stake changed later counts from the next epoch.
+    /// @inheritdoc IStaking
     uint256 public constant EPOCH_BLOCKS = 16;
-    /// @notice The least stake that gives a verifier any weight in committee draws.
+    /// @inheritdoc IStaking
     uint128 public immutable minVerifierStake;
 
+    /// @inheritdoc IStaking
     mapping(address => Account) public accounts;
-    /// @notice ETH each address can take out with withdraw(): rewards, fees, matured unbonding.
+    /// @inheritdoc IStaking
     mapping(address => uint256) public withdrawable;
     /// @dev A verifier slot: its owner and the epoch it took the slot in. A slot taken in the
     ///      current epoch is not drawn until the next one: its weight in the epoch's snapshot
@@ -47,46 +48,22 @@ abstract contract Staking {
     }
 
     mapping(uint256 => Slot) internal slots;
+    /// @inheritdoc IStaking
     uint256 public verifierCount;
     /// @notice Slots given up by verifiers that left the pool, reused before new ones.
     uint32[] internal freeSlots;
     StakeTree.Tree internal pool;
 
+    /// @inheritdoc IStaking
     uint256 public totalStaked;
+    /// @inheritdoc IStaking
     uint256 public totalUnbonding;
+    /// @inheritdoc IStaking
     uint256 public totalWithdrawable;
+    /// @inheritdoc IStaking
     uint256 public totalEscrow;
+    /// @inheritdoc IStaking
     uint256 public totalBurned;
-
-    /// @notice `amount` wei was added to `account`'s stake, which is now `stake`.
-    event Staked(address indexed account, uint256 amount, uint256 stake);
-    /// @notice `verifier` joined the verifier pool in slot `slot`; committees are drawn from the pool by stake.
-    event VerifierRegistered(address indexed verifier, uint256 slot);
-    /// @notice `verifier` left slot `slot`: by itself, or `evicted` by a registration that needed the slot
-    ///         (its stake was below the minimum or below the newcomer's).
-    event VerifierLeft(address indexed verifier, uint256 slot, bool evicted);
-    /// @notice `amount` of `account`'s free stake started unbonding (still slashable); `withdraw` pays it
-    ///         from block `readyBlock` on, once no committee seat of the account is open.
-    event UnstakeRequested(address indexed account, uint256 amount, uint256 readyBlock);
-    /// @notice `account` was paid `amount`: what it was owed (rewards, fees, bounties, refunds) plus
-    ///         matured unbonding stake.
-    event Withdrawn(address indexed account, uint256 amount);
-    /// @notice `amount` was taken from `account`'s stake over submission `submissionId`; `why`: 1 the
-    ///         miner's bond, 2 a verifier in the minority on a fault, 3 a verifier that never revealed.
-    event Slashed(address indexed account, uint256 amount, uint256 indexed submissionId, uint8 why);
-
-    error ZeroAmount();
-    error AlreadyVerifier();
-    error PoolFull();
-    error NotVerifier();
-    error BelowMinimumStake(uint256 minimum, uint256 stake);
-    error CannotEvict(uint256 slot);
-    error SeatsOpen(uint256 openSeats);
-    error BadDeployment(string what);
-    error InsufficientFreeStake(uint256 requested, uint256 free);
-    error NothingToWithdraw();
-    error TransferFailed();
-    error StakeTooLarge();
 
     constructor(uint64 unbondingBlocks_, uint128 minVerifierStake_) {
         if (unbondingBlocks_ == 0 || unbondingBlocks_ > MAX_UNBONDING_BLOCKS) revert BadDeployment("unbondingBlocks");
@@ -95,7 +72,7 @@ abstract contract Staking {
         minVerifierStake = minVerifierStake_;
     }
 
-    /// @notice Add msg.value to the caller's stake.
+    /// @inheritdoc IStaking
     function stake() external payable {
         if (msg.value == 0) revert ZeroAmount();
         Account storage a = accounts[msg.sender];
@@ -107,8 +84,7 @@ abstract contract Staking {
         emit Staked(msg.sender, msg.value, a.stake);
     }
 
-    /// @notice Join the verifier pool with at least `minVerifierStake` staked; committees are
-    ///         drawn by stake weight. Takes a slot given up by a verifier that left, else a new one.
+    /// @inheritdoc IStaking
     function registerVerifier() external {
         Account storage a = accounts[msg.sender];
         _checkJoin(a);
@@ -123,9 +99,7 @@ abstract contract Staking {
         _seat(a, slot);
     }
 
-    /// @notice Join a full pool by taking the slot of a verifier with less stake than the caller
-    ///         (or less than the minimum) and no open committee seat: a full pool never locks out
-    ///         a verifier with more stake than its smallest member. The caller names the slot.
+    /// @inheritdoc IStaking
     function registerVerifierReplacing(uint256 slot) external {
         Account storage a = accounts[msg.sender];
         _checkJoin(a);
@@ -139,7 +113,7 @@ abstract contract Staking {
         _seat(a, slot);
     }
 
-    /// @notice Leave the verifier pool (no open committee seat); the slot is reused.
+    /// @inheritdoc IStaking
     function leaveVerifierPool() external {
         Account storage a = accounts[msg.sender];
         uint256 slot = a.slot;
@@ -152,7 +126,7 @@ abstract contract Staking {
         emit VerifierLeft(msg.sender, slot, false);
     }
 
-    /// @notice Start unbonding `amount` of free stake; it stays slashable until withdrawn.
+    /// @inheritdoc IStaking
     function requestUnstake(uint256 amount) external {
         if (amount == 0) revert ZeroAmount();
         Account storage a = accounts[msg.sender];
@@ -168,8 +142,7 @@ abstract contract Staking {
         emit UnstakeRequested(msg.sender, amount, a.unbondingReady);
     }
 
-    /// @notice Take out everything the caller is owed, with matured unbonding once no
-    ///         committee seat of the caller is open.
+    /// @inheritdoc IStaking
     function withdraw() external {
         Account storage a = accounts[msg.sender];
         uint256 amount = withdrawable[msg.sender];
@@ -192,27 +165,27 @@ abstract contract Staking {
         if (!ok) revert TransferFailed();
     }
 
-    /// @notice The accounted total; this contract's balance is never below it.
+    /// @inheritdoc IStaking
     function accountedBalance() external view returns (uint256) {
         return totalStaked + totalUnbonding + totalWithdrawable + totalEscrow + totalBurned;
     }
 
-    /// @notice The owner of a verifier slot (address(0) if free).
+    /// @inheritdoc IStaking
     function slotOwner(uint256 slot) external view returns (address) {
         return slots[slot].owner;
     }
 
-    /// @notice The verifier pool's total weight now.
+    /// @inheritdoc IStaking
     function poolWeight() external view returns (uint256) {
         return pool.current();
     }
 
-    /// @notice The total weight that committee draws use in this epoch (as it began).
+    /// @inheritdoc IStaking
     function drawWeight() external view returns (uint256) {
         return pool.totalAt(currentEpoch());
     }
 
-    /// @notice The current epoch: block.number / EPOCH_BLOCKS.
+    /// @inheritdoc IStaking
     function currentEpoch() public view returns (uint32) {
         return uint32(block.number / EPOCH_BLOCKS);
     }
@@ -246,7 +219,7 @@ abstract contract Staking {
     }
 
     /// @dev Take up to `amount` from stake, then from unbonding; the taken ETH moves to escrow.
-    function _slash(address who, uint256 amount, uint256 submissionId, uint8 why) internal returns (uint256 taken) {
+    function _slash(address who, uint256 amount, uint256 submissionId, SlashReason why) internal returns (uint256 taken) {
         taken = _take(who, amount);
         emit Slashed(who, taken, submissionId, why);
     }

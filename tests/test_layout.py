@@ -87,3 +87,44 @@ def test_the_events_document_says_what_the_sources_say():
     from pogo.dev import eventsdoc
 
     assert eventsdoc.EVENTS_MD.read_text() == eventsdoc.render()
+
+
+def _signature(entry: dict) -> str:
+    def canonical(arg: dict) -> str:
+        if arg["type"].startswith("tuple"):
+            return "(" + ",".join(canonical(c) for c in arg["components"]) + ")" + arg["type"][len("tuple"):]
+        return arg["type"]
+    return f"{entry['name']}({','.join(canonical(i) for i in entry['inputs'])})"
+
+
+def test_the_interface_is_the_whole_contract_and_every_part_says_what_it_does():
+    """contracts/interfaces/IPoGO.sol is what dApps build on: it declares every function, event and
+    error the deployed PoGO has (but errors of internal libraries that only a broken invariant
+    reaches), each with a @notice."""
+    compiled = compiler.compile_contracts()
+    iface = {(e["type"], _signature(e)) for e in compiled["IPoGO"].abi}
+    deployed = {(e["type"], _signature(e)) for e in compiled["PoGO"].abi if e["type"] != "constructor"}
+    library_errors = {("error", _signature(e)) for e in compiled["StakeTree"].abi if e["type"] == "error"}
+    assert deployed - library_errors == iface
+    docs = compiler.userdoc("IPoGO")
+    section = {"function": "methods", "event": "events", "error": "errors"}
+    undocumented = []
+    for kind, sig in sorted(iface):
+        doc = docs.get(section[kind], {}).get(sig)
+        doc = doc[0] if isinstance(doc, list) else doc  # errors may have several declarations
+        if not (doc or {}).get("notice"):
+            undocumented.append(f"{kind} {sig}")
+    assert undocumented == []
+
+
+def test_python_enums_match_the_solidity_enums():
+    """The IntEnums that nodes use carry the values the contracts give those names."""
+    from pogo.net.contract import FraudKind, Param, Reason, Status
+
+    defined = compiler.enums()
+
+    def names(enum) -> list[str]:
+        return [m.name.replace("_", "").lower() for m in sorted(enum, key=int)]
+    for python, solidity in ((Status, "IPoGO.Status"), (Reason, "IPoGO.Reason"), (Param, "IPoGO.Param"),
+                             (FraudKind, "IPoGO.FraudKind")):
+        assert names(python) == [m.lower() for m in defined[solidity]], solidity

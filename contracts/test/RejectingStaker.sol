@@ -1,11 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-interface IStaking {
-    function stake() external payable;
-    function requestUnstake(uint256 amount) external;
-    function withdraw() external;
-}
+import {IStaking} from "../interfaces/IStaking.sol";
 
 /// @title RejectingStaker
 /// @notice A staker that refuses ETH, so the tests can reach withdraw()'s TransferFailed.

@@ -26,7 +26,8 @@ SETTINGS = {
     "evmVersion": toolchain.EVM_VERSION,
     "optimizer": {"enabled": True, "runs": 200},
     "viaIR": True,
-    "outputSelection": {"*": {"*": ["abi", "userdoc", "evm.bytecode.object", "evm.deployedBytecode.object"]}},
+    "outputSelection": {"*": {"*": ["abi", "userdoc", "evm.bytecode.object", "evm.deployedBytecode.object"],
+                              "": ["ast"]}},
 }
 
 
@@ -61,6 +62,18 @@ def userdoc(name: str, root: Path = CONTRACTS_DIR) -> dict:
         if name in contracts:
             return contracts[name]["userdoc"]
     raise PogoError(f"no contract named {name} under {root}")
+
+
+def enums(root: Path = CONTRACTS_DIR) -> dict[str, list[str]]:
+    """Every enum of the sources, as "Contract.Enum" -> its members in order (value = index):
+    the ABI carries an enum only as uint8 with that name in its internalType."""
+    found: dict[str, list[str]] = {}
+    for source in _compile(root, False, lambda _: None)["sources"].values():
+        for unit in source["ast"]["nodes"]:
+            for node in unit.get("nodes", []):
+                if node.get("nodeType") == "EnumDefinition":
+                    found[f"{unit['name']}.{node['name']}"] = [m["name"] for m in node["members"]]
+    return found
 
 
 def _compile(root: Path, force: bool, progress: Callable[[str], None]) -> dict:

@@ -32,6 +32,14 @@ def render(contract: str = "PoGO") -> str:
         lines += [f"| `{i['name']}` | `{i.get('internalType', i['type'])}` | {'yes' if i['indexed'] else ''} |"
                   for i in event["inputs"]]
         lines.append("")
+    used = sorted({i["internalType"][len("enum "):] for e in abi if e["type"] in ("event", "error", "function")
+                   for i in e["inputs"] if i.get("internalType", "").startswith("enum ")})
+    defined = compiler.enums()
+    lines += ["## Enums", "", "Fields typed `enum X` are `uint8` in the ABI and in logs; their values are:", ""]
+    for name in used:
+        values = ", ".join(f"{k} `{m}`" for k, m in enumerate(defined[name]))
+        lines += [f"- `{name}`: {values}"]
+    lines.append("")
     return "\n".join(lines)
 
 

@@ -9,7 +9,7 @@ from eth_abi import encode
 from eth_utils import keccak
 from web3 import Web3
 from web3.contract import Contract
-from web3.exceptions import ContractCustomError
+from web3.exceptions import BlockNotFound, ContractCustomError
 from web3.logs import DISCARD
 
 from pogo.net import artifacts
@@ -47,7 +47,7 @@ class Reason(IntEnum):
 
 
 class Param(IntEnum):
-    """Which task parameter a BadParams revert names (PoGO.Param)."""
+    """Which task parameter a BadParams revert names (IPoGO.Param)."""
 
     INITIAL_ROOT = 0
     N_PARAMS = 1
@@ -66,16 +66,11 @@ class Param(IntEnum):
 
 
 class FraudKind(IntEnum):
-    """What a leaf fraud proof showed (LeafFraud.sol)."""
+    """What a leaf fraud proof showed (IPoGO.FraudKind)."""
 
+    NONE = 0
     MISMATCH = 1           # the committed leaf is not the rebuilt one
     MALFORMED_RECORD = 2   # the update's own record breaks the format
-
-
-def _abi() -> list:
-    """PoGO's ABI plus LeafFraud's errors, which proveLeafFraud passes on: so that their
-    reverts decode by name."""
-    return artifacts.load("PoGO").abi + [e for e in artifacts.load("LeafFraud").abi if e["type"] == "error"]
 
 
 @dataclass(frozen=True)
@@ -167,7 +162,7 @@ class PoGOContract:
         self.contract = contract
         self.w3: Web3 = client.w3
         self.address = contract.address
-        self._drawn_logs: dict[tuple[int, bytes], dict] = {}  # (submission, committee hash) -> event
+        self._drawn_logs: dict[tuple[int, bytes], tuple[int, bytes, dict]] = {}  # -> (block, hash, event)
         self._epoch_blocks: int | None = None
 
     @classmethod
@@ -175,11 +170,11 @@ class PoGOContract:
                bounds: Bounds = Bounds()) -> PoGOContract:
         artifact = artifacts.load("PoGO")
         deployed = client.deploy(artifact, unbonding_blocks, min_verifier_stake, bounds.as_tuple())
-        return cls(client, client.w3.eth.contract(address=deployed.address, abi=_abi()))
+        return cls(client, client.w3.eth.contract(address=deployed.address, abi=artifacts.load("PoGO").abi))
 
     @classmethod
     def at(cls, client: Client, deployment: Deployment) -> PoGOContract:
-        return cls(client, client.w3.eth.contract(address=deployment.address, abi=_abi()))
+        return cls(client, client.w3.eth.contract(address=deployment.address, abi=artifacts.load("PoGO").abi))
 
     def as_signer(self, client: Client) -> PoGOContract:
         return PoGOContract(client, self.contract)
@@ -311,17 +306,24 @@ class PoGOContract:
         s = self.submission(submission_id)
         if not s.seats:
             return None
-        # Keyed by the hash as well: a rewound chain (a test's snapshot) may reuse the id.
+        # A rewound chain (a reorg, a test's snapshot) may reuse the id and even draw the same
+        # members from another seed, so a cached event counts only while its block is still there.
         key = (submission_id, s.committee_hash)
-        if key not in self._drawn_logs:
-            for log in self.contract.events.CommitteeDrawn.get_logs(
-                    from_block=s.submit_block, argument_filters={"submissionId": submission_id}):
-                if keccak(encode(["address[]"], [list(log["args"]["members"])])) == s.committee_hash:
-                    self._drawn_logs[key] = dict(log["args"])
-                    break
-            else:
-                return None
-        return self._drawn_logs[key]
+        cached = self._drawn_logs.get(key)
+        if cached is not None and self._block_hash(cached[0]) == cached[1]:
+            return cached[2]
+        for log in self.contract.events.CommitteeDrawn.get_logs(
+                from_block=s.submit_block, argument_filters={"submissionId": submission_id}):
+            if keccak(encode(["address[]"], [list(log["args"]["members"])])) == s.committee_hash:
+                self._drawn_logs[key] = (log["blockNumber"], bytes(log["blockHash"]), dict(log["args"]))
+                return self._drawn_logs[key][2]
+        return None
+
+    def _block_hash(self, number: int) -> bytes | None:
+        try:
+            return bytes(self.w3.eth.get_block(number)["hash"])
+        except BlockNotFound:
+            return None
 
     def epoch_blocks(self) -> int:
         """Staking.EPOCH_BLOCKS: draws read the weights of the epoch's start (a constant, read once)."""
