@@ -644,6 +644,19 @@ def test_every_transition_emits_its_event(sc, task):
     assert sc.pogo.events(receipt, "TaskFunded")[0]["pool"] == sc.pogo.task(task).pool
 
 
+def test_a_committee_cached_from_a_rewound_chain_is_read_again(sc, task):
+    """A reorg (or a test's snapshot) may reuse a submission id and draw the same members from
+    another seed: the cached CommitteeDrawn counts only while its block is still on the chain
+    (this once made test_every_transition_emits_its_event fail by chance)."""
+    sid = submit(sc, task)
+    draw(sc, sid)
+    seed = sc.pogo.seed(sid)
+    key = (sid, sc.pogo.submission(sid).committee_hash)
+    block, _, event = sc.pogo._drawn_logs[key]
+    sc.pogo._drawn_logs[key] = (block, bytes(32), {**event, "seed": bytes(32)})  # a block no longer there
+    assert sc.pogo.seed(sid) == seed
+
+
 def test_a_slashed_verifier_can_still_finalize_its_own_bonded_updates(w3, snapshot):
     """A verifier-miner whose minority slash cut its stake below its locked bonds: releasing
     those bonds must not underflow, or its submissions could never be finalized."""
