@@ -24,17 +24,17 @@ $(PY):
 
 # torch first and pinned: anything that depends on a looser torch would pull a CUDA build.
 $(VENV)/.torch: | $(PY)
-	$(PIP) install --quiet torch==2.13.0
+	$(PIP) install --progress-bar on torch==2.13.0
 	touch $@
 
 $(VENV)/.installed: $(VENV)/.torch pyproject.toml
-	$(PIP) install --quiet -e '.[test]'
+	$(PIP) install --progress-bar on -e '.[test]'
 	touch $@
 
 # --ignore-scripts: the anvil launcher's postinstall would try to fetch a binary; the
 # binary itself comes in @foundry-rs/anvil-linux-amd64.
 node_modules/.installed: package.json package-lock.json
-	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error --progress
 	touch $@
 
 # py-solc-x, brownie and forge look for solc here; rewritten each time so that it points

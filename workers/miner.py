@@ -13,7 +13,6 @@ it was committed with (kept in the state file before the commitment is sent).
 from __future__ import annotations
 
 import json
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -22,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from pogo import progress as bars
 from pogo.context import Context
 from pogo.net.chain import ChainError
 from pogo.net.contract import Status
@@ -84,6 +84,7 @@ class Miner:
                  progress: Callable[[str], None] = lambda _: None):
         self.ctx, self.trainer, self.builder, self.progress = ctx, trainer, builder, progress
         self._bar: tqdm | None = None
+        self._wait = bars.BlockWait()  # the blocks until the round moves on, on a terminal
         self.address = ctx.pogo.client.address
         self.state_path = ctx.workdir / "miner.json"
         self.residual_path = ctx.workdir / "residual.npy"
@@ -129,6 +130,7 @@ class Miner:
                 except ChainError as exc:
                     if exc.name not in ("RoundStillOpen", "WindowOpen"):
                         raise
+            self._wait.show(f"round {task.round}: reveals and votes", latest, commit_end + task.params.vote_blocks)
             return None
         if self.state.phase == "submitted":
             return None
@@ -211,6 +213,7 @@ class Miner:
             self.state.phase = "committed"
             self._save()
         if latest < commit_end:
+            self._wait.show(f"round {task.round}: committed, reveal", latest, commit_end)
             return None
         if latest >= commit_end + task.params.vote_blocks:
             return self._give_up("the reveal window closed before the update was revealed")
@@ -263,10 +266,10 @@ class Miner:
         return False
 
     def _train_progress(self, step: int, steps: int, loss: float) -> None:
-        """A progress bar on a terminal (tqdm turns itself off elsewhere), a line a quarter otherwise."""
+        """A progress bar on a terminal, a line a quarter otherwise."""
         if step == 1:
-            self._bar = tqdm(total=steps, desc="training", unit="step", disable=None, leave=False, file=sys.stderr)
-        shown = self._bar is not None and not self._bar.disable
+            self._bar = bars.bar(steps, "training", unit="step")
+        shown = bars.shown(self._bar)
         if self._bar is not None:
             self._bar.update(1)
             self._bar.set_postfix(loss=f"{loss:.3f}", refresh=False)

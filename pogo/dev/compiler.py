@@ -18,6 +18,7 @@ from solcx.exceptions import SolcError
 from pogo.dev import toolchain
 from pogo.errors import PogoError
 from pogo.net.artifacts import ABI_DIR, DEPLOYED, Artifact
+from pogo.progress import ticking
 from pogo.protocol.atomicfile import write_bytes_atomic
 
 CONTRACTS_DIR = toolchain.REPO_ROOT / "contracts"
@@ -87,7 +88,8 @@ def _compile(root: Path, force: bool, progress: Callable[[str], None]) -> dict:
         std_input = {"language": "Solidity", "sources": {k: {"content": v} for k, v in sources.items()},
                      "settings": SETTINGS}
         try:
-            output = solcx.compile_standard(std_input, solc_binary=toolchain.solc(), allow_paths=[str(root)])
+            with ticking(f"solc {toolchain.SOLC_VERSION}: {len(sources)} files"):
+                output = solcx.compile_standard(std_input, solc_binary=toolchain.solc(), allow_paths=[str(root)])
         except SolcError as exc:
             first = str(exc).strip().splitlines()
             raise PogoError(f"solc failed: {' '.join(first[:6])}") from None

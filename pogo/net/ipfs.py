@@ -17,6 +17,7 @@ import http.client
 import io
 import time
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,7 @@ import urllib3.exceptions
 from ipfshttpclient.exceptions import Error as IpfsClientError
 from ipfshttpclient.exceptions import ErrorResponse
 
+from pogo import progress
 from pogo.errors import FormatError, PogoError
 from pogo.protocol import checkpoint, treefile
 
@@ -35,6 +37,8 @@ warnings.filterwarnings("ignore", message="The 'strict' parameter is no longer n
 DEFAULT_TIMEOUT_S = 30.0
 GC_TIMEOUT_S = 600.0
 CHUNK_BYTES = 256 << 10            # one js-ipfs block: what one read of the body may add beyond a cap
+UPLOAD_BAR_BYTES = 1 << 20         # uploads from this size on show a progress bar
+UPLOAD_CHUNK = 1 << 20
 PROBE_TIMEOUT_S = 2.0              # the liveness check after a failed read
 CRASH_SETTLE_S = 0.2               # js-ipfs 0.66 dies ~20 ms after an aborted cat (see _unavailable)
 
@@ -172,13 +176,27 @@ class Ipfs:
 
     def add_bytes(self, data: bytes, pin: bool = True) -> str:
         try:
-            cid = self.client.add_bytes(data, timeout=max(self.timeout, len(data) / 20e6),
+            cid = self.client.add_bytes(self._chunks(data), timeout=max(self.timeout, len(data) / 20e6),
                                         opts={"pin": "true" if pin else "false"})
             if pin:
                 self.client.pin.add(cid, timeout=self.timeout)
             return cid
         except FETCH_ERRORS as exc:
             raise PogoError(f"IPFS add of {len(data)} bytes failed at {self.addr}: {_describe(exc)}") from None
+
+    @staticmethod
+    def _chunks(data: bytes) -> bytes | Iterator[bytes]:
+        """The body of an upload: as it is when small, else in chunks that move a progress bar."""
+        if len(data) < UPLOAD_BAR_BYTES:
+            return data
+
+        def chunks() -> Iterator[bytes]:
+            with progress.byte_bar(len(data), "uploading") as b:
+                view = memoryview(data)
+                for at in range(0, len(data), UPLOAD_CHUNK):
+                    yield bytes(view[at:at + UPLOAD_CHUNK])
+                    b.update(min(UPLOAD_CHUNK, len(data) - at))
+        return chunks()
 
     def add_file(self, path: str | Path, pin: bool = True) -> str:
         return self.add_bytes(Path(path).read_bytes(), pin)
