@@ -208,6 +208,38 @@ def test_a_restarted_verifier_does_not_vote_twice(net):
     assert sc.pogo.contract.functions.votes(report.submission_id, seat).call()[1]  # revealed
 
 
+def test_a_stopped_verifier_settles_its_seats_from_the_command_line(net, devnet, tmp_path):
+    """`pogo verifier claim`: a verifier whose bot stopped after the draw settles its seat by hand
+    (its seat bond comes free); a second claim finds nothing to do."""
+    import subprocess
+    import sys
+
+    sc = net["sc"]
+    open_round(net)
+    sid = sc.work([miner(net, 7)], net["task"])[0].submission_id
+    stopped = net["bots"][3]
+    sc.drive([b for b in net["bots"] if b is not stopped], net["task"], sc.pogo.task(net["task"]).round + 1)
+    seat = sc.pogo.seat_of(sid, stopped.address)
+    assert seat is not None and not sc.pogo.vote(sid, seat).settled
+    assert sc.pogo.account(stopped.address)["open_seats"] >= 1
+    record = tmp_path / "deployment.json"
+    record.write_text(json.dumps({"chain_id": sc.w3.eth.chain_id, "address": sc.pogo.address, "block": 0,
+                                  "rpc_url": devnet.rpc_url}))
+    index = 1 + len(sc.miners) + sc.verifiers.index(next(v for v in sc.verifiers if v.address == stopped.address))
+
+    def claim() -> dict:
+        r = subprocess.run([sys.executable, "-m", "pogo", "verifier", "claim", "--task", str(net["task"]),
+                            "--rpc", devnet.rpc_url, "--ipfs", devnet.ipfs_api, "--deployment", str(record),
+                            "--dev-account", str(index), "--workdir", str(tmp_path / "claim")],
+                           capture_output=True, text=True, timeout=300, check=False)
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout)
+    first = claim()
+    assert sid in first["settled"] and sc.pogo.vote(sid, seat).settled
+    assert first["slashed_eth"] == "0"  # it did not vote on a decided update: neither paid nor slashed
+    assert claim()["settled"] == []
+
+
 def test_anyone_proves_a_wrong_leaf_from_the_command_line(net, devnet, tmp_path):
     """`pogo prove-fraud`: the owner, on no committee, rejects a wrong update by hand and takes the
     bounty; on an honest update it says there is nothing to prove, in one line."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 
 from pogo.context import Context, HeadUnavailable
@@ -291,3 +291,25 @@ class VerifierBot:
 def _line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0][:300] if text else ""
+
+
+def settle_seats(ctx: Context, address: str) -> Iterator[tuple[int, int, int]]:
+    """Settle ``address``'s unsettled seats on the task's finalized submissions, one by one:
+    yields (submission id, paid, slashed). settleSeat is open to anyone and a running bot settles
+    its own; this is for a verifier that stopped. A seat settled meanwhile by another caller is skipped."""
+    for p in ctx.log.submissions(ctx.task_id):
+        sid = p.submission_id
+        if ctx.pogo.submission(sid).status not in FINAL:
+            continue
+        seat = ctx.pogo.seat_of(sid, address)
+        if seat is None or ctx.pogo.vote(sid, seat).settled:
+            continue
+        try:
+            receipt = ctx.pogo.settle_seat(sid, seat)
+        except ChainError as exc:
+            if exc.name == "AlreadySettled":
+                continue
+            raise
+        settled = ctx.pogo.events(receipt, "SeatSettled")[0]
+        yield sid, settled["paid"], settled["slashed"]
+

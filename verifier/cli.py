@@ -1,4 +1,4 @@
-"""`pogo verifier stake|unstake|withdraw|run`."""
+"""`pogo verifier stake|unstake|withdraw|claim|run`."""
 
 from __future__ import annotations
 
@@ -59,11 +59,33 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_claim(args: argparse.Namespace) -> int:
+    """Settle this key's seats on the task's finalized submissions that nobody settled yet: the
+    fees and shares they earned become withdrawable (a running bot does this itself)."""
+    from verifier.bot import settle_seats
+
+    ctx = open_task(args, "verifier")
+    me = ctx.pogo.client.address
+    settled, paid, slashed = [], 0, 0
+    for sid, p, s in settle_seats(ctx, me):
+        settled.append(sid)
+        paid, slashed = paid + p, slashed + s
+        _say(f"settled seat of submission {sid}: paid {eth(p)} ETH, slashed {eth(s)} ETH")
+    print(json.dumps({"settled": settled, "paid_eth": eth(paid), "slashed_eth": eth(slashed),
+                      "withdrawable_eth": eth(ctx.pogo.withdrawable(me))}, indent=2))
+    return 0
+
+
 def register(sub) -> None:
     v = sub.add_parser("verifier", help="stake, then check submissions and vote")
     vsub = v.add_subparsers(dest="action", required=True, parser_class=sub._parser_class)
     add_stake_command(vsub, "verifier", join_verifier_pool=True)
     add_account_commands(vsub, "verifier")
+    c = vsub.add_parser("claim", help="settle this key's seats on a task's finalized submissions (then withdraw)")
+    add_node_options(c)
+    c.add_argument("--task", type=int, required=True, help="the task id")
+    c.add_argument("--workdir", help="cache (default .pogo/verifier-ADDRESS)")
+    c.set_defaults(func=cmd_claim)
     r = vsub.add_parser("run", help="watch the task, vote on this verifier's seats, finalize, aggregate")
     add_node_options(r)
     r.add_argument("--task", type=int, required=True, help="the task id")

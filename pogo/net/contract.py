@@ -118,6 +118,18 @@ class Bounds:
 
 
 @dataclass(frozen=True)
+class Vote:
+    """A committee seat's vote (PoGO.votes)."""
+
+    committed: bool
+    voted: bool          # revealed
+    approve: bool
+    settled: bool
+    reason: Reason
+    improvement: int     # micro-nats
+
+
+@dataclass(frozen=True)
 class Submission:
     id: int
     miner: str
@@ -342,6 +354,10 @@ class PoGOContract:
         """The committee's members by seat ([] before the draw)."""
         drawn = self._drawn(submission_id)
         return list(drawn["members"]) if drawn else []
+
+    def vote(self, submission_id: int, seat: int) -> Vote:
+        commitment, voted, approve, settled, reason, improvement = self._call("votes", submission_id, seat)
+        return Vote(any(commitment), voted, approve, settled, Reason(reason), improvement)
 
     def account(self, address: str) -> dict:
         stake, locked, open_seats, unbonding, ready, slot = self._call("accounts", address)
