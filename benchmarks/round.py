@@ -31,19 +31,23 @@ from workers.miner import Miner
 from workers.trainer import TrainConfig, Trainer
 
 
-def measure(state, workdir: Path, steps: int) -> dict:
+def measure(state, workdir: Path, steps: int, model_cfg: GPTConfig | None = None,
+            train: TrainConfig | None = None) -> dict:
+    """One real round of one miner on a fresh deployment of the devnet ``state``, and one seat's check of it."""
     w3 = chain.connect(state.rpc_url)
     ipfs = Ipfs(state.ipfs_api)
     sc = scenario.build(w3, n_miners=1, n_verifiers=4,
                         pogo=PoGOContract.deploy(chain.Client(w3, chain.dev_account(0))))
-    task = publish_task(sc.pogo, ipfs, TaskParams(), funding=10 * ETH)
+    task = publish_task(sc.pogo, ipfs, TaskParams(), model_cfg=model_cfg, funding=10 * ETH)
     ctx = Context.open(sc.pogo, ipfs, task, workdir / "owner")
     cfg = GPTConfig(**ctx.spec.model)
-    miner = Miner(ctx.as_signer(sc.as_(sc.miners[0]), workdir / "miner"), Trainer(cfg, TrainConfig(steps=steps)))
+    train = train or TrainConfig(steps=steps)
+    miner = Miner(ctx.as_signer(sc.as_(sc.miners[0]), workdir / "miner"), Trainer(cfg, train))
     miner.work()  # trains, publishes and commits
     sc.to_reveals(task)
     report = miner.work()  # reveals
     t = report.timings
+    uploaded = sum((miner.ctx.workdir / f"round-{report.round}" / name).stat().st_size for name in ("diff", "tree"))
     overhead = t["quantize_hash_s"] + t["upload_s"] + t["submit_tx_s"]
 
     sc.draw(report.submission_id)
@@ -57,7 +61,8 @@ def measure(state, workdir: Path, steps: int) -> dict:
     verdict = checker.check(sub, 1, seed, 0, head_root)
     verify = time.perf_counter() - start
     return {
-        "n_params": ctx.spec.n_params, "steps": steps, "verdict": verdict.reason.name,
+        "n_params": ctx.spec.n_params, "steps": train.steps, "verdict": verdict.reason.name,
+        "tokens_per_step": train.batch_size * cfg.block_size, "upload_bytes": uploaded,
         "train_seconds": round(t["train_s"], 3),
         "quantize_hash_seconds": round(t["quantize_hash_s"], 3), "upload_seconds": round(t["upload_s"], 3),
         "submit_tx_seconds": round(t["submit_tx_s"], 3),

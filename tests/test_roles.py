@@ -290,6 +290,10 @@ def test_bad_cli_input_is_one_line(tmp_path):
                         "--ipfs", "/ip4/127.0.0.1/tcp/9/http", "--dev-account", "1"],
                        capture_output=True, text=True, cwd=tmp_path, timeout=120, check=False)
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "no Ethereum node" in r.stderr
+    r = subprocess.run([sys.executable, "-m", "pogo", "miner", "run", "--task", "1", "--bf16", "--dev-account", "1"],
+                       capture_output=True, text=True, cwd=tmp_path, timeout=120, check=False)
+    assert r.returncode == 2 and r.stderr.strip().splitlines() == [
+        "pogo: --bf16 needs --zero-stage 1, 2 or 3: the committed model is ZeRO's fp32 master copy"]
 
 
 def test_a_data_parallel_miner_under_the_launcher_submits_once(net, w3, devnet, tmp_path):

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from pogo.errors import PogoError
 from pogo.net.loop import poll_until
 from pogo.node import (
     add_account_commands,
@@ -25,8 +26,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     from workers.miner import Miner, follow
     from workers.trainer import TrainConfig, Trainer
 
+    if args.bf16 and args.zero_stage == 0:
+        raise PogoError("--bf16 needs --zero-stage 1, 2 or 3: the committed model is ZeRO's fp32 master copy")
     ctx = open_task(args, "miner")
-    trainer = Trainer(GPTConfig(**ctx.spec.model), TrainConfig(steps=args.steps, zero_stage=args.zero_stage))
+    trainer = Trainer(GPTConfig(**ctx.spec.model),
+                      TrainConfig(steps=args.steps, zero_stage=args.zero_stage, bf16=args.bf16))
     if trainer.rank != 0:
         follow(ctx, trainer)
         trainer.close()
@@ -93,6 +97,8 @@ def register(sub) -> None:
     r.add_argument("--rounds", type=int, default=0, help="stop after this many updates (0: run on)")
     r.add_argument("--steps", type=int, default=30, help="training steps per round")
     r.add_argument("--zero-stage", type=int, choices=[0, 1, 2, 3], default=0, help="DeepSpeed ZeRO stage")
+    r.add_argument("--bf16", action="store_true",
+                   help="bf16 mixed precision with fp32 master weights (a GPU's tensor cores; needs --zero-stage >= 1)")
     r.add_argument("--interval", type=float, default=2.0, help="seconds between polls of the chain")
     r.add_argument("--give-up-after", type=float, default=600.0,
                    help="exit non-zero after this many seconds with the chain or IPFS unreachable")

@@ -7,6 +7,7 @@ world of one; ``deepspeed --num_gpus N -m workers.cli ...`` makes it data-parall
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 
@@ -25,6 +26,14 @@ class TrainConfig:
     lr: float = 2e-3
     zero_stage: int = 0         # 0-3; ZeRO-3 gathers full fp32 params to publish them
     seed: int = 0
+    bf16: bool = False          # bf16 mixed precision, fp32 master weights (needs ZeRO >= 1)
+
+    def __post_init__(self) -> None:
+        if self.bf16 and self.zero_stage == 0:
+            # DeepSpeed's bf16 without ZeRO keeps its fp32 master copy where nothing can read it
+            # back, and the committed model must be exactly those fp32 master weights.
+            raise ValueError("bf16 needs ZeRO stage 1, 2 or 3 (--zero-stage): its fp32 master weights are "
+                             "what the miner commits")
 
 
 def _launcher_defaults() -> None:
@@ -79,6 +88,7 @@ def deepspeed_config(train: TrainConfig) -> dict:
         "gradient_accumulation_steps": 1,
         "optimizer": {"type": "Adam", "params": {"lr": train.lr, "torch_adam": True}},
         "zero_optimization": zero,
+        "bf16": {"enabled": train.bf16},
         "steps_per_print": 10**9,
         "wall_clock_breakdown": False,
     }
@@ -135,7 +145,8 @@ class Trainer:
         return box[0]
 
     def load(self, theta: np.ndarray) -> None:
-        """Set every parameter (and the optimizer's fp32 master copy) to theta."""
+        """Set every parameter, and under ZeRO or bf16 the optimizer's fp32 master copy, to theta."""
+        import deepspeed
         from deepspeed.utils import safe_set_full_fp32_param
 
         flat = torch.from_numpy(np.ascontiguousarray(theta[: self.manifest.n_params], dtype=np.float32))
@@ -143,11 +154,15 @@ class Trainer:
         for e in self.manifest.entries:
             value = flat[e.offset:e.offset + e.size].view(e.shape)
             p = params[e.name]
-            if self.train_cfg.zero_stage == 0:
-                with torch.no_grad():
-                    p.copy_(value.to(p.device))
-            else:
+            if self.train_cfg.zero_stage > 0:
                 safe_set_full_fp32_param(p, value.to(self.device))
+            # The master copy alone is not enough: the module's own (possibly bf16, possibly
+            # partitioned) weights would keep the previous round's values until the first step,
+            # whose gradient would then be taken at the wrong point.
+            gathered = deepspeed.zero.GatheredParameters([p], modifier_rank=0) if self.train_cfg.zero_stage == 3 \
+                else contextlib.nullcontext()
+            with gathered, torch.no_grad():
+                p.copy_(value.to(p.device, p.dtype))
 
     def theta(self) -> np.ndarray:
         """Every parameter in full fp32, in manifest order, on the CPU."""
