@@ -117,6 +117,7 @@ devnet-down:
 bench: setup
 	$(PY) -m benchmarks.core
 	$(PY) -m benchmarks.gas
+	$(PY) -m benchmarks.scale --quick
 
 clean:
 	-$(PY) -m pogo devnet down

@@ -23,6 +23,7 @@ from tqdm import tqdm
 
 from pogo import progress as bars
 from pogo.context import Context
+from pogo.model import quantize
 from pogo.net.chain import ChainError
 from pogo.net.contract import Status
 from pogo.protocol import commitment, difffile, seedstream, treefile
@@ -49,6 +50,10 @@ class Built:
 
 
 def build_honest(prev_padded: np.ndarray, raw: np.ndarray, prev_root: bytes, leaf_size: int) -> Built:
+    """The honest update: on a GPU when there is one (pogo.model.quantize, bit-identical), else numpy."""
+    device = quantize.accelerator()
+    if device is not None:
+        return Built.of(quantize.make_diff(prev_padded[: raw.size], raw, leaf_size, prev_root, device), leaf_size)
     return Built.of(difffile.make_diff(prev_padded[: raw.size], raw, leaf_size, prev_root=prev_root), leaf_size)
 
 

@@ -169,8 +169,14 @@ def commit(prev_padded: np.ndarray, q: np.ndarray, scales: np.ndarray, prev_root
            leaf_size: int) -> Quantized:
     """The diff, the new model and both trees for a given (q, scales): the one place that turns
     a quantized update into commitments (the honest miner, the cheats and the tests use it)."""
-    records = encode_records(q, scales, leaf_size)
-    theta_new = mxint4.apply(prev_padded, q, scales)
+    return commit_built(encode_records(q, scales, leaf_size), mxint4.apply(prev_padded, q, scales), prev_root,
+                        n_params, leaf_size)
+
+
+def commit_built(records: np.ndarray, theta_new: np.ndarray, prev_root: bytes, n_params: int,
+                 leaf_size: int) -> Quantized:
+    """Hash the records and the new model (padded) into the diff and its trees: the half of
+    `commit` that stays on the CPU when the arithmetic ran elsewhere (pogo.model.quantize)."""
     new_tree = checkpoint.model_tree(theta_new, leaf_size)
     diff_tree = records_tree(records)
     header = DiffHeader(n_params, leaf_size, mxint4.GROUP_SIZE, prev_root, new_tree.root, diff_tree.root)
