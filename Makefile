@@ -115,6 +115,7 @@ devnet-down:
 	$(PY) -m pogo devnet down
 
 bench: setup
+	$(PIP) install --quiet -e '.[test,bench]'
 	$(PY) -m benchmarks.core
 	$(PY) -m benchmarks.gas
 	$(PY) -m benchmarks.scale --quick

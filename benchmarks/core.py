@@ -7,6 +7,7 @@ sha256_limit_gbps  cores x single-thread hashlib SHA-256 over 16 KiB blocks, mea
                    same run: the most any SHA-256 tree over 16 KiB leaves could reach here
 merkle_ratio       merkle_gbps / sha256_limit_gbps (target >= 0.8)
 quantize_gbps      float32 update bytes turned into MX-int4 records per second
+rebuild_gbps       model bytes rebuilt per second from theta_prev and a diff (one thread: pogo cost)
 compression_ratio  float32 leaf bytes / record bytes at L = 4096 (7.53)
 cosine             dequantized vs raw update of a real training run (target >= 0.98)
 rebuild_exact      theta_new rebuilt from theta_prev + the diff file is bit-identical
@@ -78,6 +79,8 @@ def main(argv: list[str] | None = None) -> None:
 
     delta = (rng.standard_normal(n_params, dtype=np.float32) * 1e-3).astype(np.float32)
     quant_s = _best_of(lambda: difffile.encode_records(*mxint4.quantize(checkpoint.pad(delta, LEAF)), LEAF))
+    diff = difffile.make_diff(theta, theta + delta, LEAF).diff
+    rebuild_s = _best_of(lambda: diff.apply(theta), repeats=5)
 
     before, after = real_update()
     result = difffile.make_diff(before, after, LEAF)
@@ -96,6 +99,7 @@ def main(argv: list[str] | None = None) -> None:
         "sha256_limit_gbps": round(limit, 3),
         "merkle_ratio": round(merkle_gbps / limit, 3),
         "quantize_gbps": round(delta.nbytes / quant_s / GB, 3),
+        "rebuild_gbps": round(theta.nbytes / rebuild_s / GB, 3),
         "compression_ratio": round(4 * LEAF / difffile.record_size(LEAF), 3),
         "cosine": round(cosine, 4),
         "cosine_update_params": int(raw.size),

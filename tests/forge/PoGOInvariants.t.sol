@@ -2,8 +2,9 @@
 pragma solidity 0.8.28;
 
 import {PoGO} from "../../contracts/PoGO.sol";
-import {LeafFraud} from "../../contracts/LeafFraud.sol";
+import {IPoGO} from "../../contracts/interfaces/IPoGO.sol";
 import {Staking} from "../../contracts/Staking.sol";
+import {IStaking} from "../../contracts/interfaces/IStaking.sol";
 import {ForceSend} from "../../contracts/test/ForceSend.sol";
 
 /// @dev The few forge cheatcodes these tests use (forge answers calls to this address itself).
@@ -131,7 +132,7 @@ contract Handler {
     /// @notice Reveal the miner's commitment, waiting for the reveal window when it is near.
     function revealUpdate(uint256 who) external {
         uint256 m = who % 2;
-        (PoGO.TaskParams memory p,,,, uint256 roundStart,,,,) = pogo.getTask(taskId);
+        (IPoGO.TaskParams memory p,,,, uint256 roundStart,,,,) = pogo.getTask(taskId);
         uint256 commitEnd = roundStart + p.roundBlocks;
         if (block.number < commitEnd) _rollTo(commitEnd);
         bytes32[3] memory c = committed[actors[m]];
@@ -154,7 +155,7 @@ contract Handler {
     function draw(uint256 sid, uint256 randao) external {
         sid = _sid(sid);
         if (sid == 0) return;
-        PoGO.Submission memory s = pogo.getSubmission(sid);
+        IPoGO.Submission memory s = pogo.getSubmission(sid);
         uint256 target = s.submitBlock + 3;
         if (block.number < target) _rollTo(target);
         if (block.number % 16 == 0) _rollTo(block.number + 1);
@@ -220,7 +221,7 @@ contract Handler {
             records[0] = new bytes(4096 / 32 + 4096 / 2);
             bytes32[][] memory recordPaths = new bytes32[][](1);
             recordPaths[0] = path;
-            proof = abi.encode(LeafFraud.Proof(leaf % 256, new bytes(4 * 4096), path, fill, path, new uint256[](0),
+            proof = abi.encode(IPoGO.LeafFraudProof(leaf % 256, new bytes(4 * 4096), path, fill, path, new uint256[](0),
                                                records, recordPaths));
         }
         _call(actors[ADVERSARY], abi.encodeCall(PoGO.proveLeafFraud, (sid, proof)), 0);
@@ -286,7 +287,7 @@ contract Handler {
     function _honestBots() internal {
         for (uint256 i = voting.length; i > 0; --i) {
             uint256 sid = voting[i - 1];
-            PoGO.Submission memory s = pogo.getSubmission(sid);
+            IPoGO.Submission memory s = pogo.getSubmission(sid);
             if (s.status != 2 || block.number > s.voteDeadline + VOTE_BLOCKS) {
                 voting[i - 1] = voting[voting.length - 1]; // done: nothing left to reveal
                 voting.pop();
@@ -337,31 +338,31 @@ contract Handler {
             Vm.Log memory l = logs[k];
             if (l.emitter != address(pogo)) continue;
             bytes32 sig = l.topics[0];
-            if (sig == Staking.Withdrawn.selector) {
+            if (sig == IStaking.Withdrawn.selector) {
                 ethOut += abi.decode(l.data, (uint256));
                 withdrew[_index(l.topics[1])] = true;
-            } else if (sig == PoGO.Rewarded.selector || sig == PoGO.PoolReclaimed.selector) {
+            } else if (sig == IPoGO.Rewarded.selector || sig == IPoGO.PoolReclaimed.selector) {
                 credited[_index(l.topics[2])] += abi.decode(l.data, (uint256));
-                if (sig == PoGO.Rewarded.selector) ++rewards;
-            } else if (sig == PoGO.SeatSettled.selector) {
+                if (sig == IPoGO.Rewarded.selector) ++rewards;
+            } else if (sig == IPoGO.SeatSettled.selector) {
                 (, uint256 paid,) = abi.decode(l.data, (uint256, uint256, uint256));
                 ++settled;
                 credited[_index(l.topics[2])] += paid;
-            } else if (sig == PoGO.Finalized.selector) {
+            } else if (sig == IPoGO.Finalized.selector) {
                 (uint8 status,,,,) = abi.decode(l.data, (uint8, uint256, uint256, int64, uint256));
                 ++outcomes[status];
-            } else if (sig == PoGO.CommitteeDrawn.selector) {
+            } else if (sig == IPoGO.CommitteeDrawn.selector) {
                 (, address[] memory drawn,) = abi.decode(l.data, (bytes32, address[], uint256));
                 members[uint256(l.topics[1])] = drawn;
-            } else if (sig == PoGO.RoundClosed.selector) {
+            } else if (sig == IPoGO.RoundClosed.selector) {
                 ++roundsClosed;
-            } else if (sig == PoGO.LeafFraudProven.selector) {
+            } else if (sig == IPoGO.LeafFraudProven.selector) {
                 ++fraudProven;
-            } else if (sig == Staking.Slashed.selector) {
+            } else if (sig == IStaking.Slashed.selector) {
                 (uint256 amount,) = abi.decode(l.data, (uint256, uint8));
                 if (amount > 0) ++slashes;
                 if (honest[address(uint160(uint256(l.topics[1])))] && amount > 0) ++honestLosses;
-            } else if (sig == PoGO.EvaluationFeeCharged.selector) {
+            } else if (sig == IPoGO.EvaluationFeeCharged.selector) {
                 if (honest[address(uint160(uint256(l.topics[2])))]) ++honestLosses;
             }
         }
@@ -392,11 +393,11 @@ contract PoGOInvariants {
 
     function setUp() public {
         vm.roll(100);
-        pogo = new PoGO(20, 1 ether, PoGO.Bounds({
+        pogo = new PoGO(20, 1 ether, IPoGO.Bounds({
             maxRoundBlocks: 100_000, minVoteBlocks: 10, maxVoteBlocks: 10_000, maxMinerSlashBps: 10_000,
             maxVerifierSlashBps: 5_000, maxLivenessSlashBps: 1_000, maxVerifierBond: 100 ether,
             maxImprovement: 10_000_000}));
-        PoGO.TaskParams memory p = PoGO.TaskParams({
+        IPoGO.TaskParams memory p = IPoGO.TaskParams({
             specHash: keccak256("spec"), initialRoot: keccak256("initial"), nParams: 1 << 20, leafSize: 4096,
             nShards: 8, roundBlocks: 40, voteBlocks: 20, committeeSize: 4, minerSlashBps: 5_000,
             verifierSlashBps: 1_000, livenessSlashBps: 200, minerBond: 1 ether, roundReward: 3 ether,
@@ -457,7 +458,7 @@ contract PoGOInvariants {
         handler.revealUpdate(0);
         handler.draw(0, 3);
         address[] memory m = handler.committeeOf(1);
-        PoGO.Submission memory s = pogo.getSubmission(1);
+        IPoGO.Submission memory s = pogo.getSubmission(1);
         require(s.status == 2 && m.length > 0, "drawn");
         for (uint256 seat = 0; seat < m.length; ++seat) {
             vm.prank(m[seat]);
@@ -508,7 +509,7 @@ contract PoGOInvariants {
     ///         revealed votes than commitments (a seat commits once).
     function invariant_commitsNeverExceedSeats() public view {
         for (uint256 id = 1; id <= handler.submissions(); ++id) {
-            PoGO.Submission memory sub = pogo.getSubmission(id);
+            IPoGO.Submission memory sub = pogo.getSubmission(id);
             require(sub.commits <= sub.seats, "commits > seats");
             require(uint256(sub.approvals) + sub.rejections <= sub.commits, "votes > commits");
         }
@@ -531,7 +532,7 @@ contract PoGOInvariants {
             uint256 seats;
             uint256 subs;
             for (uint256 id = 1; id <= n; ++id) {
-                PoGO.Submission memory sub = pogo.getSubmission(id);
+                IPoGO.Submission memory sub = pogo.getSubmission(id);
                 if (sub.miner == a && sub.status <= 2) ++subs; // Pending or Voting
                 address[] memory committee = handler.committeeOf(id);
                 for (uint256 seat = 0; seat < sub.seats; ++seat) {
