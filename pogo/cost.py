@@ -61,15 +61,16 @@ GPUS = {
     "mi300x": Gpu("AMD MI300X", 1307e12, 192e9),
 }
 
-# Gas of each transaction of a round (benchmarks.gas on Anvil, 2026-12-02; the worst seat of a
-# committee of four where a figure varies by seat).
-GAS = {"update_commit_plus_reveal": 176_000, "drawCommittee": 190_000, "vote_commit_plus_reveal": 96_000,
-       "finalize": 110_000, "settleSeat": 60_000, "claimReward": 45_000, "closeRound": 80_000}
+# Gas of each transaction of a round: `python -m benchmarks.gas` on Anvil, 2026-12-02 (the
+# steady state: a miner's second update onwards; a vote's seat the dearest of a committee of four).
+GAS = {"update_commit_plus_reveal": 193_584, "drawCommittee": 194_426, "vote_commit_plus_reveal": 103_113,
+       "finalize": 113_117, "settleSeat": 107_996, "claimReward": 69_114, "closeRound": 55_417}
 
-# Verifier throughputs per CPU core, measured on this project's CI machine (benchmarks.core):
-# SHA-256 leaf hashing and the numpy rebuild (dequantize + one float32 addition), bytes of model a second.
-HASH_BYTES_PER_CORE_S = 0.9e9
-REBUILD_PARAMS_PER_CORE_S = 60e6
+# A verifier's CPU work per core: `python -m benchmarks.core` on this project's 2-core machine,
+# 2026-12-02: sha256_single_thread_gbps 1.679 (16 KiB leaves) and rebuild_gbps 0.605 (model bytes
+# rebuilt from theta_prev and a diff by one thread).
+HASH_BYTES_PER_CORE_S = 1.679e9
+REBUILD_PARAMS_PER_CORE_S = 0.605e9 / 4
 
 
 @dataclass(frozen=True)

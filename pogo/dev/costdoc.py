@@ -83,11 +83,11 @@ def render() -> str:
         "the committee runs both models forward over training and validation windows, a cost that does",
         "not grow with the round while training does. So the share of verification falls as one over",
         "the round length, and the table's last rows are the round lengths that hold it under 2 %:",
-        "a few hours when the sequential test decides at its first look (a clear gain or a clear fault),",
+        "under three hours when the sequential test decides at its first look (a clear gain or a clear fault),",
         "and far longer at its cap. Rounds of hours, as the PoGO paper argues, are what hold the cost",
         "of checking below the cost of training; a task with long sequences (Gemma 3's 8192 tokens)",
-        "needs the longest. The gas of a round is a third of one 30M-gas block at these sizes: the",
-        "chain is not what limits a round (issue 16's network benchmark measures where it is).",
+        "needs the longest. The gas of a round of eight updates is under half of one 30M-gas block",
+        "whatever the model size: the chain is not what limits a round.",
         "",
     ]
     return "\n".join(lines)
