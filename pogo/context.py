@@ -191,9 +191,12 @@ class Context:
         return theta
 
     def _rebuild(self, prev: np.ndarray, p: Published) -> np.ndarray:
+        # torch: imported by the commands that rebuild, not by every command
+        from pogo.model import quantize
+
         try:
             if p.kind == 0:
-                return self.diff(p.diff_cid).apply(prev)
+                return quantize.rebuild(prev, self.diff(p.diff_cid))
             round_ = self.pogo.submission(p.submission_id).round
             return aggregate.aggregate(prev, [self.diff(s.diff_cid) for s in self.log.accepted_updates(self.task_id, round_)])
         except (DataUnavailable, FormatError) as exc:

@@ -64,3 +64,13 @@ def test_bad_updates_are_refused_as_in_the_reference():
         quantize.quantize(torch.tensor([float("nan")] + [0.0] * 31))
     with pytest.raises(FormatError, match="whole number"):
         quantize.quantize(torch.zeros(33))
+
+
+def test_the_verifiers_rebuild_on_the_device_equals_the_reference():
+    rng = np.random.default_rng(5)
+    prev = (rng.standard_normal(4096 * 2 - 5) * 0.05).astype(np.float32)
+    diff = difffile.make_diff(prev, prev + np.float32(1e-3) * rng.standard_normal(prev.size).astype(np.float32),
+                              4096).diff
+    got = quantize.apply_diff(prev, diff, DEVICE)
+    assert got.view(np.uint32).tolist() == diff.apply(prev).view(np.uint32).tolist()
+    assert quantize.rebuild(prev, diff).view(np.uint32).tolist() == got.view(np.uint32).tolist()

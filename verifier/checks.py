@@ -22,7 +22,7 @@ import torch
 from pogo import fraudproof
 from pogo.context import Context
 from pogo.errors import FormatError
-from pogo.model import manifest
+from pogo.model import manifest, quantize
 from pogo.model.gpt import GPT, GPTConfig
 from pogo.model.loss import window_losses
 from pogo.net.contract import Reason
@@ -96,7 +96,7 @@ class UpdateChecker:
             diff, tree = self._fetch(sub)
             self._well_formed(sub, diff, tree)
             self._fresh_base(diff, head_root)
-            theta_new = diff.apply(prev)
+            theta_new = quantize.rebuild(prev, diff)
             self._commitments(sub, tree, theta_new, seat, seed, prev, [diff])
             return self._progress(sub, prev, theta_new, seed, round_)
         except Rejected as rejected:

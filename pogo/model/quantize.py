@@ -86,6 +86,23 @@ def make_diff(theta_prev: np.ndarray | torch.Tensor, theta_raw: np.ndarray | tor
     return replace(built, residual=(delta - step).cpu().numpy())
 
 
+def apply_diff(theta_prev: np.ndarray, diff: difffile.Diff, device: torch.device | str | None = None) -> np.ndarray:
+    """difffile.Diff.apply with the dequantization and the float32 addition on ``device``: the
+    verifier's full rebuild (the nibbles are unpacked by numpy, the bytes are small)."""
+    h = diff.header
+    q, scales = diff.q_and_scales()
+    mxint4.check_scales(scales)
+    prev = checkpoint.pad(np.asarray(theta_prev, dtype=np.float32).reshape(-1)[: h.n_params], h.leaf_size)
+    step = dequantize(torch.from_numpy(q).to(device), torch.from_numpy(scales).to(device), h.group_size)
+    return (torch.from_numpy(prev).to(device) + step).cpu().numpy().astype(checkpoint.FLOAT32_LE, copy=False)
+
+
+def rebuild(theta_prev: np.ndarray, diff: difffile.Diff) -> np.ndarray:
+    """theta_new from the head and a diff, on a GPU when there is one, else by the numpy reference."""
+    device = accelerator()
+    return diff.apply(theta_prev) if device is None else apply_diff(theta_prev, diff, device)
+
+
 def accelerator() -> torch.device | None:
     """Where the commit arithmetic runs best: a GPU when torch finds one, else None (numpy)."""
     return torch.device("cuda") if torch.cuda.is_available() else None
