@@ -33,7 +33,7 @@ class LeafProof:
     record_proofs: list[list[bytes]]
 
     def encode(self) -> bytes:
-        """abi.encode(LeafFraud.Proof): what PoGO.proveLeafFraud takes."""
+        """abi.encode(IPoGO.LeafFraudProof): what PoGO.proveLeafFraud takes."""
         return encode([PROOF_TYPE], [(self.leaf, self.prev_leaf, self.prev_proof, self.claimed_leaf_hash,
                                       self.new_proof, self.sources, self.records, self.record_proofs)])
 
