@@ -119,10 +119,8 @@ def cmd_head(args: argparse.Namespace) -> int:
 def cmd_cost(args: argparse.Namespace) -> int:
     from pogo import cost
 
-    for name, value, low in (("--round-hours", args.round_hours, 0), ("--mfu", args.mfu, 0),
-                             ("--bandwidth-gbit", args.bandwidth_gbit, 0)):
-        if not value > low or (name == "--mfu" and value > 1):
-            raise PogoError(f"{name} must be {'in (0, 1]' if name == '--mfu' else 'positive'}, not {value}")
+    if args.mfu > 1:
+        raise PogoError(f"--mfu must be in (0, 1], not {args.mfu}")
     inputs = cost.Inputs(cost.shape_of(args.model), cost.GPUS[args.gpu], args.round_hours, args.mfu,
                          args.gpus_per_miner, args.miners, args.committee, args.verifier_cores, args.bandwidth_gbit)
     _print_json(cost.estimate(inputs))
@@ -277,14 +275,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="gpt3-175b, gemma3-27b, or a JSON file: a transformers config.json or a GPT config")
     c.add_argument("--gpu", default="h100", choices=["h100", "h200", "a100", "l40s", "rtx4090", "mi300x"],
                    help="the miners' and verifiers' GPU")
-    c.add_argument("--round-hours", type=float, default=1.0, help="the training time of one round")
-    c.add_argument("--mfu", type=float, default=0.40, help="model FLOP utilisation assumed (0-1]")
+    c.add_argument("--round-hours", type=_positive_float, default=1.0, help="the training time of one round")
+    c.add_argument("--mfu", type=_positive_float, default=0.40, help="model FLOP utilisation assumed (0-1]")
     c.add_argument("--gpus-per-miner", type=_nonnegative, default=0,
                    help="GPUs a miner trains on (0: the fewest whose memory holds the training state)")
     c.add_argument("--miners", type=_nonnegative, default=8, help="accepted updates a round")
     c.add_argument("--committee", type=_nonnegative, default=4, help="committee seats a submission")
     c.add_argument("--verifier-cores", type=_nonnegative, default=32, help="CPU cores a verifier hashes with")
-    c.add_argument("--bandwidth-gbit", type=float, default=10.0, help="a verifier's download bandwidth, Gbit/s")
+    c.add_argument("--bandwidth-gbit", type=_positive_float, default=10.0, help="a verifier's download bandwidth, Gbit/s")
     c.set_defaults(func=cmd_cost)
 
     prove = sub.add_parser("prove-fraud", help="reject a submission whose committed model has a wrong leaf, with "
@@ -297,6 +295,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_role_commands(sub)
     return parser
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} must be positive and finite")
+    return value
 
 
 def _nonnegative(text: str) -> int:

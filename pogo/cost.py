@@ -20,11 +20,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from pogo.errors import PogoError
-from pogo.protocol import mxint4
+from pogo.protocol import checkpoint, difffile, merkle, treefile
 from pogo.protocol.taskspec import Verification
-
-LEAF_SIZE = 4096
-HASH = 32
 
 
 @dataclass(frozen=True)
@@ -126,8 +123,11 @@ def estimate(i: Inputs) -> dict:
     gpus = i.gpus_per_miner or max(1, math.ceil(16 * n / (0.8 * g.memory_bytes)))
     seconds = i.round_hours * 3600
     tokens = gpus * g.bf16_flops * i.mfu * seconds / train_flops_token
-    diff_bytes = n * (0.5 + 1 / mxint4.GROUP_SIZE)     # nibbles + one scale byte a group
-    tree_bytes = 2 * HASH * n / LEAF_SIZE             # the tree file: every level of the model tree
+    # The file sizes of the formats themselves (nibbles and a scale byte a group; every level of the tree).
+    leaf = checkpoint.DEFAULT_LEAF_SIZE
+    leaves = checkpoint.n_leaves(int(n), leaf)
+    diff_bytes = difffile.HEADER_SIZE + leaves * difffile.record_size(leaf)
+    tree_bytes = treefile.TreeHeader(leaf, leaves, merkle.depth_for(leaves)).file_size()
     model_bytes = 4 * n
 
     # A seat: fetch the diff, rebuild every leaf and hash the new model (CPU threads), then the

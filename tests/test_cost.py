@@ -6,12 +6,14 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from pogo import cost
 from pogo.errors import PogoError
 from pogo.model import manifest
 from pogo.model.gpt import GPT, GPTConfig
+from pogo.protocol import difffile, treefile
 
 
 def test_a_gpt_config_counts_its_parameters(tmp_path):
@@ -35,7 +37,13 @@ def test_bytes_follow_the_formats_and_verification_shrinks_with_longer_rounds():
     one = cost.estimate(cost.Inputs(cost.MODELS["gemma3-27b"], cost.GPUS["h100"], round_hours=1.0))
     two = cost.estimate(cost.Inputs(cost.MODELS["gemma3-27b"], cost.GPUS["h100"], round_hours=2.0))
     n = cost.MODELS["gemma3-27b"].n_params
-    assert one["miner"]["upload_bytes"] == round(n * (0.5 + 1 / 32) + n * 64 / 4096)
+    assert 0.53 * n < one["miner"]["upload_bytes"] < 0.55 * n  # 4.25 bits a parameter, and the tree
+    # ...and exactly the files a miner uploads, at a size small enough to make them here.
+    small = cost.ModelShape("small", 3 * 4096 + 5, 1, 32, 64, "test")
+    theta = np.zeros(int(small.n_params), dtype=np.float32)
+    made = difffile.make_diff(theta, theta + np.float32(1e-3), 4096)
+    files = len(made.diff.encode()) + len(treefile.encode(made.new_tree, 4096))
+    assert cost.estimate(cost.Inputs(small, cost.GPUS["h100"]))["miner"]["upload_bytes"] == files
     assert two["verification_to_training_gpu_ratio"] == pytest.approx(one["verification_to_training_gpu_ratio"] / 2,
                                                                       rel=1e-3)
     at = cost.estimate(cost.Inputs(cost.MODELS["gemma3-27b"], cost.GPUS["h100"],

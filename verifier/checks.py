@@ -68,7 +68,7 @@ class Unavailable(Exception):
 
 
 def _device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return quantize.accelerator() or torch.device("cpu")
 
 
 @lru_cache(maxsize=2)

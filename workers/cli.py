@@ -26,11 +26,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     from workers.miner import Miner, follow
     from workers.trainer import TrainConfig, Trainer
 
-    if args.bf16 and args.zero_stage == 0:
-        raise PogoError("--bf16 needs --zero-stage 1, 2 or 3: the committed model is ZeRO's fp32 master copy")
+    try:  # TrainConfig holds the rule; checked before anything touches the network
+        train = TrainConfig(steps=args.steps, zero_stage=args.zero_stage, bf16=args.bf16)
+    except ValueError:
+        raise PogoError("--bf16 needs --zero-stage 1, 2 or 3: the committed model is ZeRO's fp32 master copy") from None
     ctx = open_task(args, "miner")
-    trainer = Trainer(GPTConfig(**ctx.spec.model),
-                      TrainConfig(steps=args.steps, zero_stage=args.zero_stage, bf16=args.bf16))
+    trainer = Trainer(GPTConfig(**ctx.spec.model), train)
     if trainer.rank != 0:
         follow(ctx, trainer)
         trainer.close()
