@@ -31,8 +31,7 @@ from deploy.scenario import ETH
 from deploy.task import publish_task
 from pogo.context import Context
 from pogo.dev.devnet import Devnet
-from pogo.model import manifest
-from pogo.model.gpt import GPT, GPTConfig
+from pogo.model import causal_lm, manifest
 from pogo.model.loss import evaluate
 from pogo.net import chain
 from pogo.net.contract import PoGOContract, TaskParams
@@ -59,9 +58,8 @@ def network(state, workdir: Path, n_miners: int, rounds: int, steps: int) -> tup
                         round_reward=3 * ETH, verifier_fee=ETH // 100)
     task = publish_task(sc.pogo, ipfs, params, verification=Verification(), funding=10 * rounds * ETH)
     ctx = Context.open(sc.pogo, ipfs, task, workdir / "owner")
-    cfg = GPTConfig(**ctx.spec.model)
-    miners = [Miner(ctx.as_signer(sc.as_(sc.miners[i]), workdir / f"m{i}"), Trainer(cfg, TrainConfig(steps=steps,
-                                                                                                       seed=i)))
+    miners = [Miner(ctx.as_signer(sc.as_(sc.miners[i]), workdir / f"m{i}"),
+                    Trainer(ctx.spec.model, TrainConfig.from_recipe(ctx.spec.recipe, steps=steps, seed=i)))
               for i in range(n_miners)]
     bots = [VerifierBot(ctx.as_signer(sc.as_(v), workdir / f"v{i}"), aggregator=(i == 0))
             for i, v in enumerate(sc.verifiers)]
@@ -78,21 +76,21 @@ def network(state, workdir: Path, n_miners: int, rounds: int, steps: int) -> tup
 def centralized(ctx: Context, total_steps: int, checkpoints: list[int]) -> list[float]:
     """One trainer from the task's initial weights over every training shard; the validation loss
     at each step count in ``checkpoints`` (the same windows as the network's)."""
-    cfg = GPTConfig(**ctx.spec.model)
-    trainer = Trainer(cfg, TrainConfig(steps=total_steps, seed=0))
+    trainer = Trainer(ctx.spec.model, TrainConfig.from_recipe(ctx.spec.recipe, steps=total_steps, seed=0))
     trainer.load(ctx.model(ctx.pogo.task(ctx.task_id).params.initial_root))
     n_shards = ctx.spec.n_shards
     tokens = np.concatenate([ctx.shard(i) for i in range(n_shards - 1)])  # the last shard validates
     val = ctx.validation_shard()
-    offsets = np.random.default_rng(1234).integers(0, len(val) - cfg.block_size - 1, VALIDATION_WINDOWS).tolist()
-    net = GPT(cfg)
+    block = ctx.spec.recipe.seq_len
+    offsets = np.random.default_rng(1234).integers(0, len(val) - block - 1, VALIDATION_WINDOWS).tolist()
+    net = causal_lm.build(ctx.spec.model)
     losses, done = [], 0
     for target in checkpoints:
         if target > done:
             trainer.train(tokens, steps=target - done)
             done = target
         manifest.load_into(net, trainer.theta())
-        losses.append(evaluate(net, val, offsets))
+        losses.append(evaluate(net, val, offsets, block))
     return losses
 
 

@@ -40,7 +40,7 @@ def measure(state, workdir: Path, steps: int, model_cfg: GPTConfig | None = None
                         pogo=PoGOContract.deploy(chain.Client(w3, chain.dev_account(0))))
     task = publish_task(sc.pogo, ipfs, TaskParams(), model_cfg=model_cfg, funding=10 * ETH)
     ctx = Context.open(sc.pogo, ipfs, task, workdir / "owner")
-    cfg = GPTConfig(**ctx.spec.model)
+    cfg = ctx.spec.model
     train = train or TrainConfig(steps=steps)
     miner = Miner(ctx.as_signer(sc.as_(sc.miners[0]), workdir / "miner"), Trainer(cfg, train))
     miner.work()  # trains, publishes and commits
@@ -62,7 +62,7 @@ def measure(state, workdir: Path, steps: int, model_cfg: GPTConfig | None = None
     verify = time.perf_counter() - start
     return {
         "n_params": ctx.spec.n_params, "steps": train.steps, "verdict": verdict.reason.name,
-        "tokens_per_step": train.batch_size * cfg.block_size, "upload_bytes": uploaded,
+        "tokens_per_step": train.batch_size * ctx.spec.recipe.seq_len, "upload_bytes": uploaded,
         "train_seconds": round(t["train_s"], 3),
         "quantize_hash_seconds": round(t["quantize_hash_s"], 3), "upload_seconds": round(t["upload_s"], 3),
         "submit_tx_seconds": round(t["submit_tx_s"], 3),

@@ -125,7 +125,7 @@ class TrueGain:
         for s in range(TRAIN_SHARDS):
             rng = np.random.default_rng([seed, s])
             self.offsets[s] = rng.integers(0, len(shards[s]) - cfg.block_size, windows).tolist()
-            self.base[s] = window_losses(self.net, shards[s], self.offsets[s])
+            self.base[s] = window_losses(self.net, shards[s], self.offsets[s], cfg.block_size)
         self.evals = 0          # model evaluations on the fixed windows, for the report
         self._grad: dict[int, np.ndarray] = {}
 
@@ -150,7 +150,7 @@ class TrueGain:
     def x(self, theta: np.ndarray, s: int) -> np.ndarray:
         manifest.load_into(self.net, theta)
         self.evals += 1
-        return (self.base[s] - window_losses(self.net, self.shards[s], self.offsets[s])) * 1e6
+        return (self.base[s] - window_losses(self.net, self.shards[s], self.offsets[s], self.cfg.block_size)) * 1e6
 
 
 class Curve:
@@ -264,7 +264,7 @@ def train_direction(st: Setup, s: int, seed: int) -> np.ndarray:
 
 def measured(st: Setup, theta_new: np.ndarray, s: int, seed: bytes) -> checks.Measurement:
     """The verifier's own code path: the paired sequential measurement of the submission."""
-    return checks.measure(st.cfg.to_json(), st.prev_padded, theta_new, st.shards[s], st.shards[N_SHARDS - 1], seed,
+    return checks.measure(st.cfg.to_json(), st.cfg.block_size, st.prev_padded, theta_new, st.shards[s], st.shards[N_SHARDS - 1], seed,
                           st.rules)
 
 

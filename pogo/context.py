@@ -214,17 +214,33 @@ class Context:
         return json.loads(path.read_text())
 
     def shard(self, index: int) -> np.ndarray:
-        shards = self.dataset()["shards"]
+        """Shard ``index``'s token ids, each checked to lie inside the model's vocabulary (a
+        published id beyond it would crash every node's embedding lookup)."""
+        from pogo.protocol import dataset
+
+        manifest = self.dataset()
+        shards = manifest["shards"]
         if not 0 <= index < len(shards):
             raise PogoError(f"shard {index} does not exist (the dataset has {len(shards)})")
+        dtype = dataset.token_dtype(manifest.get("dtype", "uint8"))
+        n = shards[index]["tokens"]
         path = self.workdir / "shards" / f"{index}.bin"
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            write_bytes_atomic(path, self.fetch(shards[index]["cid"], shards[index]["tokens"]))
-        tokens = np.fromfile(path, dtype=np.uint8)
-        if tokens.size != shards[index]["tokens"]:
-            raise FormatError(f"shard {index} has {tokens.size} tokens, the manifest says {shards[index]['tokens']}")
+            write_bytes_atomic(path, self.fetch(shards[index]["cid"], n * dtype.itemsize))
+        tokens = np.fromfile(path, dtype=dtype)
+        if tokens.size != n:
+            raise FormatError(f"shard {index} has {tokens.size} tokens, the manifest says {n}")
+        if tokens.size and int(tokens.max()) >= self.vocab_size:
+            raise FormatError(f"shard {index} holds token id {int(tokens.max())}; the model's vocabulary is "
+                              f"{self.vocab_size}")
         return tokens
+
+    @property
+    def vocab_size(self) -> int:
+        from pogo.model import causal_lm
+
+        return causal_lm.vocab_size(self.spec.model)
 
     def validation_shard(self) -> np.ndarray:
         return self.shard(self.dataset()["validation_shard"])

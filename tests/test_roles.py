@@ -294,7 +294,11 @@ def test_bad_cli_input_is_one_line(tmp_path):
     r = subprocess.run([sys.executable, "-m", "pogo", "miner", "run", "--task", "1", "--bf16", "--dev-account", "1"],
                        capture_output=True, text=True, cwd=tmp_path, timeout=120, check=False)
     assert r.returncode == 2 and r.stderr.strip().splitlines() == [
-        "pogo: --bf16 needs --zero-stage 1, 2 or 3: the committed model is ZeRO's fp32 master copy"]
+        "pogo: bf16 needs ZeRO stage 1, 2 or 3 (--zero-stage): its fp32 master weights are what the miner commits"]
+    r = subprocess.run([sys.executable, "-m", "pogo", "miner", "run", "--task", "1", "--offload", "--dev-account", "1"],
+                       capture_output=True, text=True, cwd=tmp_path, timeout=120, check=False)
+    assert r.returncode == 2 and r.stderr.strip().splitlines() == [
+        "pogo: offload needs ZeRO stage 1, 2 or 3 (--zero-stage): ZeRO is what moves the state"]
 
 
 def test_a_data_parallel_miner_under_the_launcher_submits_once(net, w3, devnet, tmp_path):

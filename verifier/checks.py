@@ -22,14 +22,14 @@ import torch
 from pogo import fraudproof
 from pogo.context import Context
 from pogo.errors import FormatError
-from pogo.model import manifest, quantize
-from pogo.model.gpt import GPT, GPTConfig
+from pogo.model import causal_lm, manifest, quantize
 from pogo.model.loss import window_losses
 from pogo.net.contract import Reason
 from pogo.net.events import Published
 from pogo.net.ipfs import DaemonUnreachable, DataUnavailable
 from pogo.protocol import (
     aggregate,
+    canonical,
     checkpoint,
     fraud,
     judgment,
@@ -72,10 +72,12 @@ def _device() -> torch.device:
 
 
 @lru_cache(maxsize=2)
-def _models(cfg_items: tuple) -> tuple[GPT, GPT]:
+def _models(model_json: bytes) -> tuple[torch.nn.Module, torch.nn.Module]:
     """Two instances of the task's model: the old head and the new model, side by side."""
-    cfg = GPTConfig(**dict(cfg_items))
-    return GPT(cfg).to(_device()), GPT(cfg).to(_device())
+    import json
+
+    spec = json.loads(model_json)
+    return causal_lm.build(spec).to(_device()), causal_lm.build(spec).to(_device())
 
 
 class UpdateChecker:
@@ -182,8 +184,8 @@ class UpdateChecker:
         if not np.isfinite(theta_new).all():
             raise Rejected(Reason.NON_FINITE, "the new model has NaN or infinite parameters")
         shard = seedstream.shard_of(self.ctx.task_id, round_, sub.miner, self.spec.n_shards)
-        m = measure(self.spec.model, prev, theta_new, self.ctx.shard(shard), self.ctx.validation_shard(),
-                    seed, self.v.rules())
+        m = measure(self.spec.model, self.spec.recipe.seq_len, prev, theta_new, self.ctx.shard(shard),
+                    self.ctx.validation_shard(), seed, self.v.rules())
         if m.reason != judgment.OK:
             raise Rejected(Reason[m.reason], m.detail, m.improvement, m.windows)
         return Verdict(Reason.OK, m.improvement, m.detail, m.windows)
@@ -197,16 +199,16 @@ class Measurement:
     detail: str
 
 
-def measure(model_cfg: dict, prev: np.ndarray, theta_new: np.ndarray, train_tokens: np.ndarray,
+def measure(model: dict, block: int, prev: np.ndarray, theta_new: np.ndarray, train_tokens: np.ndarray,
             val_tokens: np.ndarray, seed: bytes, rules: judgment.Rules) -> Measurement:
     """The paired sequential measurement of section 6 on the submission's shared windows.
 
     Deterministic given its inputs: every honest seat on the same hardware gets the same
     numbers, and hardware differences move them by float rounding only."""
-    net_prev, net_new = _models(tuple(sorted(model_cfg.items())))
+    net_prev, net_new = _models(canonical.dumps(model))
     manifest.load_into(net_prev, prev)
     manifest.load_into(net_new, theta_new)
-    block, device = model_cfg["block_size"], _device()
+    device = _device()
     offsets = seedstream.batch_offsets(seed, seedstream.TRAIN_BATCH, SHARED_SEAT, rules.max_windows,
                                        len(train_tokens), block)
     lp, ln = np.zeros(0), np.zeros(0)
@@ -214,8 +216,8 @@ def measure(model_cfg: dict, prev: np.ndarray, theta_new: np.ndarray, train_toke
     verdict, ev = None, None
     for n in looks:
         more = offsets[lp.size:n]
-        lp = np.concatenate([lp, window_losses(net_prev, train_tokens, more, device)])
-        ln = np.concatenate([ln, window_losses(net_new, train_tokens, more, device)])
+        lp = np.concatenate([lp, window_losses(net_prev, train_tokens, more, block, device)])
+        ln = np.concatenate([ln, window_losses(net_new, train_tokens, more, block, device)])
         ev = judgment.Evidence.paired(lp, ln)
         verdict = judgment.judge_gain(ev, rules, last_look=(n == looks[-1]))
         if verdict is not None:
@@ -225,8 +227,8 @@ def measure(model_cfg: dict, prev: np.ndarray, theta_new: np.ndarray, train_toke
     if verdict != judgment.OK:
         return Measurement(verdict, gain, ev.n, detail)
     val_at = seedstream.batch_offsets(seed, seedstream.VAL_BATCH, SHARED_SEAT, ev.n, len(val_tokens), block)
-    rise = judgment.Evidence.paired(window_losses(net_new, val_tokens, val_at, device),
-                                    window_losses(net_prev, val_tokens, val_at, device))
+    rise = judgment.Evidence.paired(window_losses(net_new, val_tokens, val_at, block, device),
+                                    window_losses(net_prev, val_tokens, val_at, block, device))
     verdict = judgment.judge_validation(rise, rules)
     if verdict != judgment.OK:
         return Measurement(verdict, gain, ev.n, f"validation loss rose {rise.mean:.0f} ± {rise.se:.0f} micro-nats")

@@ -22,16 +22,22 @@ def _say(message: str) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from pogo.model.gpt import GPTConfig
+    from pogo.protocol.taskspec import Recipe
     from workers.miner import Miner, follow
     from workers.trainer import TrainConfig, Trainer
 
-    try:  # TrainConfig holds the rule; checked before anything touches the network
-        train = TrainConfig(steps=args.steps, zero_stage=args.zero_stage, bf16=args.bf16)
-    except ValueError:
-        raise PogoError("--bf16 needs --zero-stage 1, 2 or 3: the committed model is ZeRO's fp32 master copy") from None
+    choices = {"steps": args.steps, "batch_size": args.batch_size, "zero_stage": args.zero_stage,
+               "offload": args.offload, "bf16": args.bf16}
+    try:  # TrainConfig holds the rules; checked before anything touches the network
+        TrainConfig.from_recipe(Recipe(), **choices)
+    except ValueError as exc:
+        raise PogoError(f"{exc}") from None
     ctx = open_task(args, "miner")
-    trainer = Trainer(GPTConfig(**ctx.spec.model), train)
+    train = TrainConfig.from_recipe(ctx.spec.recipe, **choices)  # the task's recipe, this machine's choices
+    _say(f"training {ctx.spec.n_params:,} parameters: {train.steps} {train.optimizer} steps of {train.batch_size} "
+         f"windows of {train.seq_len} tokens a round (ZeRO {train.zero_stage}{', offload' if train.offload else ''}"
+         f"{', bf16' if train.bf16 else ''})")
+    trainer = Trainer(ctx.spec.model, train)
     if trainer.rank != 0:
         follow(ctx, trainer)
         trainer.close()
@@ -96,8 +102,13 @@ def register(sub) -> None:
     add_node_options(r)
     r.add_argument("--task", type=int, required=True, help="the task id")
     r.add_argument("--rounds", type=int, default=0, help="stop after this many updates (0: run on)")
-    r.add_argument("--steps", type=int, default=30, help="training steps per round")
-    r.add_argument("--zero-stage", type=int, choices=[0, 1, 2, 3], default=0, help="DeepSpeed ZeRO stage")
+    r.add_argument("--steps", type=int, help="training steps per round (default: the task's recipe)")
+    r.add_argument("--batch-size", type=int, help="windows per step (default: the task's recipe); lower it on a small GPU")
+    r.add_argument("--zero-stage", type=int, choices=[0, 1, 2, 3], default=0,
+                   help="DeepSpeed ZeRO stage: 1-2 partition optimizer state and gradients, 3 also parameters")
+    r.add_argument("--offload", action="store_true",
+                   help="ZeRO-Offload: optimizer state (under ZeRO-3 also parameters) in CPU memory, for a GPU too "
+                        "small for the model's training state (needs --zero-stage >= 1)")
     r.add_argument("--bf16", action="store_true",
                    help="bf16 mixed precision with fp32 master weights (a GPU's tensor cores; needs --zero-stage >= 1)")
     r.add_argument("--interval", type=float, default=2.0, help="seconds between polls of the chain")

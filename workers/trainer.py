@@ -14,17 +14,29 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from pogo.model import manifest
-from pogo.model.gpt import GPT, GPTConfig
-from pogo.model.loss import batch
+from pogo.model import causal_lm, manifest
+from pogo.model.gpt import GPTConfig
+from pogo.model.loss import batch, lm_loss
+from pogo.protocol.taskspec import Recipe
+
+_DS_OPTIMIZERS = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD"}
 
 
 @dataclass(frozen=True)
 class TrainConfig:
+    """The task's recipe (the first block) and what each miner chooses for its own machine."""
+
     steps: int = 30             # K optimizer steps a round
     batch_size: int = 16        # per process
     lr: float = 2e-3
+    seq_len: int | None = None  # window length (None: the model's own block, for the built-in GPT)
+    optimizer: str = "adam"     # adam | adamw | sgd
+    weight_decay: float = 0.0
+    schedule: str = "constant"  # constant | warmup | warmup_cosine
+    warmup_steps: int = 0
+    total_steps: int = 0        # warmup_cosine decays over this many steps (0: 100 rounds)
     zero_stage: int = 0         # 0-3; ZeRO-3 gathers full fp32 params to publish them
+    offload: bool = False       # ZeRO-Offload: optimizer state (and under ZeRO-3 parameters) in CPU memory
     seed: int = 0
     bf16: bool = False          # bf16 mixed precision, fp32 master weights (needs ZeRO >= 1)
 
@@ -34,6 +46,17 @@ class TrainConfig:
             # back, and the committed model must be exactly those fp32 master weights.
             raise ValueError("bf16 needs ZeRO stage 1, 2 or 3 (--zero-stage): its fp32 master weights are "
                              "what the miner commits")
+        if self.offload and self.zero_stage == 0:
+            raise ValueError("offload needs ZeRO stage 1, 2 or 3 (--zero-stage): ZeRO is what moves the state")
+
+    @classmethod
+    def from_recipe(cls, recipe: Recipe, **choices) -> TrainConfig:
+        """The task's recipe, with the miner's own choices (zero_stage, offload, bf16, seed, and
+        batch_size or steps where given) on top."""
+        base = {"steps": recipe.steps, "batch_size": recipe.batch_size, "lr": recipe.lr, "seq_len": recipe.seq_len,
+                "optimizer": recipe.optimizer, "weight_decay": recipe.weight_decay, "schedule": recipe.schedule,
+                "warmup_steps": recipe.warmup_steps, "total_steps": recipe.total_steps}
+        return cls(**{**base, **{k: v for k, v in choices.items() if v is not None}})
 
 
 def _launcher_defaults() -> None:
@@ -83,28 +106,52 @@ def deepspeed_config(train: TrainConfig) -> dict:
     zero: dict = {"stage": train.zero_stage}
     if train.zero_stage == 3:
         zero["memory_efficient_linear"] = False  # keep nn.Linear's autograd so params gather cleanly
-    return {
+    if train.offload:
+        zero["offload_optimizer"] = {"device": "cpu", "pin_memory": False}
+        if train.zero_stage == 3:
+            zero["offload_param"] = {"device": "cpu", "pin_memory": False}
+    params: dict = {"lr": train.lr, "weight_decay": train.weight_decay}
+    if train.optimizer != "sgd":
+        # torch's Adam: DeepSpeed's fused kernels need a compiler and CUDA; torch's runs anywhere
+        params["torch_adam"] = True
+    config = {
         "train_micro_batch_size_per_gpu": train.batch_size,
         "gradient_accumulation_steps": 1,
-        "optimizer": {"type": "Adam", "params": {"lr": train.lr, "torch_adam": True}},
+        "optimizer": {"type": _DS_OPTIMIZERS[train.optimizer], "params": params},
         "zero_optimization": zero,
+        # with offload, DeepSpeed insists on its compiled CPU Adam unless told that torch's will do
+        "zero_force_ds_cpu_optimizer": False,
         "bf16": {"enabled": train.bf16},
         "steps_per_print": 10**9,
         "wall_clock_breakdown": False,
     }
+    if train.schedule == "warmup":
+        config["scheduler"] = {"type": "WarmupLR", "params": {
+            "warmup_min_lr": 0.0, "warmup_max_lr": train.lr, "warmup_num_steps": max(1, train.warmup_steps),
+            "warmup_type": "linear"}}
+    elif train.schedule == "warmup_cosine":
+        total = train.total_steps or 100 * train.steps
+        config["scheduler"] = {"type": "WarmupCosineLR", "params": {
+            "total_num_steps": max(total, train.warmup_steps + 1), "warmup_num_steps": max(1, train.warmup_steps),
+            "warmup_type": "linear"}}
+    return config
 
 
 class Trainer:
-    """A DeepSpeed engine over the GPT; load theta, train K steps, read theta back."""
+    """A DeepSpeed engine over the task's model; load theta, train K steps, read theta back."""
 
-    def __init__(self, cfg: GPTConfig, train: TrainConfig):
+    def __init__(self, model: dict | GPTConfig, train: TrainConfig):
+        """``model``: the task spec's model (pogo.model.causal_lm), or a GPTConfig."""
         _import_deepspeed()
         import deepspeed
 
         init_distributed()
         torch.manual_seed(train.seed)
-        self.cfg, self.train_cfg = cfg, train
-        net = GPT(cfg)
+        self.model_spec, self.train_cfg = model, train
+        net = causal_lm.build(model)
+        self.block = train.seq_len or causal_lm.max_seq_len(model)
+        if not self.block:
+            raise ValueError("the model sets no window length: give TrainConfig a seq_len")
         self.manifest = manifest.of_module(net)
         self.engine, _, _, _ = deepspeed.initialize(model=net, model_parameters=net.parameters(),
                                                     config=deepspeed_config(train))
@@ -177,13 +224,13 @@ class Trainer:
     def train(self, tokens: np.ndarray, steps: int | None = None, progress=None) -> list[float]:
         """K optimizer steps on random windows of ``tokens``; returns each step's loss."""
         self.engine.train()
-        block = self.cfg.block_size
+        block = self.block
         losses = []
         steps = steps or self.train_cfg.steps
         for step in range(steps):
             offsets = self.rng.integers(0, len(tokens) - block - 1, self.train_cfg.batch_size).tolist()
             x, y = batch(tokens, offsets, block, self.device)
-            _, loss = self.engine(x, y)
+            loss = lm_loss(self.engine, x, y)
             self.engine.backward(loss)
             self.engine.step()
             losses.append(float(loss.item()))
@@ -198,8 +245,9 @@ def flat_params(net: torch.nn.Module) -> np.ndarray:
     return manifest.flatten(net)
 
 
-def train_plain(net: GPT, tokens: np.ndarray, steps: int, batch_size: int, seed: int, lr: float = 2e-3) -> list[float]:
-    """A few Adam steps without DeepSpeed, for benchmarks that need a real update fast."""
+def train_plain(net: torch.nn.Module, tokens: np.ndarray, steps: int, batch_size: int, seed: int, lr: float = 2e-3) -> list[float]:
+    """A few Adam steps without DeepSpeed, for benchmarks that need a real update fast (the
+    built-in GPT: its windows are its block)."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     opt = torch.optim.Adam(net.parameters(), lr=lr)
@@ -207,7 +255,7 @@ def train_plain(net: GPT, tokens: np.ndarray, steps: int, batch_size: int, seed:
     for _ in range(steps):
         offsets = rng.integers(0, len(tokens) - net.cfg.block_size - 1, batch_size).tolist()
         x, y = batch(tokens, offsets, net.cfg.block_size)
-        _, loss = net(x, y)
+        loss = lm_loss(net, x, y)
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -1,12 +1,14 @@
 """The loss that miners train on and verifiers measure: mean next-token cross-entropy (nats)
-over windows of ``block + 1`` tokens. One definition, so both sides measure the same thing."""
+over windows of ``block + 1`` tokens (``block`` is the task's ``recipe.seq_len``). One
+definition, so both sides measure the same thing, for any model causal_lm builds."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
+from torch.nn import functional as F
 
-from pogo.model.gpt import GPT
+from pogo.model.causal_lm import logits
 
 
 def batch(tokens: np.ndarray, offsets: list[int], block: int, device: torch.device | str = "cpu"):
@@ -16,25 +18,28 @@ def batch(tokens: np.ndarray, offsets: list[int], block: int, device: torch.devi
     return t[:, :-1], t[:, 1:]
 
 
+def lm_loss(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The mean next-token loss of one batch, with its graph (training)."""
+    out = logits(net, x)
+    return F.cross_entropy(out.reshape(-1, out.size(-1)).float(), y.reshape(-1))
+
+
 @torch.no_grad()
-def evaluate(net: GPT, tokens: np.ndarray, offsets: list[int], device: torch.device | str = "cpu") -> float:
+def evaluate(net: torch.nn.Module, tokens: np.ndarray, offsets: list[int], block: int,
+             device: torch.device | str = "cpu") -> float:
     """Mean next-token loss (nats) over the windows at ``offsets``."""
-    net.eval()
-    x, y = batch(tokens, offsets, net.cfg.block_size, device)
-    _, loss = net(x, y)
-    return float(loss.item())
+    return float(window_losses(net, tokens, offsets, block, device).mean())
 
 
 @torch.no_grad()
-def window_losses(net: GPT, tokens: np.ndarray, offsets: list[int], device: torch.device | str = "cpu",
-                  chunk: int = 256) -> np.ndarray:
+def window_losses(net: torch.nn.Module, tokens: np.ndarray, offsets: list[int], block: int,
+                  device: torch.device | str = "cpu", chunk: int = 256) -> np.ndarray:
     """The mean next-token loss (nats) of each window at ``offsets``, as float64: the paired
     judgment compares two models window by window."""
     net.eval()
     out = []
     for i in range(0, len(offsets), chunk):
-        x, y = batch(tokens, offsets[i:i + chunk], net.cfg.block_size, device)
-        logits, _ = net(x)
-        loss = torch.nn.functional.cross_entropy(logits.transpose(1, 2), y, reduction="none")
+        x, y = batch(tokens, offsets[i:i + chunk], block, device)
+        loss = F.cross_entropy(logits(net, x).float().transpose(1, 2), y, reduction="none")
         out.append(loss.mean(dim=1).double().cpu().numpy())
     return np.concatenate(out) if out else np.zeros(0)

@@ -51,9 +51,42 @@ class Verification:
             raise FormatError("catch_fraction and miss_probability must lie in (0, 1)")
 
 
+OPTIMIZERS = ("adam", "adamw", "sgd")
+SCHEDULES = ("constant", "warmup", "warmup_cosine")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How miners train (the task's advice, not a rule anyone can check): the window length,
+    the optimizer and its schedule, the batch and the steps of one round. A miner may
+    override what only affects its own machine (batch size, ZeRO stage, offload, bf16)."""
+
+    seq_len: int = 64                  # tokens per training and evaluation window
+    steps: int = 30                    # optimizer steps a round
+    batch_size: int = 16               # windows per step (per process)
+    optimizer: str = "adam"            # adam | adamw | sgd
+    lr: float = 2e-3
+    weight_decay: float = 0.0
+    schedule: str = "constant"         # constant | warmup | warmup_cosine (over the miner's own steps)
+    warmup_steps: int = 0
+    total_steps: int = 0               # warmup_cosine: steps to decay over (0: 100 rounds)
+
+    def check(self) -> None:
+        if self.seq_len < 1 or self.steps < 1 or self.batch_size < 1:
+            raise FormatError("seq_len, steps and batch_size must be positive")
+        if self.optimizer not in OPTIMIZERS:
+            raise FormatError(f"optimizer {self.optimizer!r}: choose one of {', '.join(OPTIMIZERS)}")
+        if self.schedule not in SCHEDULES:
+            raise FormatError(f"schedule {self.schedule!r}: choose one of {', '.join(SCHEDULES)}")
+        if not (self.lr > 0 and math.isfinite(self.lr)) or self.weight_decay < 0:
+            raise FormatError("lr must be positive and finite, weight_decay not negative")
+        if self.warmup_steps < 0 or self.total_steps < 0:
+            raise FormatError("warmup_steps and total_steps must not be negative")
+
+
 @dataclass(frozen=True)
 class TaskSpec:
-    model: dict                       # workers.model.GPTConfig fields
+    model: dict                       # pogo.model.causal_lm: {"arch", "config"}
     manifest_hash: str                # 0x SHA-256 of the model manifest's canonical JSON
     n_params: int
     leaf_size: int
@@ -61,6 +94,7 @@ class TaskSpec:
     dataset_hash: str                 # 0x SHA-256 of the dataset manifest
     n_shards: int
     verification: Verification = field(default_factory=Verification)
+    recipe: Recipe = field(default_factory=Recipe)
 
     def canonical_json(self) -> bytes:
         return canonical.dumps(asdict(self))
@@ -75,8 +109,13 @@ class TaskSpec:
         try:
             body = json.loads(raw)
             body["verification"] = Verification(**body.get("verification", {}))
+            model = body.get("model", {})
+            # a first-version spec has no recipe: its windows were the GPT's block
+            default_len = model.get("block_size", Recipe.seq_len) if isinstance(model, dict) else Recipe.seq_len
+            body["recipe"] = Recipe(**{"seq_len": default_len, **body.get("recipe", {})})
             spec = cls(**body)
         except (ValueError, TypeError) as exc:
             raise FormatError(f"not a task spec: {exc}") from None
         spec.verification.check()
+        spec.recipe.check()
         return spec
