@@ -1,0 +1,208 @@
+"""Real tasks: a transformers model, local data and a tokenizer, initial weights, a recipe.
+
+The end-to-end test fine-tunes a Llama built here with transformers (saved as safetensors)
+on a local JSONL dataset, through a real round of the demo network (Anvil, js-ipfs,
+DeepSpeed miners, verifier bots), then exports the head and loads it back into transformers.
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from deploy import corpus, datasets
+from deploy.task import TaskDefinition, prepare
+from pogo.errors import FormatError
+from pogo.model import causal_lm, manifest
+from pogo.protocol import checkpoint
+from pogo.protocol.taskspec import Recipe, TaskSpec
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "shakespeare-llama"
+LLAMA = json.loads((EXAMPLE / "config.json").read_text())
+
+
+def _save_llama(out: Path, seed: int, **config) -> torch.nn.Module:
+    import transformers
+
+    torch.manual_seed(seed)
+    net = transformers.LlamaForCausalLM(transformers.LlamaConfig(**{**LLAMA, **config}))
+    net.save_pretrained(out)
+    return net
+
+
+def _jsonl(path: Path, plays: int) -> Path:
+    with path.open("w") as f:
+        for play in corpus.play_files()[:plays]:
+            for para in play.read_text().split("\n\n"):
+                if para.strip():
+                    f.write(json.dumps({"text": para}) + "\n")
+    return path
+
+
+# -- the model from its spec ------------------------------------------------------------------
+
+
+def test_tied_weights_count_once_and_buffers_not_at_all():
+    spec = causal_lm.hf_spec({"model_type": "gpt2", "n_embd": 32, "n_layer": 1, "n_head": 2, "vocab_size": 300,
+                              "n_positions": 64, "tie_word_embeddings": True})
+    net = causal_lm.build(spec)
+    man = manifest.of_module(net)
+    names = [e.name for e in man.entries]
+    assert net.lm_head.weight is net.transformer.wte.weight and "lm_head.weight" not in names
+    assert man.n_params == sum(p.numel() for p in {id(p): p for p in net.parameters()}.values())
+    untied = manifest.of_module(causal_lm.build(causal_lm.hf_spec({**spec["config"], "tie_word_embeddings": False})))
+    assert untied.n_params == man.n_params + 300 * 32
+    llama = causal_lm.build(causal_lm.hf_spec(LLAMA))
+    buffers = [n for n, _ in llama.named_buffers()]
+    assert buffers and not set(buffers) & {e.name for e in manifest.of_module(llama).entries}  # rotary inv_freq
+
+
+def test_the_spec_records_the_model_not_where_its_config_came_from(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "config.json").write_text(json.dumps({**LLAMA, "_name_or_path": "/home/me/x",
+                                                            "transformers_version": "5.0.0"}))
+    assert causal_lm.spec_from_path(tmp_path / "a") == causal_lm.spec_from_path(EXAMPLE / "config.json")
+    # the first version's spec, a bare dict of GPT fields, still builds the built-in GPT
+    raw = json.dumps({"model": {"vocab_size": 256, "block_size": 32, "n_layer": 1, "n_head": 2, "n_embd": 32,
+                                "dropout": 0.0}, "manifest_hash": "0x", "n_params": 1, "leaf_size": 4,
+                      "dataset_cid": "", "dataset_hash": "", "n_shards": 2}).encode()
+    old = TaskSpec.from_json(raw)
+    assert old.recipe.seq_len == 32 and causal_lm.build(old.model).cfg.n_embd == 32
+
+
+# -- data ---------------------------------------------------------------------------------
+
+
+def test_text_jsonl_and_parquet_give_the_same_tokens(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    docs = ["To be, or not to be: that is the question.", "Now is the winter of our discontent.", "Exeunt."]
+    for i, d in enumerate(docs):
+        (tmp_path / "txt").mkdir(exist_ok=True)
+        (tmp_path / "txt" / f"{i}.txt").write_text(d)
+    (tmp_path / "d.jsonl").write_text("".join(json.dumps({"text": d}) + "\n" for d in docs))
+    pq.write_table(pa.table({"text": docs}), tmp_path / "d.parquet")
+    tok = datasets.Tokenizer.load(EXAMPLE / "tokenizer.json")
+    runs = [datasets.tokenize([p], tok, eos=0) for p in (tmp_path / "txt", tmp_path / "d.jsonl", tmp_path / "d.parquet")]
+    assert all(np.array_equal(runs[0], r) for r in runs) and runs[0].dtype == np.uint16
+    assert int((runs[0] == 0).sum()) == len(docs) - 1  # one end-of-sequence between documents
+    assert tok.vocab_size == 512 and runs[0].max() < 512
+
+
+@pytest.mark.parametrize("bad, message", [
+    ({"model": "nope.json"}, "nope.json does not exist"),
+    ({"model": "config:unknown"}, "cannot build a causal LM of model_type 'not-a-model'"),
+    ({"model": "config:vision"}, "cannot build a causal LM of model_type 'vit'"),
+    ({"tokenizer": "tokenizer:big"}, "the tokenizer has 512 tokens; the model's vocabulary is 256"),
+    ({"dataset": "tiny"}, "the dataset has"),
+    ({"dataset": "bad.jsonl"}, "bad.jsonl:1: each line must be a JSON object with a `text` string"),
+    ({"dataset": "data.csv"}, "unknown data format"),
+    ({"init": "other"}, "does not fit the model"),
+    ({"seq-len": "4096"}, "seq_len 4096 exceeds the model's 128 positions"),
+])
+def test_bad_task_input_is_one_line_before_any_node_is_reached(tmp_path, bad, message):
+    """Every check runs before `pogo task create` connects: the RPC named here does not exist,
+    so an error about the input proves nothing was published or spent."""
+    (tmp_path / "unknown.json").write_text(json.dumps({"model_type": "not-a-model"}))
+    (tmp_path / "vision.json").write_text(json.dumps({"model_type": "vit"}))
+    (tmp_path / "small.json").write_text(json.dumps({**LLAMA, "vocab_size": 256}))
+    (tmp_path / "tiny.txt").write_text("too short")
+    (tmp_path / "bad.jsonl").write_text('{"body": "no text field"}\n')
+    (tmp_path / "data.csv").write_text("text\nhello\n")
+    import transformers
+
+    transformers.GPT2LMHeadModel(transformers.GPT2Config(n_embd=32, n_layer=1, n_head=2)).save_pretrained(tmp_path / "other")
+    args = {"model": str(EXAMPLE / "config.json"), "dataset": "shakespeare"}
+    for key, value in bad.items():
+        kind, _, name = value.partition(":")
+        if kind == "config":
+            args["model"] = str(tmp_path / f"{name}.json")
+        elif kind == "tokenizer":
+            args["model"], args["tokenizer"] = str(tmp_path / "small.json"), str(EXAMPLE / "tokenizer.json")
+        elif key == "dataset":
+            args["dataset"] = str(tmp_path / (value if "." in value else f"{value}.txt"))
+        elif key in ("model", "init"):
+            args[key] = str(tmp_path / value)
+        else:
+            args[key] = value
+    cmd = [sys.executable, "-m", "pogo", "task", "create", "--rpc", "http://127.0.0.1:9",
+           "--ipfs", "/ip4/127.0.0.1/tcp/9/http", "--dev-account", "0"]
+    for key, value in args.items():
+        cmd += [f"--{key}", value]
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, timeout=300, check=False)
+    lines = [line for line in r.stderr.strip().splitlines() if not line.startswith("pogo: loading")
+             and not line.startswith("pogo: tokenizing")]
+    assert r.returncode == 2 and len(lines) == 1 and message in lines[0], r.stderr
+
+
+def test_the_worked_example_prepares_and_is_current(tmp_path):
+    d = TaskDefinition.from_file(EXAMPLE / "task.toml")
+    task = prepare(d)
+    assert task.spec.model["arch"] == causal_lm.HF_ARCH and task.spec.recipe.optimizer == "adamw"
+    assert task.dtype == "uint16" and len(task.shards) == 8 and task.tokenizer.vocab_size == 512
+    # the shipped tokenizer is what `python -m deploy.example_task` trains today
+    from deploy import example_task
+
+    texts = [p.read_text(encoding="utf-8") for p in corpus.play_files()]
+    example_task.train_tokenizer(texts).save(str(tmp_path / "tokenizer.json"))
+    assert (tmp_path / "tokenizer.json").read_bytes() == (EXAMPLE / "tokenizer.json").read_bytes()
+
+
+def test_init_weights_are_the_initial_checkpoint_and_bad_ones_are_refused(tmp_path):
+    net = _save_llama(tmp_path / "model", seed=7)
+    task = prepare(TaskDefinition(model=tmp_path / "model", init=tmp_path / "model" / "model.safetensors",
+                                  n_shards=4, recipe=Recipe(seq_len=32)))
+    assert np.array_equal(task.theta, manifest.flatten(net))  # not a fresh init: the saved weights, exactly
+    from safetensors.torch import save_file
+
+    tensors = {n: p.detach().clone() for n, p in net.named_parameters()}
+    tensors["model.norm.weight"] = torch.ones(3)
+    save_file(tensors, str(tmp_path / "wrong_shape.safetensors"))
+    with pytest.raises(FormatError, match="model.norm.weight has shape"):
+        prepare(TaskDefinition(model=tmp_path / "model", init=tmp_path / "wrong_shape.safetensors", n_shards=4))
+
+
+# -- a real round ---------------------------------------------------------------------------
+
+
+def test_fine_tuning_a_llama_runs_a_round_and_the_head_loads_back_into_transformers(tmp_path, monkeypatch):
+    import transformers
+
+    from deploy import demo
+    from pogo.dev.devnet import Devnet
+
+    init = _save_llama(tmp_path / "llama", seed=11)
+    (tmp_path / "llama" / "tokenizer.json").write_bytes((EXAMPLE / "tokenizer.json").read_bytes())
+    _jsonl(tmp_path / "plays.jsonl", plays=12)
+    (tmp_path / "task.toml").write_text(
+        '[model]\nconfig = "llama"\n[data]\nfiles = ["plays.jsonl"]\nshards = 4\n'
+        '[init]\nweights = "llama"\n'
+        '[recipe]\nseq_len = 64\nsteps = 20\nbatch_size = 16\noptimizer = "adamw"\nlr = 3e-3\n')
+    monkeypatch.chdir(tmp_path)
+    state_dir = tmp_path / "demo"
+    try:
+        report = demo.run(rounds=1, state_dir=state_dir, keep=True,
+                          task=TaskDefinition.from_file(tmp_path / "task.toml"))
+        result = demo.verdict(report)
+        assert result == {k: True for k in result}, result
+        head = report["rounds"][0]["head"]
+
+        out = tmp_path / "exported"
+        r = subprocess.run([sys.executable, "-m", "pogo", "task", "export", "1", "--out", str(out)],
+                           capture_output=True, text=True, timeout=300, check=False)
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout)["root"] == head
+        assert {"config.json", "model.safetensors", "tokenizer.json"} <= {p.name for p in out.iterdir()}
+        loaded = transformers.AutoModelForCausalLM.from_pretrained(out)
+        theta = manifest.flatten(loaded)
+        assert "0x" + checkpoint.model_root(theta, 4096).hex() == head  # exactly the head on chain
+        assert not np.array_equal(theta, manifest.flatten(init))        # which the round moved from the init
+        tok = transformers.PreTrainedTokenizerFast(tokenizer_file=str(out / "tokenizer.json"))
+        assert tok.decode(tok.encode("To be, or not to be")) == "To be, or not to be"
+    finally:
+        Devnet(state_dir.resolve() / "devnet").down()
