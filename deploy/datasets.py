@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from deploy import corpus
+from pogo import progress
 from pogo.errors import FormatError
 from pogo.protocol import dataset
 
@@ -111,7 +112,12 @@ def tokenize(specs: list[str | Path], tokenizer: Tokenizer, eos: int | None) -> 
     if [str(s) for s in specs] == [BUNDLED]:
         texts = [p.read_text(encoding="utf-8") for p in corpus.play_files()]
     else:
-        texts = [doc for path in files(specs) for doc in _documents(path)]
+        texts = []
+        paths = files(specs)
+        with progress.bar(len(paths), "reading", unit="file") as b:
+            for path in paths:
+                texts.extend(_documents(path))
+                b.update(1)
     if not texts:
         raise FormatError("the dataset holds no documents")
     if tokenizer.name == dataset.BYTE_TOKENIZER:
@@ -119,10 +125,14 @@ def tokenize(specs: list[str | Path], tokenizer: Tokenizer, eos: int | None) -> 
     else:
         sep = np.asarray([] if eos is None else [eos], dtype=np.int64)
     pieces: list[np.ndarray] = []
-    for i, ids in enumerate(tokenizer.encode(texts)):
-        if i:
-            pieces.append(sep)
-        pieces.append(ids.astype(np.int64))
+    chunk = 1024  # documents per batch: tokenizers runs a batch on every core; the bar moves per batch
+    with progress.bar(len(texts), "tokenizing", unit="doc") as b:
+        for start in range(0, len(texts), chunk):
+            for i, ids in enumerate(tokenizer.encode(texts[start:start + chunk]), start):
+                if i:
+                    pieces.append(sep)
+                pieces.append(ids.astype(np.int64))
+            b.update(min(chunk, len(texts) - start))
     tokens = np.concatenate(pieces)
     return tokens.astype(dataset.token_dtype(dataset.dtype_for(tokenizer.vocab_size)))
 
