@@ -3,9 +3,10 @@ against one DeepSpeed run that spends the same total steps on the same data; pri
 object per M, and with --plot draws the loss curves.
 
     python -m benchmarks.parity [--miners 1,2,4,8] [--rounds 10] [--steps 30] [--plot docs/parity.png]
+                                [--task examples/shakespeare-llama/task.toml]
 
 Everything is real: a devnet (Anvil + js-ipfs), the contracts, the demo task (its GPT, corpus,
-shards and validation windows), M DeepSpeed miners on their assigned shards, MX-int4 diffs, four
+shards and validation windows) or the task of a task file (docs/TASKS.md), M DeepSpeed miners on their assigned shards, MX-int4 diffs, four
 verifier bots that vote, finalize and aggregate (PROTOCOL.md section 7). The centralized run
 starts from the same initial weights, trains M * R * K steps of the same batch size on every
 training shard, and is measured on the same validation windows.
@@ -28,7 +29,7 @@ import numpy as np
 from deploy import scenario
 from deploy.demo import ROUND_BLOCKS, VOTE_BLOCKS, validation_loss
 from deploy.scenario import ETH
-from deploy.task import publish_task
+from deploy.task import TaskDefinition, prepare, publish
 from pogo.context import Context
 from pogo.dev.devnet import Devnet
 from pogo.model import causal_lm, manifest
@@ -36,7 +37,7 @@ from pogo.model.loss import evaluate
 from pogo.net import chain
 from pogo.net.contract import PoGOContract, TaskParams
 from pogo.net.ipfs import Ipfs
-from pogo.protocol.taskspec import Verification
+from pogo.protocol.taskspec import Recipe, Verification
 from verifier.bot import VerifierBot
 from workers.miner import Miner
 from workers.trainer import TrainConfig, Trainer
@@ -48,7 +49,8 @@ def _say(message: str) -> None:
     print(f"benchmarks.parity: {message}", file=sys.stderr, flush=True)
 
 
-def network(state, workdir: Path, n_miners: int, rounds: int, steps: int) -> tuple[Context, list[float]]:
+def network(state, workdir: Path, n_miners: int, rounds: int, steps: int | None,
+            task: TaskDefinition | None = None) -> tuple[Context, list[float]]:
     """The validation loss of the head before round 0 and after each round."""
     w3 = chain.connect(state.rpc_url)
     ipfs = Ipfs(state.ipfs_api)
@@ -56,7 +58,7 @@ def network(state, workdir: Path, n_miners: int, rounds: int, steps: int) -> tup
                         pogo=PoGOContract.deploy(chain.Client(w3, chain.dev_account(0))))
     params = TaskParams(round_blocks=ROUND_BLOCKS, vote_blocks=VOTE_BLOCKS, committee_size=4,
                         round_reward=3 * ETH, verifier_fee=ETH // 100)
-    task = publish_task(sc.pogo, ipfs, params, verification=Verification(), funding=10 * rounds * ETH)
+    task = publish(sc.pogo, ipfs, prepare(task or TaskDefinition(), Verification()), params, funding=10 * rounds * ETH)
     ctx = Context.open(sc.pogo, ipfs, task, workdir / "owner")
     miners = [Miner(ctx.as_signer(sc.as_(sc.miners[i]), workdir / f"m{i}"),
                     Trainer(ctx.spec.model, TrainConfig.from_recipe(ctx.spec.recipe, steps=steps, seed=i)))
@@ -122,7 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--miners", default="1,2,4,8", help="comma-separated miner counts")
     parser.add_argument("--rounds", type=int, default=10, help="rounds per network run")
-    parser.add_argument("--steps", type=int, default=30, help="training steps a round (the task default)")
+    parser.add_argument("--steps", type=int, help="training steps a round (default: the task's recipe)")
+    parser.add_argument("--task", type=Path, help="a task file (docs/TASKS.md; default: the demo task)")
     parser.add_argument("--plot", type=Path, help="write the loss curves here (PNG; needs matplotlib: .[bench])")
     args = parser.parse_args(argv)
     try:
@@ -130,17 +133,19 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError:
         print(f"benchmarks.parity: --miners takes numbers like 1,2,4,8, not {args.miners!r}", file=sys.stderr)
         return 2
+    task = TaskDefinition.from_file(args.task) if args.task else None
+    steps = args.steps or (task.recipe if task and task.recipe else Recipe()).steps
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         devnet = Devnet(Path(tmp) / "devnet")
         state = devnet.up()
         try:
             for m in counts:
-                ctx, net_losses = network(state, Path(tmp) / f"m{m}", m, args.rounds, args.steps)
-                central = centralized(ctx, m * args.rounds * args.steps,
-                                      [m * r * args.steps for r in range(args.rounds + 1)])
-                row = {"miners": m, "rounds": args.rounds, "steps_per_round": args.steps,
-                       "total_steps": m * args.rounds * args.steps,
+                ctx, net_losses = network(state, Path(tmp) / f"m{m}", m, args.rounds, steps, task)
+                central = centralized(ctx, m * args.rounds * steps, [m * r * steps for r in range(args.rounds + 1)])
+                row = {"task": str(args.task or "demo"), "model": ctx.spec.model.get("config", {}).get("model_type", "pogo-gpt"),
+                       "n_params": ctx.spec.n_params, "miners": m, "rounds": args.rounds, "steps_per_round": steps,
+                       "total_steps": m * args.rounds * steps,
                        "initial_loss": round(net_losses[0], 4), "network_loss": round(net_losses[-1], 4),
                        "centralized_loss": round(central[-1], 4),
                        "parity": round(parity(net_losses[0], net_losses[-1], central[-1]), 4),

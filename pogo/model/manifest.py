@@ -98,7 +98,10 @@ def load_into(module: torch.nn.Module, theta: np.ndarray, manifest: Manifest | N
         raise FormatError("the module's parameters do not match the manifest")
     if theta.size < manifest.n_params:
         raise FormatError(f"theta has {theta.size} values; the model needs {manifest.n_params}")
-    flat = torch.from_numpy(np.ascontiguousarray(theta[: manifest.n_params], dtype=np.float32))
+    values = np.ascontiguousarray(theta[: manifest.n_params], dtype=np.float32)
+    if not values.flags.writeable:  # a model read from bytes: torch wants memory it may write, even to read it
+        values = values.copy()
+    flat = torch.from_numpy(values)
     params = dict(module.named_parameters())
     with torch.no_grad():
         for e in manifest.entries:
