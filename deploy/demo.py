@@ -25,7 +25,7 @@ from deploy.task import TaskDefinition, prepare, publish
 from pogo.context import Context
 from pogo.dev.devnet import Devnet
 from pogo.errors import PogoError
-from pogo.model import causal_lm, manifest
+from pogo.model import manifest
 from pogo.model.loss import evaluate
 from pogo.net import chain
 from pogo.net.contract import PoGOContract, Status, TaskParams
@@ -47,7 +47,7 @@ def _say(message: str) -> None:
 
 def validation_loss(ctx: Context, windows: int = 64) -> float:
     """The head's loss on fixed windows of the validation shard (the same every round)."""
-    net = causal_lm.build(ctx.spec.model)
+    net = ctx.build_model()
     manifest.load_into(net, ctx.head())  # rebuilt from the head's lineage: the demo's nodes hold no checkpoint
     tokens, block = ctx.validation_shard(), ctx.spec.recipe.seq_len
     offsets = np.random.default_rng(1234).integers(0, len(tokens) - block - 1, windows).tolist()
@@ -113,7 +113,8 @@ def _run(state, rounds: int, state_dir: Path, steps: int | None, prepared) -> di
     builders = [build_honest, build_honest, build_honest, cheats.vandal]
     miners = []
     for i, (name, builder) in enumerate(zip(names, builders)):
-        trainer = Trainer(ctx.spec.model, TrainConfig.from_recipe(ctx.spec.recipe, steps=steps, seed=i))
+        trainer = Trainer(ctx.spec.model, TrainConfig.from_recipe(ctx.spec.recipe, steps=steps, seed=i),
+                          ctx.spec.manifest_hash, ctx.spec.n_params)
         miners.append(Miner(ctx.as_signer(sc.as_(sc.miners[i]), state_dir / name), trainer, builder,
                             progress=lambda m, n=name: _say(f"{n}: {m}")))
     bots = [VerifierBot(ctx.as_signer(sc.as_(v), state_dir / f"verifier-{i + 1}"), aggregator=(i == 0),

@@ -19,7 +19,7 @@ from pogo.protocol.atomicfile import write_bytes_atomic
 
 def export_head(ctx: Context, out: Path, root: bytes | None = None) -> dict:
     root = root or ctx.head_root()
-    net = causal_lm.build(ctx.spec.model)
+    net = ctx.build_model()
     manifest.load_into(net, ctx.model(root))
     written = causal_lm.save_pretrained(ctx.spec.model, net, out)
     data = ctx.dataset()

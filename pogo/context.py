@@ -236,6 +236,13 @@ class Context:
                               f"{self.vocab_size}")
         return tokens
 
+    def build_model(self):
+        """A fresh module of the task's model, checked against the spec's parameter count (before
+        any memory is spent) and manifest hash (PROTOCOL.md D12)."""
+        from pogo.model import causal_lm
+
+        return causal_lm.build(self.spec.model, self.spec.manifest_hash, self.spec.n_params)
+
     @property
     def vocab_size(self) -> int:
         from pogo.model import causal_lm

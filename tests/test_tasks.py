@@ -206,3 +206,22 @@ def test_fine_tuning_a_llama_runs_a_round_and_the_head_loads_back_into_transform
         assert tok.decode(tok.encode("To be, or not to be")) == "To be, or not to be"
     finally:
         Devnet(state_dir.resolve() / "devnet").down()
+
+
+def test_a_node_refuses_a_spec_whose_model_is_not_the_one_it_names():
+    """A spec is checked against the module this node builds: a giant model under a small
+    n_params costs nothing (counted on the meta device), and another manifest (a transformers
+    version that names or orders the tensors otherwise) is refused, never misread."""
+    import time
+
+    giant = causal_lm.hf_spec({**LLAMA, "hidden_size": 8192, "intermediate_size": 28672, "num_hidden_layers": 80,
+                               "num_attention_heads": 64, "num_key_value_heads": 8, "vocab_size": 128256})
+    started = time.perf_counter()
+    with pytest.raises(FormatError, match="has 69,503,033,344 parameters here; its spec says 1,000"):
+        causal_lm.build(giant, n_params=1000)
+    assert time.perf_counter() - started < 30  # 69.5B parameters never allocated (278 GB in fp32)
+    spec = causal_lm.hf_spec(LLAMA)
+    right = manifest.of_module(causal_lm.build(spec))
+    assert causal_lm.build(spec, "0x" + right.hash().hex(), right.n_params) is not None
+    with pytest.raises(FormatError, match="another manifest"):
+        causal_lm.build(spec, "0x" + "00" * 32, right.n_params)

@@ -72,12 +72,13 @@ def _device() -> torch.device:
 
 
 @lru_cache(maxsize=2)
-def _models(model_json: bytes) -> tuple[torch.nn.Module, torch.nn.Module]:
+def _models(model_json: bytes, manifest_hash: str | None, n_params: int | None
+            ) -> tuple[torch.nn.Module, torch.nn.Module]:
     """Two instances of the task's model: the old head and the new model, side by side."""
     import json
 
     spec = json.loads(model_json)
-    return causal_lm.build(spec).to(_device()), causal_lm.build(spec).to(_device())
+    return tuple(causal_lm.build(spec, manifest_hash, n_params).to(_device()) for _ in range(2))
 
 
 class UpdateChecker:
@@ -185,7 +186,7 @@ class UpdateChecker:
             raise Rejected(Reason.NON_FINITE, "the new model has NaN or infinite parameters")
         shard = seedstream.shard_of(self.ctx.task_id, round_, sub.miner, self.spec.n_shards)
         m = measure(self.spec.model, self.spec.recipe.seq_len, prev, theta_new, self.ctx.shard(shard),
-                    self.ctx.validation_shard(), seed, self.v.rules())
+                    self.ctx.validation_shard(), seed, self.v.rules(), self.spec.manifest_hash, self.spec.n_params)
         if m.reason != judgment.OK:
             raise Rejected(Reason[m.reason], m.detail, m.improvement, m.windows)
         return Verdict(Reason.OK, m.improvement, m.detail, m.windows)
@@ -200,12 +201,13 @@ class Measurement:
 
 
 def measure(model: dict, block: int, prev: np.ndarray, theta_new: np.ndarray, train_tokens: np.ndarray,
-            val_tokens: np.ndarray, seed: bytes, rules: judgment.Rules) -> Measurement:
+            val_tokens: np.ndarray, seed: bytes, rules: judgment.Rules, manifest_hash: str | None = None,
+            n_params: int | None = None) -> Measurement:
     """The paired sequential measurement of section 6 on the submission's shared windows.
 
     Deterministic given its inputs: every honest seat on the same hardware gets the same
     numbers, and hardware differences move them by float rounding only."""
-    net_prev, net_new = _models(canonical.dumps(model))
+    net_prev, net_new = _models(canonical.dumps(model), manifest_hash, n_params)
     manifest.load_into(net_prev, prev)
     manifest.load_into(net_new, theta_new)
     device = _device()

@@ -37,7 +37,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     _say(f"training {ctx.spec.n_params:,} parameters: {train.steps} {train.optimizer} steps of {train.batch_size} "
          f"windows of {train.seq_len} tokens a round (ZeRO {train.zero_stage}{', offload' if train.offload else ''}"
          f"{', bf16' if train.bf16 else ''})")
-    trainer = Trainer(ctx.spec.model, train)
+    trainer = Trainer(ctx.spec.model, train, ctx.spec.manifest_hash, ctx.spec.n_params)
     if trainer.rank != 0:
         follow(ctx, trainer)
         trainer.close()

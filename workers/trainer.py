@@ -140,15 +140,17 @@ def deepspeed_config(train: TrainConfig) -> dict:
 class Trainer:
     """A DeepSpeed engine over the task's model; load theta, train K steps, read theta back."""
 
-    def __init__(self, model: dict | GPTConfig, train: TrainConfig):
-        """``model``: the task spec's model (pogo.model.causal_lm), or a GPTConfig."""
+    def __init__(self, model: dict | GPTConfig, train: TrainConfig, manifest_hash: str | None = None,
+                 n_params: int | None = None):
+        """``model``: the task spec's model (pogo.model.causal_lm), or a GPTConfig; with the
+        spec's ``manifest_hash`` and ``n_params``, the module is checked against them."""
         _import_deepspeed()
         import deepspeed
 
         init_distributed()
         torch.manual_seed(train.seed)
         self.model_spec, self.train_cfg = model, train
-        net = causal_lm.build(model)
+        net = causal_lm.build(model, manifest_hash, n_params)
         self.block = train.seq_len or causal_lm.max_seq_len(model)
         if not self.block:
             raise ValueError("the model sets no window length: give TrainConfig a seq_len")

@@ -52,7 +52,8 @@ def hf_spec(config: dict) -> dict:
     no node could build is refused before anything is published."""
     body = {k: v for k, v in config.items() if k not in _PROVENANCE_KEYS}
     spec = {"arch": HF_ARCH, "config": body}
-    build(spec)  # raises FormatError for an unknown or non-causal architecture
+    with torch.device("meta"):  # the architecture only: no memory for the weights
+        _build(spec)  # raises FormatError for an unknown or non-causal architecture
     return spec
 
 
@@ -87,8 +88,30 @@ def _parts(spec: dict | GPTConfig) -> tuple[str, dict]:
     return spec["arch"], spec.get("config", {})
 
 
-def build(spec: dict | GPTConfig) -> nn.Module:
-    """A freshly initialised fp32 module (seed torch first for a reproducible init)."""
+def build(spec: dict | GPTConfig, manifest_hash: str | None = None, n_params: int | None = None) -> nn.Module:
+    """A freshly initialised fp32 module (seed torch first for a reproducible init).
+
+    With a task's ``n_params`` and ``manifest_hash``, the module is first built on the meta
+    device (no memory) and refused unless it has exactly that many parameters, so a spec that
+    names a giant model costs a node nothing; then the real module must have exactly the
+    task's manifest (another transformers version that named or ordered the tensors otherwise
+    would read theta wrongly, silently)."""
+    if n_params is not None:
+        with torch.device("meta"):
+            count = sum(p.numel() for p in _build(spec).parameters())
+        if count != n_params:
+            raise FormatError(f"the task's model has {count:,} parameters here; its spec says {n_params:,}")
+    net = _build(spec)
+    if manifest_hash is not None:
+        from pogo.model import manifest
+
+        if "0x" + manifest.of_module(net).hash().hex() != manifest_hash:
+            raise FormatError("this node builds the task's model with another manifest (tensor names, shapes or order) "
+                              "than the task's: check that its transformers version builds this architecture the same way")
+    return net
+
+
+def _build(spec: dict | GPTConfig) -> nn.Module:
     arch, config = _parts(spec)
     if arch == GPT_ARCH:
         try:
