@@ -5,6 +5,12 @@ them once the commitments have closed, finalize decided submissions, settle its 
 when a round waits for one. Every step is open to anyone on chain, so bots never wait on
 each other, and a transition another bot sent first is a lost race, not an error.
 
+A network of many verifiers needs only a few keepers: a bot started with ``keeper=False``
+follows only the submissions whose committee seats it (found in the CommitteeDrawn events),
+and leaves drawing committees, expiring undrawn submissions and closing rounds to the
+keepers (anyone may; every keeper does). Its work per poll then grows with its seats, not
+with the number of submissions: what lets a thousand verifiers follow a thousand miners.
+
 Nothing one submission does stops the bot: an exception in its handling is reported and the
 submission is tried again on the next poll; it becomes a vote only where the fault is
 provable. Data that cannot be fetched is retried until the task's availability window has
@@ -61,8 +67,9 @@ class Vote:
 
 
 class VerifierBot:
-    def __init__(self, ctx: Context, progress: Callable[[str], None] = lambda _: None, aggregator: bool = True):
-        self.ctx, self.progress, self.aggregator = ctx, progress, aggregator
+    def __init__(self, ctx: Context, progress: Callable[[str], None] = lambda _: None, aggregator: bool = True,
+                 keeper: bool = True):
+        self.ctx, self.progress, self.aggregator, self.keeper = ctx, progress, aggregator, keeper
         self.pogo = ctx.pogo
         self.address = ctx.pogo.client.address
         self.checker = AggregateChecker(ctx)
@@ -82,15 +89,24 @@ class VerifierBot:
         self.votes = []
         latest = self.pogo.w3.eth.block_number
         if self.state.scanned_to <= latest:
-            for p in self.ctx.log.submissions(self.ctx.task_id, from_block=self.state.scanned_to, to_block=latest):
-                if p.submission_id not in self.state.open:
-                    self.state.open.append(p.submission_id)
+            for sid in self._new_submissions(self.state.scanned_to, latest):
+                if sid not in self.state.open:
+                    self.state.open.append(sid)
         self.state.scanned_to = latest + 1
         self._save()
         for sid in list(self.state.open):
             self._guarded(f"submission {sid}", self._advance, sid, latest)
-        self._guarded("the round", self._advance_round)
+        if self.keeper or self.aggregator:
+            self._guarded("the round", self._advance_round)
         return self.votes
+
+    def _new_submissions(self, from_block: int, to_block: int) -> list[int]:
+        """A keeper follows every submission of the task; any other bot, the ones it is seated on."""
+        if self.keeper:
+            return [p.submission_id for p in self.ctx.log.submissions(self.ctx.task_id, from_block, to_block)]
+        seated = [e["submissionId"] for e in self.ctx.log.committee_drawn(from_block, to_block)
+                  if self.address in e["members"]]
+        return [sid for sid in seated if self.pogo.submission(sid).task_id == self.ctx.task_id]
 
     def _guarded(self, what: str, fn, *args) -> None:
         try:
@@ -111,7 +127,7 @@ class VerifierBot:
 
     def _advance(self, sid: int, latest: int) -> None:
         s = self.pogo.submission(sid)
-        if s.status == Status.PENDING and latest >= s.submit_block + DRAW_DELAY:
+        if s.status == Status.PENDING and self.keeper and latest >= s.submit_block + DRAW_DELAY:
             if latest > s.submit_block + 1 + SEED_HORIZON:
                 self._try(self.pogo.finalize, sid)  # nobody drew it in time: it expires
             elif latest % self.epoch_blocks and (latest + 1) % self.epoch_blocks:
@@ -257,7 +273,8 @@ class VerifierBot:
             # Propose before anything else: closing an aggregating round whose window has
             # passed would give up on this round's average.
             self.propose_aggregate(task.round)
-        elif self.pogo.w3.eth.block_number >= task.round_start + task.params.round_blocks + task.params.vote_blocks:
+        elif self.keeper and \
+                self.pogo.w3.eth.block_number >= task.round_start + task.params.round_blocks + task.params.vote_blocks:
             self._try(self.pogo.close_round, self.ctx.task_id)
             task = self.pogo.task(self.ctx.task_id)
             if task.aggregating and self.aggregator:

@@ -44,7 +44,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     pogo = connect(args).contract()
     _check_pool(pogo)
     hold_role_lock(pogo, "verifier")
-    bot = VerifierBot(open_task(args, "verifier"), _say, aggregator=not args.no_aggregate)
+    bot = VerifierBot(open_task(args, "verifier"), _say, aggregator=not args.no_aggregate, keeper=not args.seats_only)
 
     def step() -> bool:
         for vote in bot.poll():
@@ -94,5 +94,8 @@ def register(sub) -> None:
     r.add_argument("--give-up-after", type=float, default=600.0,
                    help="exit non-zero after this many seconds with the chain or IPFS unreachable")
     r.add_argument("--no-aggregate", action="store_true", help="never propose aggregates")
+    r.add_argument("--seats-only", action="store_true",
+                   help="follow only the submissions this key is seated on; leave drawing committees, expiring "
+                        "and closing rounds to other bots (the keepers): for large networks")
     r.add_argument("--workdir", help="state (default .pogo/verifier-ADDRESS)")
     r.set_defaults(func=cmd_run)

@@ -36,6 +36,13 @@ class HeadStep:
     from_submission: int
 
 
+def _published(log) -> Published:
+    a = log["args"]
+    return Published(a["submissionId"], a["miner"], a["kind"], a["prevRoot"], a["newRoot"], a["diffRoot"],
+                     a["diffCid"], a["treeCid"], a["checkpointCid"], a["claimedLossFirst"], a["claimedLossLast"],
+                     log["blockNumber"])
+
+
 class EventLog:
     """Event queries against one PoGO deployment, from its deployment block on."""
 
@@ -59,14 +66,11 @@ class EventLog:
         logs = self._logs("UpdateSubmitted", submissionId=submission_id)
         if not logs:
             raise PogoError(f"no submission {submission_id} on this deployment")
-        a, block = logs[0]["args"], logs[0]["blockNumber"]
-        return Published(submission_id, a["miner"], a["kind"], a["prevRoot"], a["newRoot"], a["diffRoot"],
-                         a["diffCid"], a["treeCid"], a["checkpointCid"], a["claimedLossFirst"],
-                         a["claimedLossLast"], block)
+        return _published(logs[0])
 
     def submissions(self, task_id: int, from_block: int | None = None, to_block: int | str = "latest") -> list[Published]:
-        return [self.submission(log["args"]["submissionId"])
-                for log in self._logs("UpdateSubmitted", from_block, to_block, taskId=task_id)]
+        # one query for all: a round of a thousand updates is a thousand logs, not a thousand queries
+        return [_published(log) for log in self._logs("UpdateSubmitted", from_block, to_block, taskId=task_id)]
 
     def heads(self, task_id: int) -> list[HeadStep]:
         """Every head the task has had, oldest first: its lineage (section 7)."""
@@ -82,8 +86,8 @@ class EventLog:
         from pogo.net.contract import Status
 
         out = []
-        for p in self.submissions(task_id):
-            s = self.pogo.submission(p.submission_id)
-            if p.kind == 0 and s.status == Status.ACCEPTED and s.round == round_:
+        for log in self._logs("UpdateSubmitted", taskId=task_id, round=round_):
+            p = _published(log)
+            if p.kind == 0 and self.pogo.submission(p.submission_id).status == Status.ACCEPTED:
                 out.append(p)
         return sorted(out, key=lambda p: p.submission_id)
