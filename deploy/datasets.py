@@ -64,8 +64,12 @@ def _documents(path: Path) -> Iterator[str]:
     if suffix in TEXT_SUFFIXES:
         yield path.read_text(encoding="utf-8", errors="replace")
     elif suffix == ".jsonl":
-        with path.open(encoding="utf-8") as f:
-            for n, line in enumerate(f, 1):
+        with path.open("rb") as f:
+            for n, raw in enumerate(f, 1):
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise FormatError(f"{path}:{n}: not UTF-8 text") from None
                 if not line.strip():
                     continue
                 try:
@@ -83,9 +87,11 @@ def _documents(path: Path) -> Iterator[str]:
             table = pq.read_table(path, columns=["text"])
         except (pa.ArrowException, KeyError, ValueError, OSError) as exc:
             raise FormatError(f"{path}: cannot read a `text` column: {str(exc).splitlines()[0][:200]}") from None
-        for text in table.column("text").to_pylist():
+        for n, text in enumerate(table.column("text").to_pylist()):
+            if text is not None and not isinstance(text, str):
+                raise FormatError(f"{path}: row {n}: `text` must be a string, not {type(text).__name__}")
             if text:
-                yield str(text)
+                yield text
     else:
         raise FormatError(f"{path}: unknown data format; use {', '.join(SUFFIXES)} (or `{BUNDLED}`)")
 
@@ -96,7 +102,9 @@ def files(specs: list[str | Path]) -> list[Path]:
     for spec in specs:
         path = Path(spec)
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.suffix.lower() in SUFFIXES)
+            # hidden files and folders (.git, .cache) are not data
+            found = sorted(p for p in path.rglob("*") if p.suffix.lower() in SUFFIXES and p.is_file()
+                           and not any(part.startswith(".") for part in p.relative_to(path).parts))
             if not found:
                 raise FormatError(f"{path} holds no {', '.join(SUFFIXES)} files")
             out.extend(found)
@@ -108,7 +116,7 @@ def files(specs: list[str | Path]) -> list[Path]:
 
 
 def tokenize(specs: list[str | Path], tokenizer: Tokenizer, eos: int | None) -> np.ndarray:
-    """Every document's tokens, in order, joined by ``eos`` where given, in the narrowest dtype."""
+    """Every document's token ids (int64), in order, joined by ``eos`` where given."""
     if [str(s) for s in specs] == [BUNDLED]:
         texts = [p.read_text(encoding="utf-8") for p in corpus.play_files()]
     else:
@@ -133,8 +141,7 @@ def tokenize(specs: list[str | Path], tokenizer: Tokenizer, eos: int | None) -> 
                     pieces.append(sep)
                 pieces.append(ids.astype(np.int64))
             b.update(min(chunk, len(texts) - start))
-    tokens = np.concatenate(pieces)
-    return tokens.astype(dataset.token_dtype(dataset.dtype_for(tokenizer.vocab_size)))
+    return np.concatenate(pieces)
 
 
 def shards(tokens: np.ndarray, n_shards: int, window: int, min_windows: int) -> list[np.ndarray]:

@@ -1,6 +1,6 @@
 """Writes examples/shakespeare-llama/: the worked example of docs/TASKS.md.
 
-A Llama-architecture model small enough for a CPU (about 0.2M parameters), a byte-level BPE
+A Llama-architecture model small enough for a CPU (about 0.12M parameters), a byte-level BPE
 tokenizer of 512 tokens trained by ``tokenizers`` on the bundled Shakespeare, and the task
 file that names them. Run ``python -m deploy.example_task`` to write them again; the
 tokenizer's training is deterministic, so the files come out the same.
@@ -30,7 +30,7 @@ TASK = """\
 # or `pogo task create --task examples/shakespeare-llama/task.toml`. Paths are relative to this file.
 
 [model]
-config = "config.json"            # a transformers config.json (here: a 0.2M-parameter Llama)
+config = "config.json"            # a transformers config.json (here: a 0.12M-parameter Llama)
 
 [data]
 files = ["shakespeare"]            # the bundled plays; or .txt/.md, .jsonl, .parquet files and directories

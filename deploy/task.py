@@ -27,10 +27,17 @@ from pogo.model import causal_lm, manifest
 from pogo.model.gpt import GPTConfig
 from pogo.net.contract import PoGOContract, TaskParams
 from pogo.net.ipfs import Ipfs
-from pogo.protocol import dataset
+from pogo.protocol import checkpoint, dataset
 from pogo.protocol.taskspec import Recipe, TaskSpec, Verification
 
 MIN_WINDOWS_PER_SHARD = 8   # fewer, and a shard's training and evaluation windows mostly overlap
+DEFAULT_SEQ_LEN = 512       # the default window, where the model takes longer ones (memory and time per step)
+
+
+def default_recipe(model_spec: dict) -> Recipe:
+    """The default recipe for a model: windows of its positions, at most DEFAULT_SEQ_LEN."""
+    longest = causal_lm.max_seq_len(model_spec)
+    return Recipe(seq_len=min(longest or DEFAULT_SEQ_LEN, DEFAULT_SEQ_LEN))
 
 
 @dataclass(frozen=True)
@@ -59,10 +66,29 @@ class TaskDefinition:
         def rel(value) -> Path:
             return (here / str(value)).resolve()
 
-        unknown = set(body) - {"model", "data", "init", "recipe"}
+        sections = {"model": {"config", "gpt"}, "data": {"files", "tokenizer", "shards"}, "init": {"weights", "seed"},
+                    "recipe": {f.name for f in fields(Recipe)}}
+        unknown = set(body) - set(sections)
         if unknown:
             raise FormatError(f"{path}: unknown section(s) {sorted(unknown)}; expected model, data, init, recipe")
+        for name, keys in sections.items():
+            table = body.get(name, {})
+            if not isinstance(table, dict):
+                raise FormatError(f"{path}: [{name}] must be a table")
+            if set(table) - keys:
+                raise FormatError(f"{path}: [{name}] has unknown key(s) {sorted(set(table) - keys)}; "
+                                  f"its keys are {sorted(keys)}")
         model_t, data_t, init_t = body.get("model", {}), body.get("data", {}), body.get("init", {})
+        files = data_t.get("files", [datasets.BUNDLED])
+        if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+            raise FormatError(f"{path}: [data] files must be a list of paths, like [\"data.jsonl\"]")
+        for name, value in (("[data] shards", data_t.get("shards", 8)), ("[init] seed", init_t.get("seed", 0))):
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise FormatError(f"{path}: {name} must be an integer, not {value!r}")
+        for name, value in (("[model] config", model_t.get("config", "")), ("[data] tokenizer", data_t.get("tokenizer", "")),
+                            ("[init] weights", init_t.get("weights", ""))):
+            if not isinstance(value, str):
+                raise FormatError(f"{path}: {name} must be a path string, not {value!r}")
         if "config" in model_t:
             model: Path | GPTConfig = rel(model_t["config"])
         else:
@@ -70,14 +96,12 @@ class TaskDefinition:
                 model = GPTConfig(**model_t.get("gpt", {}))
             except TypeError as exc:
                 raise FormatError(f"{path}: [model.gpt]: {exc}") from None
-        files = data_t.get("files", [datasets.BUNDLED])
         data = tuple(f if f == datasets.BUNDLED else str(rel(f)) for f in files)
         tok = data_t.get("tokenizer")
         tokenizer = None if tok is None else (Path("bytes") if tok == "bytes" else rel(tok))
-        try:
-            recipe = Recipe(**body["recipe"]) if "recipe" in body else None
-        except TypeError as exc:
-            raise FormatError(f"{path}: [recipe]: {exc}; its keys are {[f.name for f in fields(Recipe)]}") from None
+        recipe = Recipe(**body["recipe"]) if "recipe" in body else None
+        if recipe is not None:
+            recipe.check()
         return cls(model=model, dataset=data, tokenizer=tokenizer,
                    init=rel(init_t["weights"]) if "weights" in init_t else None, seed=int(init_t.get("seed", 0)),
                    n_shards=int(data_t.get("shards", 8)), recipe=recipe)
@@ -97,10 +121,17 @@ def prepare(d: TaskDefinition, verification: Verification | None = None,
     """Everything the task publishes, built and checked here; FormatError (one line) on bad input."""
     model_spec = causal_lm.gpt_spec(d.model) if isinstance(d.model, GPTConfig) else causal_lm.spec_from_path(d.model)
     longest = causal_lm.max_seq_len(model_spec)
-    recipe = d.recipe or Recipe(seq_len=longest or Recipe.seq_len)
+    recipe = d.recipe or default_recipe(model_spec)
     recipe.check()
     if longest is not None and recipe.seq_len > longest:
         raise FormatError(f"seq_len {recipe.seq_len} exceeds the model's {longest} positions")
+    checkpoint.check_leaf_size(d.leaf_size)
+    if not isinstance(d.n_shards, int) or isinstance(d.n_shards, bool):
+        raise FormatError(f"shards must be an integer, not {d.n_shards!r}")
+    vocab = causal_lm.vocab_size(model_spec)
+    eos = causal_lm.eos_token_id(model_spec)
+    if eos is not None and not 0 <= eos < vocab:
+        raise FormatError(f"the model's eos_token_id {eos} lies outside its vocabulary of {vocab:,}")
 
     torch.manual_seed(d.seed)
     net = causal_lm.build(model_spec)
@@ -116,14 +147,16 @@ def prepare(d: TaskDefinition, verification: Verification | None = None,
     if tok_path is None and isinstance(d.model, Path) and (d.model / "tokenizer.json").exists():
         tok_path = d.model / "tokenizer.json"
     tokenizer = datasets.Tokenizer.load(tok_path)
-    vocab = causal_lm.vocab_size(model_spec)
     if tokenizer.vocab_size > vocab:
         raise FormatError(f"the tokenizer has {tokenizer.vocab_size:,} tokens; the model's vocabulary is {vocab:,}: "
                           "use the model's own tokenizer.json")
     progress(f"tokenizing {', '.join(d.dataset)}")
-    tokens = datasets.tokenize(list(d.dataset), tokenizer, causal_lm.eos_token_id(model_spec))
+    tokens = datasets.tokenize(list(d.dataset), tokenizer, eos)
+    if tokens.size and int(tokens.max()) >= vocab:  # a tokenizer whose ids are sparse, say: never wrap an id
+        raise FormatError(f"the tokenizer produced id {int(tokens.max()):,}; the model's vocabulary is {vocab:,}")
+    dtype = dataset.dtype_for(vocab)
+    tokens = tokens.astype(dataset.token_dtype(dtype))
     shards = datasets.shards(tokens, d.n_shards, recipe.seq_len + 1, MIN_WINDOWS_PER_SHARD)
-    dtype = dataset.dtype_for(tokenizer.vocab_size)
 
     spec = TaskSpec(model=model_spec, manifest_hash="0x" + man.hash().hex(), n_params=man.n_params,
                     leaf_size=d.leaf_size, dataset_cid="", dataset_hash="", n_shards=d.n_shards,

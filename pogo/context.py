@@ -48,6 +48,9 @@ class Context:
         created = log.task_created(task_id)
         raw = ipfs.cat(created["specCid"], max_bytes=MAX_SPEC_BYTES)
         spec = TaskSpec.from_json(raw, expected_hash=created["params"]["specHash"])
+        from pogo.model import causal_lm  # torch: only once a task is opened
+
+        causal_lm.check_recipe(spec.model, spec.recipe.seq_len)
         workdir.mkdir(parents=True, exist_ok=True)
         return cls(pogo, ipfs, log, task_id, spec, workdir)
 
@@ -231,7 +234,10 @@ class Context:
         tokens = np.fromfile(path, dtype=dtype)
         if tokens.size != n:
             raise FormatError(f"shard {index} has {tokens.size} tokens, the manifest says {n}")
-        if tokens.size and int(tokens.max()) >= self.vocab_size:
+        if tokens.size < self.spec.recipe.seq_len + 2:
+            raise FormatError(f"shard {index} has {tokens.size} tokens: fewer than one window of "
+                              f"{self.spec.recipe.seq_len + 1}")
+        if int(tokens.max()) >= self.vocab_size:
             raise FormatError(f"shard {index} holds token id {int(tokens.max())}; the model's vocabulary is "
                               f"{self.vocab_size}")
         return tokens

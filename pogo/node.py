@@ -70,7 +70,8 @@ def connect(args: argparse.Namespace, read_only: bool = False) -> Node:
     if not rpc or not ipfs_addr:
         state = Devnet(args.devnet_dir).load()
         if state is None:
-            raise PogoError("no --rpc/--ipfs given and no devnet running here: run `pogo devnet up`, or pass them")
+            missing = " and ".join(f for f, v in (("--rpc", rpc), ("--ipfs", ipfs_addr)) if not v)
+            raise PogoError(f"no {missing} given and no devnet running here: run `pogo devnet up`, or pass {missing}")
         rpc, ipfs_addr = rpc or state.rpc_url, ipfs_addr or state.ipfs_api
     w3 = chain.connect(rpc)
     if args.key:

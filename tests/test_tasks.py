@@ -89,7 +89,7 @@ def test_text_jsonl_and_parquet_give_the_same_tokens(tmp_path):
     pq.write_table(pa.table({"text": docs}), tmp_path / "d.parquet")
     tok = datasets.Tokenizer.load(EXAMPLE / "tokenizer.json")
     runs = [datasets.tokenize([p], tok, eos=0) for p in (tmp_path / "txt", tmp_path / "d.jsonl", tmp_path / "d.parquet")]
-    assert all(np.array_equal(runs[0], r) for r in runs) and runs[0].dtype == np.uint16
+    assert all(np.array_equal(runs[0], r) for r in runs)
     assert int((runs[0] == 0).sum()) == len(docs) - 1  # one end-of-sequence between documents
     assert tok.vocab_size == 512 and runs[0].max() < 512
 
@@ -104,6 +104,13 @@ def test_text_jsonl_and_parquet_give_the_same_tokens(tmp_path):
     ({"dataset": "data.csv"}, "unknown data format"),
     ({"init": "other"}, "does not fit the model"),
     ({"seq-len": "4096"}, "seq_len 4096 exceeds the model's 128 positions"),
+    ({"model": "config:badeos"}, "eos_token_id 600 lies outside its vocabulary of 512"),
+    ({"model": "config:fractional"}, "cannot build a causal LM of model_type 'llama'"),
+    ({"dataset": "latin1.jsonl"}, "latin1.jsonl:1: not UTF-8 text"),
+    ({"dataset": "numbers.parquet"}, "row 0: `text` must be a string, not int"),
+    ({"leaf-size": "0"}, "leaf"),
+    ({"task": "files_string.toml"}, "[data] files must be a list of paths"),
+    ({"task": "unknown_key.toml"}, "[data] has unknown key(s) ['file']"),
 ])
 def test_bad_task_input_is_one_line_before_any_node_is_reached(tmp_path, bad, message):
     """Every check runs before `pogo task create` connects: the RPC named here does not exist,
@@ -114,10 +121,19 @@ def test_bad_task_input_is_one_line_before_any_node_is_reached(tmp_path, bad, me
     (tmp_path / "tiny.txt").write_text("too short")
     (tmp_path / "bad.jsonl").write_text('{"body": "no text field"}\n')
     (tmp_path / "data.csv").write_text("text\nhello\n")
+    (tmp_path / "badeos.json").write_text(json.dumps({**LLAMA, "eos_token_id": 600}))
+    (tmp_path / "fractional.json").write_text(json.dumps({**LLAMA, "num_hidden_layers": 2.5}))
+    (tmp_path / "latin1.jsonl").write_bytes('{"text": "caf\u00e9"}\n'.encode("latin-1"))
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"text": [1, 2, 3]}), tmp_path / "numbers.parquet")
+    (tmp_path / "files_string.toml").write_text('[data]\nfiles = "shakespeare"\n')
+    (tmp_path / "unknown_key.toml").write_text('[data]\nfile = ["x.jsonl"]\n')
     import transformers
 
     transformers.GPT2LMHeadModel(transformers.GPT2Config(n_embd=32, n_layer=1, n_head=2)).save_pretrained(tmp_path / "other")
-    args = {"model": str(EXAMPLE / "config.json"), "dataset": "shakespeare"}
+    args = {} if "task" in bad else {"model": str(EXAMPLE / "config.json"), "dataset": "shakespeare"}
     for key, value in bad.items():
         kind, _, name = value.partition(":")
         if kind == "config":
@@ -126,7 +142,7 @@ def test_bad_task_input_is_one_line_before_any_node_is_reached(tmp_path, bad, me
             args["model"], args["tokenizer"] = str(tmp_path / "small.json"), str(EXAMPLE / "tokenizer.json")
         elif key == "dataset":
             args["dataset"] = str(tmp_path / (value if "." in value else f"{value}.txt"))
-        elif key in ("model", "init"):
+        elif key in ("model", "init", "task"):
             args[key] = str(tmp_path / value)
         else:
             args[key] = value
@@ -225,3 +241,40 @@ def test_a_node_refuses_a_spec_whose_model_is_not_the_one_it_names():
     assert causal_lm.build(spec, "0x" + right.hash().hex(), right.n_params) is not None
     with pytest.raises(FormatError, match="another manifest"):
         causal_lm.build(spec, "0x" + "00" * 32, right.n_params)
+
+
+def test_a_fetched_spec_is_checked_like_a_created_one():
+    """A hostile or broken spec fails as a FormatError at the node, never as a crash later:
+    wrong types in the recipe, windows longer than the model takes."""
+    from pogo.protocol import canonical
+
+    good = prepare(TaskDefinition(model=EXAMPLE / "config.json", n_shards=4, recipe=Recipe(seq_len=32))).spec
+    body = json.loads(good.canonical_json())
+    for bad in ({"seq_len": "64"}, {"lr": "1e-3"}, {"steps": None}, {"seq_len": 64.5}, {"seq_len": True},
+                {"seq_len": 10**9}):
+        with pytest.raises(FormatError):
+            TaskSpec.from_json(canonical.dumps({**body, "recipe": {**body["recipe"], **bad}}))
+    too_long = TaskSpec.from_json(canonical.dumps({**body, "recipe": {**body["recipe"], "seq_len": 4096}}))
+    with pytest.raises(FormatError, match="seq_len 4096 exceeds its model's 128 positions"):
+        causal_lm.check_recipe(too_long.model, too_long.recipe.seq_len)
+
+
+def test_scoring_memory_is_bounded_whatever_the_window(monkeypatch):
+    """Windows are scored in chunks whose logits fit the budget; the losses do not depend on it."""
+    from pogo.model import loss
+
+    net = causal_lm.build(causal_lm.hf_spec(LLAMA))
+    tokens = np.random.default_rng(0).integers(0, 512, 5000)
+    offsets = list(range(0, 3000, 100))
+    whole = loss.window_losses(net, tokens, offsets, 64)
+    seen = []
+    original = loss.batch
+
+    def spy(tokens, offsets, block, device="cpu"):
+        seen.append(len(offsets))
+        return original(tokens, offsets, block, device)
+
+    monkeypatch.setattr(loss, "LOGITS_BUDGET", 4 * 64 * 512 * 7)  # seven windows of logits
+    monkeypatch.setattr(loss, "batch", spy)
+    assert np.allclose(loss.window_losses(net, tokens, offsets, 64), whole, atol=1e-6)
+    assert max(seen) == 7 and sum(seen) == len(offsets)

@@ -198,7 +198,8 @@ class Trainer:
         import deepspeed
         from deepspeed.utils import safe_set_full_fp32_param
 
-        flat = torch.from_numpy(np.ascontiguousarray(theta[: self.manifest.n_params], dtype=np.float32))
+        values = np.ascontiguousarray(theta[: self.manifest.n_params], dtype=np.float32)
+        flat = torch.from_numpy(values if values.flags.writeable else values.copy())
         params = dict(self.engine.module.named_parameters())
         for e in self.manifest.entries:
             value = flat[e.offset:e.offset + e.size].view(e.shape)

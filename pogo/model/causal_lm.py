@@ -49,12 +49,19 @@ def _transformers():
 
 def hf_spec(config: dict) -> dict:
     """The spec of a transformers config.json (a dict): checked now, so that a task whose model
-    no node could build is refused before anything is published."""
+    no node could build is refused before anything is published. The spec holds the resolved
+    config, every default written out: a node whose transformers changed a default still
+    builds the task's function, not its own version's."""
     body = {k: v for k, v in config.items() if k not in _PROVENANCE_KEYS}
-    spec = {"arch": HF_ARCH, "config": body}
     with torch.device("meta"):  # the architecture only: no memory for the weights
-        _build(spec)  # raises FormatError for an unknown or non-causal architecture
-    return spec
+        net = _build({"arch": HF_ARCH, "config": body})  # FormatError for an unknown or non-causal architecture
+    resolved = {k: v for k, v in net.config.to_dict().items() if k not in _PROVENANCE_KEYS}
+    resolved["use_cache"] = body.get("use_cache", resolved.get("use_cache"))  # as given: build() turns it off
+    try:
+        json.dumps(resolved)
+    except TypeError as exc:
+        raise FormatError(f"the model config does not serialise to JSON: {exc}") from None
+    return {"arch": HF_ARCH, "config": resolved}
 
 
 def spec_from_path(path: Path) -> dict:
@@ -116,18 +123,22 @@ def _build(spec: dict | GPTConfig) -> nn.Module:
     if arch == GPT_ARCH:
         try:
             return GPT(GPTConfig(**config))
-        except (TypeError, AssertionError) as exc:
-            raise FormatError(f"not a GPT config: {exc}") from None
+        except (TypeError, AssertionError, ValueError, RuntimeError) as exc:
+            raise FormatError(f"not a GPT config: {str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}") \
+                from None
     if arch != HF_ARCH:
         raise FormatError(f"unknown model arch {arch!r}: this node builds {GPT_ARCH!r} and {HF_ARCH!r}")
     transformers = _transformers()
     kwargs = dict(config)
     model_type = kwargs.pop("model_type", None)
+    if not isinstance(model_type, str):
+        raise FormatError("the model config has no model_type string")
     try:
         cfg = transformers.AutoConfig.for_model(model_type, **kwargs)
         cfg.use_cache = False  # training and scoring whole windows: no KV cache to keep
         net = transformers.AutoModelForCausalLM.from_config(cfg)
-    except (ValueError, KeyError, TypeError, ImportError) as exc:
+    except Exception as exc:  # noqa: BLE001 - transformers raises many kinds (ValueError, its strict-dataclass
+        # validation errors, RuntimeError from torch for a negative size) for a config it cannot build
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         first = first.split(". Should contain")[0][:200]  # not the list of every model type it knows
         raise FormatError(f"transformers cannot build a causal LM of model_type {model_type!r}: {first}") from None
@@ -162,6 +173,16 @@ def eos_token_id(spec: dict | GPTConfig) -> int | None:
     if isinstance(eos, list):
         eos = eos[0] if eos else None
     return eos if isinstance(eos, int) else None
+
+
+def check_recipe(spec: dict | GPTConfig, seq_len: int) -> None:
+    """A node's check of a fetched spec: windows the model can take (a position beyond the
+    model's is an index error on a CPU and a device-side assert that breaks a GPU process)."""
+    longest = max_seq_len(spec)
+    if longest is not None and seq_len > longest:
+        raise FormatError(f"the task's seq_len {seq_len} exceeds its model's {longest} positions")
+    if vocab_size(spec) < 1:
+        raise FormatError("the task's model has no vocabulary")
 
 
 def logits(net: nn.Module, x: torch.Tensor) -> torch.Tensor:

@@ -31,12 +31,20 @@ def evaluate(net: torch.nn.Module, tokens: np.ndarray, offsets: list[int], block
     return float(window_losses(net, tokens, offsets, block, device).mean())
 
 
+LOGITS_BUDGET = 1 << 28   # bytes of fp32 logits scored at once (256 MiB): memory stays bounded for any model
+
+
 @torch.no_grad()
 def window_losses(net: torch.nn.Module, tokens: np.ndarray, offsets: list[int], block: int,
-                  device: torch.device | str = "cpu", chunk: int = 256) -> np.ndarray:
+                  device: torch.device | str = "cpu", chunk: int | None = None) -> np.ndarray:
     """The mean next-token loss (nats) of each window at ``offsets``, as float64: the paired
-    judgment compares two models window by window."""
+    judgment compares two models window by window. Windows are scored in chunks whose logits
+    fit LOGITS_BUDGET, so a long window or a large vocabulary costs time, not memory."""
     net.eval()
+    if chunk is None:
+        vocab = net.get_output_embeddings().weight.shape[0] if hasattr(net, "get_output_embeddings") \
+            else net.lm_head.weight.shape[0]
+        chunk = max(1, min(256, LOGITS_BUDGET // (4 * block * vocab)))
     out = []
     for i in range(0, len(offsets), chunk):
         x, y = batch(tokens, offsets[i:i + chunk], block, device)

@@ -52,6 +52,7 @@ class Verification:
 
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
+MAX_SEQ_LEN = 32_768   # a protocol-wide bound: every verifier scores windows this long at most
 SCHEDULES = ("constant", "warmup", "warmup_cosine")
 
 
@@ -72,6 +73,19 @@ class Recipe:
     total_steps: int = 0               # warmup_cosine: steps to decay over (0: 100 rounds)
 
     def check(self) -> None:
+        ints = ("seq_len", "steps", "batch_size", "warmup_steps", "total_steps")
+        for name in ints:
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise FormatError(f"recipe {name} must be an integer, not {value!r}")
+        for name in ("lr", "weight_decay"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                raise FormatError(f"recipe {name} must be a number, not {value!r}")
+        if not isinstance(self.optimizer, str) or not isinstance(self.schedule, str):
+            raise FormatError("recipe optimizer and schedule must be strings")
+        if self.seq_len > MAX_SEQ_LEN:
+            raise FormatError(f"seq_len {self.seq_len} exceeds {MAX_SEQ_LEN:,}, the longest window a node scores")
         if self.seq_len < 1 or self.steps < 1 or self.batch_size < 1:
             raise FormatError("seq_len, steps and batch_size must be positive")
         if self.optimizer not in OPTIMIZERS:
@@ -114,8 +128,8 @@ class TaskSpec:
             default_len = model.get("block_size", Recipe.seq_len) if isinstance(model, dict) else Recipe.seq_len
             body["recipe"] = Recipe(**{"seq_len": default_len, **body.get("recipe", {})})
             spec = cls(**body)
-        except (ValueError, TypeError) as exc:
+            spec.verification.check()
+            spec.recipe.check()
+        except (ValueError, TypeError, AttributeError) as exc:
             raise FormatError(f"not a task spec: {exc}") from None
-        spec.verification.check()
-        spec.recipe.check()
         return spec
