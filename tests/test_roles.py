@@ -362,3 +362,27 @@ def test_a_bot_back_after_the_seed_horizon_expires_the_submission(net):
     s = sc.pogo.submission(report.submission_id)
     assert s.status == Status.EXPIRED and s.seats == 0
     assert sc.pogo.account(sc.miners[7].address)["locked"] == 0
+
+
+def test_seats_only_bots_need_one_keeper(net):
+    """A large network runs a few keepers; every other bot follows only its own seats (found in
+    the CommitteeDrawn events) and never draws or closes. One keeper and three seats-only bots
+    carry a round with aggregation to its close."""
+    sc, ctx = net["sc"], net["ctx"]
+    open_round(net)
+    keeper = net["bots"][0]
+    followers = [VerifierBot(ctx.as_signer(sc.as_(v), net["root"] / f"seats-only-{i}"), aggregator=False,
+                             keeper=False) for i, v in enumerate(sc.verifiers[1:], 1)]
+    start = sc.block()
+    round_ = sc.pogo.task(net["task"]).round
+    sids = [r.submission_id for r in sc.work([miner(net, 0), miner(net, 1)], net["task"])]
+    votes = sc.drive([keeper, *followers], net["task"], round_ + 1)
+    assert sc.pogo.task(net["task"]).round == round_ + 1
+    assert all(sc.pogo.submission(sid).status == Status.ACCEPTED for sid in sids)
+    drawers = {sc.w3.eth.get_transaction(log["transactionHash"])["from"]
+               for log in sc.pogo.contract.events.CommitteeDrawn.get_logs(from_block=start)}
+    assert drawers == {keeper.address}  # only the keeper draws
+    follower_votes = [v for v in votes if v.submission_id in sids
+                      and sc.pogo.committee(v.submission_id)[v.seat] != keeper.address]
+    assert follower_votes, "the seats-only bots voted on their seats"
+    assert all(b.errors == 0 for b in followers)
