@@ -11,9 +11,9 @@ shard from the head (a tiny GPT) is shared by the miners of that shard; each add
 one-weight nudge, so every update has its own roots. A few bots are keepers (they draw
 committees and close rounds); the rest follow only the seats they are drawn for.
 
-``--stress`` injects faults while the rounds run: a bot process killed and restarted (round 1),
-the IPFS daemon restarted (round 2), the chain node killed and restarted from its state file
-(round 3), and 10 % of the miners cheating throughout (``--cheat-fraction``). It reports whether
+``--stress`` injects faults while the rounds run: a bot process killed and restarted (in the
+first round), the IPFS daemon restarted (the second), the chain node stopped and restarted
+from its state file (the third), and 10 % of the miners cheating throughout (``--cheat-fraction``). It reports whether
 rounds kept closing, whether any honest party lost stake, and the share of rounds that closed
 on time.
 
@@ -233,7 +233,8 @@ def bots_main(s: Setup, indices: list[int], keepers: list[int], aggregator: int 
                     Path(s.workdir) / "bots" / f"v{i}")
         c.workdir.mkdir(parents=True, exist_ok=True)
         bots.append(VerifierBot(c, lambda m, i=i: print(f"{time.time():.1f} v{i}: {m}", file=log, flush=True),
-                                aggregator=(i == aggregator), keeper=(i in keepers)))
+                                aggregator=(i == aggregator), keeper=(i in keepers),
+                                keeper_slot=(keepers.index(i), len(keepers)) if i in keepers else (0, 1)))
     stats = {"polls": 0, "votes": 0, "check_seconds": 0.0, "errors": 0, "poll_failures": 0}
     lock = threading.Lock()
 
@@ -309,17 +310,27 @@ def _round_row(w3, pogo, s: Setup, r: int, b0: int, b1: int, seconds: float, arg
         txs += len(blk["transactions"])
         stamps[b] = blk["timestamp"]
     ev = pogo.contract.events
-    span = {}
-    for name in ("UpdateCommitted", "UpdateSubmitted", "CommitteeDrawn", "VoteCommitted", "VoteCast", "Finalized",
-                 "SeatSettled", "RoundClosed", "HeadAdvanced"):
-        blocks = [log["blockNumber"] for log in getattr(ev, name).get_logs(from_block=b0 + 1, to_block=b1)]
-        if blocks:
-            span[name] = (min(blocks), max(blocks), len(blocks))
-    subs = [log["args"] for log in ev.UpdateSubmitted.get_logs(from_block=b0 + 1, to_block=b1)]
+    logs = {name: getattr(ev, name).get_logs(from_block=b0 + 1, to_block=b1)
+            for name in ("UpdateCommitted", "UpdateSubmitted", "CommitteeDrawn", "VoteCast", "Finalized", "SeatSettled")}
+    subs = [log["args"] for log in logs["UpdateSubmitted"]]
     updates = [a["submissionId"] for a in subs if a["kind"] == 0]
+    aggregates = {a["submissionId"] for a in subs if a["kind"] == 1}
     statuses = [pogo.submission(sid).status.name for sid in updates]
-    steps = {k: round(float(stamps.get(v[1], 0) - stamps.get(v[0], 0)), 1) for k, v in span.items()}
-    votes = span.get("VoteCast", (0, 0, 0))[2]
+    ups = set(updates)
+
+    def span(name: str, keep=lambda log: True) -> tuple[int, int] | None:
+        blocks = [log["blockNumber"] for log in logs[name] if keep(log)]
+        return (min(blocks), max(blocks)) if blocks else None
+
+    of_updates = lambda log: log["args"]["submissionId"] in ups
+    of_aggregate = lambda log: log["args"]["submissionId"] in aggregates
+    phases = {"commits": span("UpdateCommitted"), "reveals": span("UpdateSubmitted", of_updates),
+              "draws": span("CommitteeDrawn", of_updates), "votes": span("VoteCast", of_updates),
+              "finalizations": span("Finalized", of_updates), "aggregate_vote": span("VoteCast", of_aggregate),
+              "settlements": span("SeatSettled")}
+    # each step: from the round's start (or the step before it) to its last event, in seconds of block time
+    steps = {k: round(float(stamps.get(v[1], 0) - stamps.get(v[0], 0)), 1) for k, v in phases.items() if v}
+    votes = len(logs["VoteCast"])
     t = pogo.task(s.task).params
     deadline = t.round_blocks + t.vote_blocks + t.round_blocks  # commit + reveal windows, then the aggregation window
     return RoundRow(r, round(seconds, 1), b1 - b0, txs, gas, -(-gas // BLOCK_GAS_LIMIT), round(txs / max(seconds, 1e-9), 1),
@@ -367,7 +378,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--vote-blocks", type=int, default=60, help="each vote window, in blocks")
     parser.add_argument("--miner-processes", type=int, default=2)
     parser.add_argument("--bot-processes", type=int, default=4)
-    parser.add_argument("--keepers", type=int, default=2, help="bots that draw committees and close rounds")
+    parser.add_argument("--keepers", type=int, default=4,
+                        help="bots that draw committees (sharing them by id) and close rounds: one per bot process")
     parser.add_argument("--cheat-fraction", type=float, default=None, help="share of cheating miners (stress: 0.1)")
     parser.add_argument("--stress", action="store_true", help="inject faults: bot, IPFS and chain restarts")
     parser.add_argument("--json", type=Path, help="also write the result here")
@@ -399,7 +411,7 @@ def _run(args, workdir: Path) -> int:
         out.mkdir(exist_ok=True)
         mchunks = np.array_split(np.array(s.miners), args.miner_processes)
         bchunks = [c.tolist() for c in np.array_split(np.array(s.verifiers), args.bot_processes)]
-        keepers = [c[0] for c in bchunks[: args.keepers]]
+        keepers = [c[j] for j in range(-(-args.keepers // len(bchunks))) for c in bchunks if j < len(c)][: args.keepers]
         procs = [_spawn(miners_main, s, c.tolist(), str(out / f"miners-{k}.json")) for k, c in enumerate(mchunks)]
         bots = {k: _spawn(bots_main, s, c, keepers, keepers[0] if k == 0 else None, str(out / f"bots-{k}.json"))
                 for k, c in enumerate(bchunks)}

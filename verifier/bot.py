@@ -8,7 +8,10 @@ each other, and a transition another bot sent first is a lost race, not an error
 A network of many verifiers needs only a few keepers: a bot started with ``keeper=False``
 follows only the submissions whose committee seats it (found in the CommitteeDrawn events),
 and leaves drawing committees, expiring undrawn submissions and closing rounds to the
-keepers (anyone may; every keeper does). Its work per poll then grows with its seats, not
+keepers (anyone may; every keeper does). Keepers share the draws by submission id
+(``keeper_slot=(i, n)``: keeper i of n draws the ids equal to i mod n at once, any other id
+only once it has waited DRAW_GRACE blocks), so n keepers draw n committees a block between
+them instead of racing for the same one, and a stopped keeper's share is still drawn. Its work per poll then grows with its seats, not
 with the number of submissions: what lets a thousand verifiers follow a thousand miners.
 
 Nothing one submission does stops the bot: an exception in its handling is reported and the
@@ -39,6 +42,7 @@ from verifier.checks import AggregateChecker, Unavailable, Verdict
 FINAL = (Status.ACCEPTED, Status.REJECTED, Status.EXPIRED, Status.NOT_ACCEPTED)
 SEED_HORIZON = 256  # blockhash() reaches back this far (PoGO.sol)
 DRAW_DELAY = 3  # the first block drawCommittee accepts, after submitBlock (PoGO.sol)
+DRAW_GRACE = 16  # blocks a keeper leaves another keeper's draw to it (well inside SEED_HORIZON)
 # Reverts that mean another party moved the state first: expected, and quiet.
 LOST_RACES = ("WrongStatus", "AlreadySettled", "AlreadyVoted", "WindowOpen", "WindowClosed", "RoundStillOpen",
               "NotAggregating", "Aggregating", "NotDecided", "SeedNotReady", "Reverted", "NotOpen")
@@ -68,8 +72,11 @@ class Vote:
 
 class VerifierBot:
     def __init__(self, ctx: Context, progress: Callable[[str], None] = lambda _: None, aggregator: bool = True,
-                 keeper: bool = True):
+                 keeper: bool = True, keeper_slot: tuple[int, int] = (0, 1)):
         self.ctx, self.progress, self.aggregator, self.keeper = ctx, progress, aggregator, keeper
+        if not 0 <= keeper_slot[0] < keeper_slot[1]:
+            raise ValueError(f"keeper_slot {keeper_slot}: need 0 <= i < n")
+        self.keeper_slot = keeper_slot
         self.pogo = ctx.pogo
         self.address = ctx.pogo.client.address
         self.checker = AggregateChecker(ctx)
@@ -130,6 +137,8 @@ class VerifierBot:
         if s.status == Status.PENDING and self.keeper and latest >= s.submit_block + DRAW_DELAY:
             if latest > s.submit_block + 1 + SEED_HORIZON:
                 self._try(self.pogo.finalize, sid)  # nobody drew it in time: it expires
+            elif not self._my_draw(sid, latest - s.submit_block):
+                pass  # another keeper's share, not yet overdue
             elif latest % self.epoch_blocks and (latest + 1) % self.epoch_blocks:
                 # not on an epoch's first block: the estimate runs on `latest`, the tx lands in the next
                 self._try(self.pogo.draw_committee, sid)
@@ -155,6 +164,10 @@ class VerifierBot:
                 self.state.settled.append(sid)
             self.state.open.remove(sid)
             self._save()
+
+    def _my_draw(self, sid: int, waited: int) -> bool:
+        i, n = self.keeper_slot
+        return sid % n == i or waited >= DRAW_DELAY + DRAW_GRACE
 
     def _decided(self, sid: int) -> bool:
         """Whether finalize would succeed now (the contract's rule, section 5)."""

@@ -44,7 +44,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     pogo = connect(args).contract()
     _check_pool(pogo)
     hold_role_lock(pogo, "verifier")
-    bot = VerifierBot(open_task(args, "verifier"), _say, aggregator=not args.no_aggregate, keeper=not args.seats_only)
+    if not 0 <= args.keeper_index < args.keepers:
+        raise PogoError(f"--keeper-index must lie in 0..{args.keepers - 1}")
+    bot = VerifierBot(open_task(args, "verifier"), _say, aggregator=not args.no_aggregate, keeper=not args.seats_only,
+                      keeper_slot=(args.keeper_index, args.keepers))
 
     def step() -> bool:
         for vote in bot.poll():
@@ -97,5 +100,7 @@ def register(sub) -> None:
     r.add_argument("--seats-only", action="store_true",
                    help="follow only the submissions this key is seated on; leave drawing committees, expiring "
                         "and closing rounds to other bots (the keepers): for large networks")
+    r.add_argument("--keepers", type=int, default=1, help="keepers that share the draws (submission id mod N)")
+    r.add_argument("--keeper-index", type=int, default=0, help="this keeper's share: ids equal to it mod --keepers")
     r.add_argument("--workdir", help="state (default .pogo/verifier-ADDRESS)")
     r.set_defaults(func=cmd_run)
