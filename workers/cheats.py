@@ -28,11 +28,12 @@ def random_update(prev_padded, raw, prev_root, leaf) -> Built:
     return _from_records(prev_padded, q, honest_scales, prev_root, raw.size, leaf)
 
 
-def vandal(prev_padded, raw, prev_root, leaf) -> Built:
+def vandal(prev_padded, raw, prev_root, leaf, seed: int = 0) -> Built:
     """Sabotage: noise far larger than any training step (every group at scale 2^-3, so up to
     0.875 per weight) wipes out what the model knew. The loss rises far beyond the task's harm
-    margin and beyond noise: HARMFUL, a fault."""
-    rng = np.random.default_rng(int.from_bytes(prev_root[4:8], "big"))
+    margin and beyond noise: HARMFUL, a fault. Vandals with different ``seed``s send different
+    noise (with one seed, the second vandal's diff is a copy of the first's: MALFORMED)."""
+    rng = np.random.default_rng([int.from_bytes(prev_root[4:8], "big"), seed])
     q = rng.integers(-7, 8, prev_padded.size).astype(np.int8)
     q[raw.size:] = 0
     scales = np.full(prev_padded.size // mxint4.GROUP_SIZE, 127 - 3, dtype=np.uint8)
