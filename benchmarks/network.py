@@ -209,9 +209,17 @@ def miners_main(s: Setup, indices: list[int], out: str) -> None:
             if errors <= 20:
                 _say(f"miner {m.address[:10]}: {exc.__class__.__name__}: {str(exc)[:200]}")
 
+    def finished() -> bool:
+        try:
+            return base.task(s.task).round >= s.rounds
+        except Exception:  # noqa: BLE001 - the chain is restarting (stress): the miners wait, as `pogo miner run` does
+            time.sleep(1)
+            return False
+
     with ThreadPoolExecutor(16) as pool:
-        while base.task(s.task).round < s.rounds:
+        while not finished():
             list(pool.map(step, miners))
+            Path(out).write_text(json.dumps({"errors": errors}))
             time.sleep(0.5)
     Path(out).write_text(json.dumps({"errors": errors}))
 
@@ -423,8 +431,10 @@ def _run(args, workdir: Path) -> int:
         faults = {1: "bot process killed and restarted", 2: "IPFS daemon restarted",
                   3: "chain node killed and restarted from its state"} if args.stress else {}
         injected = set()
-        deadline = time.monotonic() + 3600 * 3
-        while r < s.rounds and time.monotonic() < deadline:
+        p = pogo.task(s.task).params
+        round_bound = 2 * p.round_blocks + 3 * p.vote_blocks  # the windows a round may use, aggregation included
+        stalled_after = 4 * round_bound * args.block_time  # seconds: a round this late has stopped
+        while r < s.rounds and time.perf_counter() - t0 < stalled_after:
             time.sleep(2)
             try:
                 now_round = pogo.task(s.task).round
