@@ -351,28 +351,31 @@ def _round_row(w3, pogo, s: Setup, r: int, b0: int, b1: int, seconds: float, arg
                     b1 - b0 <= deadline + 2 * t.vote_blocks, steps, fault)
 
 
-def _limits(args, rows: list[RoundRow], setup_: Setup, bot_stats: list[dict]) -> dict:
-    """Where growth stops first, from today's figures: the gas of a round against the chain's
-    throughput, the aggregate's fraud proof against one block, bot and IPFS throughput."""
-    from pogo.protocol import difffile
+# One leaf's rebuild in a fraud proof against an aggregate of k updates (benchmarks.gas,
+# aggregate_leaf_rebuild_k*, L = 4096; PROTOCOL.md D11): 12.9M gas at k = 2 and 27.4M at k = 7,
+# about 2.9M a source; a whole proof adds about 0.35M.
+AGGREGATE_PROOF_GAS_BASE, AGGREGATE_PROOF_GAS_PER_SOURCE = 7.1e6 + 0.35e6, 2.9e6
 
+
+def _limits(args, rows: list[RoundRow], setup_: Setup, bot_stats: list[dict]) -> dict:
+    """Where growth stops first, from today's figures: the aggregate's fraud proof against one
+    block, the gas of a round against the chain's throughput, the bots' checking time."""
     gas = max(r.gas for r in rows) if rows else 0
     per_submission = gas / max(1, max(r.submissions for r in rows)) if rows else 0
-    record = difffile.record_size(1024)
-    proof_bytes_per_source = record + 32 * 10  # a record and its Merkle path in the proof's calldata
-    sources_in_one_block = BLOCK_GAS_LIMIT // (16 * proof_bytes_per_source)
+    provable = int((BLOCK_GAS_LIMIT - AGGREGATE_PROOF_GAS_BASE) // AGGREGATE_PROOF_GAS_PER_SOURCE)
     seats = sum(b.get("votes", 0) for b in bot_stats)
     check_s = sum(b.get("check_seconds", 0.0) for b in bot_stats)
+    n = args.miners
     return {
         "gas_per_submission": round(per_submission),
         "submissions_per_30m_block": round(BLOCK_GAS_LIMIT / per_submission, 1) if per_submission else None,
-        "aggregate_fraud_proof_sources_per_block": sources_in_one_block,
+        "full_30m_blocks_per_round_at_this_size": round(n * per_submission / BLOCK_GAS_LIMIT, 1),
+        "aggregate_fraud_proof_max_sources": provable,
         "seat_check_seconds_mean": round(check_s / seats, 3) if seats else None,
-        "note": ("An aggregate averages every accepted update of its round; its leaf fraud proof carries one "
-                 "record per source, so beyond aggregate_fraud_proof_sources_per_block accepted updates a "
-                 "wrong aggregate leaf can no longer be proven on chain in one block and rests on the "
-                 "committee alone. That is the first limit this design meets as miners grow; gas and "
-                 "bot throughput grow linearly and are reported above."),
+        "first_limit": (f"the aggregate's leaf fraud proof: a round with more than {provable} accepted updates "
+                        "averages them into an aggregate whose wrong leaf no longer fits one 30M-gas block, so "
+                        "it rests on the committee's full check alone" if n > provable else
+                        "gas: every submission costs the chain the figure above"),
     }
 
 
