@@ -86,3 +86,39 @@ def test_a_spec_with_numbers_that_cannot_work_is_refused(field, value):
                     n_shards=2, verification=Verification(**{field: value}))
     with pytest.raises(FormatError):
         TaskSpec.from_json(spec.canonical_json())
+
+
+def test_measurements_in_threads_score_their_own_models():
+    """Bots run in threads (an operator with many keys) each measure with their own pair of
+    models: a pair shared across threads scored one submission with another's theta, and
+    approved a vandal (found by benchmarks.network)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import torch
+
+    from deploy import corpus
+    from pogo.model import causal_lm, manifest
+    from pogo.protocol import checkpoint
+    from verifier.checks import measure
+    from workers.trainer import train_plain
+
+    cfg = {"block_size": 32, "n_layer": 1, "n_head": 2, "n_embd": 32, "vocab_size": 256, "dropout": 0.0}
+    tokens = corpus.load_corpus().tokens[:400_000]
+    torch.manual_seed(0)
+    net = causal_lm.build(cfg)
+    prev = checkpoint.pad(manifest.flatten(net), 1024)
+    train_plain(net, tokens, 30, 8, seed=1, lr=3e-3)
+    trained = checkpoint.pad(manifest.flatten(net), 1024)
+    vandal = (prev + np.random.default_rng(2).normal(0, 0.5, prev.size)).astype(np.float32)
+    rules = Verification().rules()
+    jobs = [trained, vandal] * 6
+
+    def run(theta):
+        m = measure(cfg, 32, prev, theta, tokens[:200_000], tokens[200_000:], b"\x01" * 32, rules)
+        return m.reason, m.improvement
+
+    alone = {id(t): run(t) for t in (trained, vandal)}
+    assert alone[id(trained)][0] == judgment.OK and alone[id(vandal)][0] == judgment.HARMFUL
+    with ThreadPoolExecutor(6) as pool:
+        together = list(pool.map(run, jobs))
+    assert together == [alone[id(t)] for t in jobs]

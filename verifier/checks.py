@@ -13,8 +13,8 @@ retries until the task's availability window has passed before it votes DATA_UNA
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 import torch
@@ -71,14 +71,23 @@ def _device() -> torch.device:
     return quantize.accelerator() or torch.device("cpu")
 
 
-@lru_cache(maxsize=2)
+_thread = threading.local()
+
+
 def _models(model_json: bytes, manifest_hash: str | None, n_params: int | None
             ) -> tuple[torch.nn.Module, torch.nn.Module]:
-    """Two instances of the task's model: the old head and the new model, side by side."""
+    """Two instances of the task's model: the old head and the new model, side by side. One
+    pair per thread: a measurement loads its thetas into them, so two threads sharing a pair
+    would score each other's models (an operator running several bots in threads)."""
     import json
 
-    spec = json.loads(model_json)
-    return tuple(causal_lm.build(spec, manifest_hash, n_params).to(_device()) for _ in range(2))
+    key = (model_json, manifest_hash, n_params)
+    cached = getattr(_thread, "models", None)
+    if cached is None or cached[0] != key:
+        spec = json.loads(model_json)
+        cached = (key, tuple(causal_lm.build(spec, manifest_hash, n_params).to(_device()) for _ in range(2)))
+        _thread.models = cached
+    return cached[1]
 
 
 class UpdateChecker:
