@@ -46,7 +46,6 @@ def task_definition(args: argparse.Namespace):
     from pathlib import Path
 
     from deploy.task import TaskDefinition
-    from pogo.protocol.taskspec import Recipe
 
     d = TaskDefinition.from_file(Path(args.task)) if args.task else TaskDefinition()
     changes: dict = {}
@@ -65,12 +64,13 @@ def task_definition(args: argparse.Namespace):
     recipe = {k: getattr(args, k) for k in _RECIPE_FLAGS if getattr(args, k) is not None}
     if recipe:
         base = d.recipe
-        if base is None:  # the default recipe, with windows of the model's length unless given
+        if base is None:  # the default recipe for this model, amended by the flags
+            from deploy.task import default_recipe
             from pogo.model import causal_lm
             from pogo.model.gpt import GPTConfig
 
             spec = causal_lm.gpt_spec(d.model) if isinstance(d.model, GPTConfig) else causal_lm.spec_from_path(d.model)
-            base = Recipe(seq_len=causal_lm.max_seq_len(spec) or Recipe.seq_len)
+            base = default_recipe(spec)
         d = replace(d, recipe=replace(base, **recipe))
     return d
 
