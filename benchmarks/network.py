@@ -178,23 +178,37 @@ class PrebuiltTrainer:
         return self._theta
 
 
-def miners_main(s: Setup, indices: list[int], out: str) -> None:
-    from pogo.context import Context
+def _contract(s: Setup, account):
     from pogo.net import chain
     from pogo.net.contract import PoGOContract
+
+    w3 = chain.connect(s.rpc)
+    return PoGOContract.at(chain.Client(w3, account), chain.Deployment(w3.eth.chain_id, s.address, 0, s.rpc))
+
+
+def _contexts(s: Setup, indices: list[int], role: str):
+    """The task seen by each key of ``indices``, with its own cache and IPFS client (the threads
+    of a process share nothing a request mutates), over one event log; and a contract to read with."""
+    from dataclasses import replace
+
+    from pogo.context import Context
+    from pogo.net import chain
     from pogo.net.ipfs import Ipfs
+
+    base = _contract(s, key(indices[0]))
+    ctx = Context.open(base, Ipfs(s.ipfs), s.task, Path(s.workdir) / role / "base")
+    return base, {i: replace(ctx.as_signer(base.as_signer(chain.Client(base.w3, key(i))),
+                                           Path(s.workdir) / role / str(i)), ipfs=Ipfs(s.ipfs)) for i in indices}
+
+
+def miners_main(s: Setup, indices: list[int], out: str) -> None:
     from workers import cheats
     from workers.miner import Miner, build_honest
 
-    w3 = chain.connect(s.rpc)
-    base = PoGOContract.at(chain.Client(w3, key(indices[0])), chain.Deployment(w3.eth.chain_id, s.address, 0, s.rpc))
-    ctx = Context.open(base, Ipfs(s.ipfs), s.task, Path(s.workdir) / "miners" / "base")
+    base, contexts = _contexts(s, indices, "miners")
     shared = SharedTraining(s.steps)
     miners = []
-    for i in indices:
-        c = Context(base.as_signer(chain.Client(w3, key(i))), Ipfs(s.ipfs), ctx.log, s.task, ctx.spec,
-                    Path(s.workdir) / "miners" / f"m{i}")
-        c.workdir.mkdir(parents=True, exist_ok=True)
+    for i, c in contexts.items():
         builder = functools.partial(cheats.vandal, seed=i) if i in s.cheaters else build_honest
         miners.append(Miner(c, PrebuiltTrainer(shared, i), builder))
     errors = 0
@@ -228,21 +242,12 @@ def miners_main(s: Setup, indices: list[int], out: str) -> None:
 
 
 def bots_main(s: Setup, indices: list[int], keepers: list[int], aggregator: int | None, out: str) -> None:
-    from pogo.context import Context
-    from pogo.net import chain
-    from pogo.net.contract import PoGOContract
-    from pogo.net.ipfs import Ipfs
     from verifier.bot import VerifierBot
 
-    w3 = chain.connect(s.rpc)
-    base = PoGOContract.at(chain.Client(w3, key(indices[0])), chain.Deployment(w3.eth.chain_id, s.address, 0, s.rpc))
-    ctx = Context.open(base, Ipfs(s.ipfs), s.task, Path(s.workdir) / "bots" / "base")
+    base, contexts = _contexts(s, indices, "bots")
     log = open(Path(out).with_suffix(".log"), "a")  # noqa: SIM115 - open for the process's life
     bots = []
-    for i in indices:
-        c = Context(base.as_signer(chain.Client(w3, key(i))), Ipfs(s.ipfs), ctx.log, s.task, ctx.spec,
-                    Path(s.workdir) / "bots" / f"v{i}")
-        c.workdir.mkdir(parents=True, exist_ok=True)
+    for i, c in contexts.items():
         bots.append(VerifierBot(c, lambda m, i=i: print(f"{time.time():.1f} v{i}: {m}", file=log, flush=True),
                                 aggregator=(i == aggregator), keeper=(i in keepers),
                                 keeper_slot=(keepers.index(i), len(keepers)) if i in keepers else (0, 1)))
@@ -411,7 +416,6 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args, workdir: Path) -> int:
     from pogo.dev.devnet import Devnet
     from pogo.net import chain
-    from pogo.net.contract import PoGOContract
 
     workdir.mkdir(parents=True, exist_ok=True)
     devnet = Devnet(workdir / "devnet", progress=_say)
@@ -419,7 +423,7 @@ def _run(args, workdir: Path) -> int:
     try:
         s = setup(state, args, workdir)
         w3 = chain.connect(s.rpc)
-        pogo = PoGOContract.at(chain.Client(w3, chain.dev_account(0)), chain.Deployment(w3.eth.chain_id, s.address, 0, s.rpc))
+        pogo = _contract(s, chain.dev_account(0))
         stakes0 = {i: pogo.account(key(i).address)["stake"] for i in s.miners + s.verifiers}
         out = workdir / "out"
         out.mkdir(exist_ok=True)

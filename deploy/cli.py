@@ -66,11 +66,8 @@ def task_definition(args: argparse.Namespace):
         base = d.recipe
         if base is None:  # the default recipe for this model, amended by the flags
             from deploy.task import default_recipe
-            from pogo.model import causal_lm
-            from pogo.model.gpt import GPTConfig
 
-            spec = causal_lm.gpt_spec(d.model) if isinstance(d.model, GPTConfig) else causal_lm.spec_from_path(d.model)
-            base = default_recipe(spec)
+            base = default_recipe(d.model_spec())
         d = replace(d, recipe=replace(base, **recipe))
     return d
 

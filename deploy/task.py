@@ -51,6 +51,10 @@ class TaskDefinition:
     leaf_size: int = 4096
     recipe: Recipe | None = None    # None: the default recipe, windows of the model's block
 
+    def model_spec(self) -> dict:
+        """The spec's model (pogo.model.causal_lm); FormatError for a model no node could build."""
+        return causal_lm.gpt_spec(self.model) if isinstance(self.model, GPTConfig) else causal_lm.spec_from_path(self.model)
+
     @classmethod
     def from_file(cls, path: Path) -> TaskDefinition:
         """A task file: TOML with [model], [data], [init] and [recipe]; paths are relative to it."""
@@ -99,9 +103,7 @@ class TaskDefinition:
         data = tuple(f if f == datasets.BUNDLED else str(rel(f)) for f in files)
         tok = data_t.get("tokenizer")
         tokenizer = None if tok is None else (Path("bytes") if tok == "bytes" else rel(tok))
-        recipe = Recipe(**body["recipe"]) if "recipe" in body else None
-        if recipe is not None:
-            recipe.check()
+        recipe = Recipe(**body["recipe"]) if "recipe" in body else None  # checked by prepare
         return cls(model=model, dataset=data, tokenizer=tokenizer,
                    init=rel(init_t["weights"]) if "weights" in init_t else None, seed=int(init_t.get("seed", 0)),
                    n_shards=int(data_t.get("shards", 8)), recipe=recipe)
@@ -119,12 +121,10 @@ class PreparedTask:
 def prepare(d: TaskDefinition, verification: Verification | None = None,
             progress: Callable[[str], None] = lambda _: None) -> PreparedTask:
     """Everything the task publishes, built and checked here; FormatError (one line) on bad input."""
-    model_spec = causal_lm.gpt_spec(d.model) if isinstance(d.model, GPTConfig) else causal_lm.spec_from_path(d.model)
-    longest = causal_lm.max_seq_len(model_spec)
+    model_spec = d.model_spec()
     recipe = d.recipe or default_recipe(model_spec)
     recipe.check()
-    if longest is not None and recipe.seq_len > longest:
-        raise FormatError(f"seq_len {recipe.seq_len} exceeds the model's {longest} positions")
+    causal_lm.check_recipe(model_spec, recipe.seq_len)  # the check every node makes of the fetched spec
     checkpoint.check_leaf_size(d.leaf_size)
     if not isinstance(d.n_shards, int) or isinstance(d.n_shards, bool):
         raise FormatError(f"shards must be an integer, not {d.n_shards!r}")
@@ -170,7 +170,7 @@ def publish(pogo: PoGOContract, ipfs: Ipfs, task: PreparedTask, params: TaskPara
     """Put a prepared task on IPFS and on chain; return its id."""
     spec, n_shards = task.spec, len(task.shards)
     progress(f"publishing {n_shards} dataset shards ({sum(len(s) for s in task.shards):,} tokens)")
-    shard_cids = [ipfs.add_bytes(s.astype(dataset.token_dtype(task.dtype)).tobytes()) for s in task.shards]
+    shard_cids = [ipfs.add_bytes(s.tobytes()) for s in task.shards]  # already in the manifest's dtype (prepare)
     tok_cid = tok_sha = None
     if task.tokenizer.raw:
         tok_cid, tok_sha = ipfs.add_bytes(task.tokenizer.raw), "0x" + hashlib.sha256(task.tokenizer.raw).hexdigest()

@@ -255,7 +255,7 @@ def test_a_fetched_spec_is_checked_like_a_created_one():
         with pytest.raises(FormatError):
             TaskSpec.from_json(canonical.dumps({**body, "recipe": {**body["recipe"], **bad}}))
     too_long = TaskSpec.from_json(canonical.dumps({**body, "recipe": {**body["recipe"], "seq_len": 4096}}))
-    with pytest.raises(FormatError, match="seq_len 4096 exceeds its model's 128 positions"):
+    with pytest.raises(FormatError, match="seq_len 4096 exceeds the model's 128 positions"):
         causal_lm.check_recipe(too_long.model, too_long.recipe.seq_len)
 
 

@@ -8,11 +8,12 @@ each other, and a transition another bot sent first is a lost race, not an error
 A network of many verifiers needs only a few keepers: a bot started with ``keeper=False``
 follows only the submissions whose committee seats it (found in the CommitteeDrawn events),
 and leaves drawing committees, expiring undrawn submissions and closing rounds to the
-keepers (anyone may; every keeper does). Keepers share the draws by submission id
-(``keeper_slot=(i, n)``: keeper i of n draws the ids equal to i mod n at once, any other id
-only once it has waited DRAW_GRACE blocks), so n keepers draw n committees a block between
-them instead of racing for the same one, and a stopped keeper's share is still drawn. Its work per poll then grows with its seats, not
+keepers (anyone may; every keeper does). Its work per poll then grows with its seats, not
 with the number of submissions: what lets a thousand verifiers follow a thousand miners.
+Keepers share the draws by submission id (``keeper_slot=(i, n)``: keeper i of n draws the
+ids equal to i mod n at once, any other id only once it has waited DRAW_GRACE blocks), so n
+keepers draw n committees a block between them instead of racing for the same one, and a
+stopped keeper's share is still drawn.
 
 Nothing one submission does stops the bot: an exception in its handling is reported and the
 submission is tried again on the next poll; it becomes a vote only where the fault is
@@ -137,10 +138,10 @@ class VerifierBot:
         if s.status == Status.PENDING and self.keeper and latest >= s.submit_block + DRAW_DELAY:
             if latest > s.submit_block + 1 + SEED_HORIZON:
                 self._try(self.pogo.finalize, sid)  # nobody drew it in time: it expires
-            elif not self._my_draw(sid, latest - s.submit_block):
-                pass  # another keeper's share, not yet overdue
-            elif latest % self.epoch_blocks and (latest + 1) % self.epoch_blocks:
-                # not on an epoch's first block: the estimate runs on `latest`, the tx lands in the next
+            elif self._my_draw(sid, latest - s.submit_block) and latest % self.epoch_blocks \
+                    and (latest + 1) % self.epoch_blocks:
+                # this keeper's share (or overdue), not on an epoch's first block: the estimate runs on
+                # `latest`, the tx lands in the next
                 self._try(self.pogo.draw_committee, sid)
             s = self.pogo.submission(sid)
         if s.status == Status.VOTING:

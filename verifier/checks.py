@@ -74,18 +74,15 @@ def _device() -> torch.device:
 _thread = threading.local()
 
 
-def _models(model_json: bytes, manifest_hash: str | None, n_params: int | None
+def _models(model: dict, manifest_hash: str | None, n_params: int | None
             ) -> tuple[torch.nn.Module, torch.nn.Module]:
     """Two instances of the task's model: the old head and the new model, side by side. One
     pair per thread: a measurement loads its thetas into them, so two threads sharing a pair
     would score each other's models (an operator running several bots in threads)."""
-    import json
-
-    key = (model_json, manifest_hash, n_params)
+    key = (canonical.dumps(model), manifest_hash, n_params)
     cached = getattr(_thread, "models", None)
     if cached is None or cached[0] != key:
-        spec = json.loads(model_json)
-        cached = (key, tuple(causal_lm.build(spec, manifest_hash, n_params).to(_device()) for _ in range(2)))
+        cached = (key, tuple(causal_lm.build(model, manifest_hash, n_params).to(_device()) for _ in range(2)))
         _thread.models = cached
     return cached[1]
 
@@ -216,7 +213,7 @@ def measure(model: dict, block: int, prev: np.ndarray, theta_new: np.ndarray, tr
 
     Deterministic given its inputs: every honest seat on the same hardware gets the same
     numbers, and hardware differences move them by float rounding only."""
-    net_prev, net_new = _models(canonical.dumps(model), manifest_hash, n_params)
+    net_prev, net_new = _models(model, manifest_hash, n_params)
     manifest.load_into(net_prev, prev)
     manifest.load_into(net_new, theta_new)
     device = _device()

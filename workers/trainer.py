@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
@@ -53,10 +53,7 @@ class TrainConfig:
     def from_recipe(cls, recipe: Recipe, **choices) -> TrainConfig:
         """The task's recipe, with the miner's own choices (zero_stage, offload, bf16, seed, and
         batch_size or steps where given) on top."""
-        base = {"steps": recipe.steps, "batch_size": recipe.batch_size, "lr": recipe.lr, "seq_len": recipe.seq_len,
-                "optimizer": recipe.optimizer, "weight_decay": recipe.weight_decay, "schedule": recipe.schedule,
-                "warmup_steps": recipe.warmup_steps, "total_steps": recipe.total_steps}
-        return cls(**{**base, **{k: v for k, v in choices.items() if v is not None}})
+        return cls(**{**asdict(recipe), **{k: v for k, v in choices.items() if v is not None}})
 
 
 def _launcher_defaults() -> None:
@@ -198,8 +195,7 @@ class Trainer:
         import deepspeed
         from deepspeed.utils import safe_set_full_fp32_param
 
-        values = np.ascontiguousarray(theta[: self.manifest.n_params], dtype=np.float32)
-        flat = torch.from_numpy(values if values.flags.writeable else values.copy())
+        flat = manifest.as_tensor(theta, self.manifest.n_params)
         params = dict(self.engine.module.named_parameters())
         for e in self.manifest.entries:
             value = flat[e.offset:e.offset + e.size].view(e.shape)

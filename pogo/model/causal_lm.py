@@ -180,7 +180,7 @@ def check_recipe(spec: dict | GPTConfig, seq_len: int) -> None:
     model's is an index error on a CPU and a device-side assert that breaks a GPU process)."""
     longest = max_seq_len(spec)
     if longest is not None and seq_len > longest:
-        raise FormatError(f"the task's seq_len {seq_len} exceeds its model's {longest} positions")
+        raise FormatError(f"seq_len {seq_len} exceeds the model's {longest} positions")
     if vocab_size(spec) < 1:
         raise FormatError("the task's model has no vocabulary")
 

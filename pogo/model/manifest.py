@@ -89,6 +89,16 @@ def flatten(module: torch.nn.Module) -> np.ndarray:
         return torch.cat(parts).numpy().astype("<f4", copy=False)
 
 
+def as_tensor(theta: np.ndarray, n_params: int) -> torch.Tensor:
+    """The first ``n_params`` values of theta as a float32 CPU tensor, sharing memory where it may."""
+    import torch
+
+    values = np.ascontiguousarray(theta[:n_params], dtype=np.float32)
+    if not values.flags.writeable:  # a model read from bytes: torch wants memory it may write, even to read it
+        values = values.copy()
+    return torch.from_numpy(values)
+
+
 def load_into(module: torch.nn.Module, theta: np.ndarray, manifest: Manifest | None = None) -> None:
     """Copy theta into the module's parameters, wherever they live (CPU or GPU)."""
     import torch
@@ -98,10 +108,7 @@ def load_into(module: torch.nn.Module, theta: np.ndarray, manifest: Manifest | N
         raise FormatError("the module's parameters do not match the manifest")
     if theta.size < manifest.n_params:
         raise FormatError(f"theta has {theta.size} values; the model needs {manifest.n_params}")
-    values = np.ascontiguousarray(theta[: manifest.n_params], dtype=np.float32)
-    if not values.flags.writeable:  # a model read from bytes: torch wants memory it may write, even to read it
-        values = values.copy()
-    flat = torch.from_numpy(values)
+    flat = as_tensor(theta, manifest.n_params)
     params = dict(module.named_parameters())
     with torch.no_grad():
         for e in manifest.entries:
