@@ -546,8 +546,8 @@ def chain_part(rounds: int, workdir: Path) -> dict:
             }
             stale = heads[-2] if len(heads) > 1 else initial_root(sc, task)
             if stale != head:
-                builders["stale_base"] = (lambda p, raw, root, lf, stale=stale:
-                                          build_honest(ctx.model(stale), raw, stale, lf))
+                builders["stale_base"] = (lambda p, raw, root, lf, groups=0, stale=stale:
+                                          build_honest(ctx.model(stale), raw, stale, lf, groups))
             log(f"chain round {t.round}: the honest miner and {len(builders)} cheats")
             playing = {}
             for name, m in cheaters.items():

@@ -17,9 +17,16 @@ import {IPoGO} from "./interfaces/IPoGO.sol";
 ///          acc = +0; acc = float32(acc + q_j 2^e) for each; new_j = float32(prev_j + float32(acc * float32(1/k)))
 ///      With k = 1 the second rule is the first (+0 + x = x, x * 1 = x), so one path serves both.
 ///      Leaves are little-endian float32; a record is L/32 scale bytes then L/2 nibble bytes
-///      (element 2i in the low nibble of byte i, two's complement).
+///      (element 2i in the low nibble of byte i, two's complement), or a sparse record (D13) that
+///      names k of the leaf's groups and stands for the dense record in which every other group is
+///      all-zero: it is expanded to that record, and the one rule above applies.
 contract LeafFraud {
     uint256 internal constant GROUP = 32;
+    /// @dev A sparse record's bytes per group: a u16 index, a scale byte, 16 nibble bytes. 19 never
+    ///      divides a dense record's 17 * L / 32 (L a power of two), so the length says the layout.
+    uint256 internal constant SPARSE_GROUP_BYTES = 19;
+    /// @dev The scale byte of an all-zero group: e = -120, the smallest (section 3).
+    bytes1 internal constant EMPTY_SCALE = 0x07;
 
     /// @notice The PoGO contract that created this checker and whose submissions it judges.
     IPoGO public immutable pogo;
@@ -66,7 +73,7 @@ contract LeafFraud {
     /// @param leafSize the task's leaf size L (a power of two, >= 32)
     /// @return kind Mismatch or MalformedRecord
     function verify(bytes32 headRoot, bytes32 newRoot, bytes32[] memory diffRoots, uint256 nParams,
-                    uint256 leafSize, IPoGO.LeafFraudProof calldata p) public pure returns (IPoGO.FraudKind kind) {
+                    uint256 leafSize, IPoGO.LeafFraudProof calldata p) public view returns (IPoGO.FraudKind kind) {
         uint256 nLeaves = (nParams + leafSize - 1) / leafSize;
         uint256 depth = Float32.bitLength(nLeaves - 1); // ceil(log2 n), 0 for one leaf
         uint256 k = diffRoots.length;
@@ -75,14 +82,23 @@ contract LeafFraud {
         if (p.prevLeaf.length != 4 * leafSize) revert IPoGO.BadProof("prevLeaf length");
         _checkProof(p.prevProof, Sha256Merkle.hashLeaf(p.prevLeaf), p.leaf, headRoot, depth, "prevProof");
         _checkProof(p.newProof, p.claimedLeafHash, p.leaf, newRoot, depth, "newProof");
-        uint256 recordSize = leafSize / GROUP + leafSize / 2;
+        bool sparse = false;
         for (uint256 i = 0; i < k; ++i) {
-            if (p.records[i].length != recordSize) revert IPoGO.BadProof("record length");
+            uint256 length = p.records[i].length;
+            if (length != leafSize / GROUP + leafSize / 2) {
+                if (length == 0 || length % SPARSE_GROUP_BYTES != 0 || length / SPARSE_GROUP_BYTES >= leafSize / GROUP) {
+                    revert IPoGO.BadProof("record length");
+                }
+                sparse = true;
+            }
             _checkProof(p.recordProofs[i], Sha256Merkle.hashLeaf(p.records[i]), p.leaf, diffRoots[i], depth, "recordProof");
         }
         // Elements past the model's last parameter are padding: a record may not update them.
         uint256 valid = nParams - p.leaf * leafSize;
-        (bytes memory rebuilt, bool malformed) = rebuild(p.prevLeaf, p.records, valid < leafSize ? valid : leafSize);
+        valid = valid < leafSize ? valid : leafSize;
+        (bytes memory rebuilt, bool malformed) = sparse
+            ? _rebuildExpanded(p.prevLeaf, p.records, valid)
+            : rebuild(p.prevLeaf, p.records, valid);
         if (malformed) {
             // Only an update answers for its own record; an aggregate's sources were accepted as they are.
             if (k > 1) revert IPoGO.BadProof("a source record is malformed");
@@ -109,6 +125,48 @@ contract LeafFraud {
         uint256[] memory sources = new uint256[](3 * k); // per source: its record's calldata offset, unit, nibbles
         for (uint256 s = 0; s < k; ++s) sources[3 * s] = _offset(records[s]);
         malformed = _rebuild(prevLeaf, sources, k, valid, leaf, k == 1 ? 0 : Float32.reciprocal(k));
+    }
+
+    /// @notice The dense record a sparse one stands for (PROTOCOL.md D13): each group it names gets
+    ///         its scale byte and 16 nibble bytes, every other group is all-zero (scale byte 7, q = 0).
+    /// @param record a sparse record: k little-endian u16 group indices, their k scale bytes, their
+    ///        k * 16 nibble bytes (its length a multiple of 19)
+    /// @param nScales the groups in a leaf, L / 32
+    /// @return dense the record in the dense layout (L/32 scale bytes, then L/2 nibble bytes)
+    /// @return malformed true when the indices are not strictly ascending or not all below nScales
+    function expand(bytes calldata record, uint256 nScales) public pure returns (bytes memory dense, bool malformed) {
+        uint256 k = record.length / SPARSE_GROUP_BYTES;
+        dense = new bytes(nScales * (1 + GROUP / 2));
+        for (uint256 g = 0; g < nScales; ++g) dense[g] = EMPTY_SCALE;
+        uint256 next = 0; // the lowest index the next named group may have
+        for (uint256 i = 0; i < k; ++i) {
+            uint256 g = uint256(uint8(record[2 * i])) | (uint256(uint8(record[2 * i + 1])) << 8);
+            if (g < next || g >= nScales) return (dense, true);
+            next = g + 1;
+            dense[g] = record[2 * k + i];
+            uint256 from = 3 * k + i * (GROUP / 2);
+            uint256 to = nScales + g * (GROUP / 2);
+            for (uint256 b = 0; b < GROUP / 2; ++b) dense[to + b] = record[from + b];
+        }
+    }
+
+    /// @dev `rebuild` over the records expanded to the dense layout (a malformed sparse record stops
+    ///      it, as a malformed dense one does). `rebuild` reads its records from calldata, so it is
+    ///      called on this contract: a static call that costs a few thousand gas of a proof's millions.
+    function _rebuildExpanded(bytes calldata prevLeaf, bytes[] calldata records, uint256 valid)
+        internal view returns (bytes memory leaf, bool malformed)
+    {
+        uint256 nScales = prevLeaf.length / 4 / GROUP;
+        bytes[] memory dense = new bytes[](records.length);
+        for (uint256 s = 0; s < records.length; ++s) {
+            if (records[s].length == nScales * (1 + GROUP / 2)) {
+                dense[s] = records[s];
+            } else {
+                (dense[s], malformed) = expand(records[s], nScales);
+                if (malformed) return (leaf, true);
+            }
+        }
+        return this.rebuild(prevLeaf, dense, valid);
     }
 
     function _offset(bytes calldata b) private pure returns (uint256 at) {

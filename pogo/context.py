@@ -71,7 +71,8 @@ class Context:
 
     @property
     def diff_bytes(self) -> int:
-        return difffile.HEADER_SIZE + self.n_leaves * difffile.record_size(self.spec.leaf_size)
+        return difffile.HEADER_SIZE + self.n_leaves * difffile.record_size(self.spec.leaf_size,
+                                                                         groups=self.spec.sparse_groups)
 
     def fetch(self, cid: str, max_bytes: int) -> bytes:
         """One object, within the task's timeout and a byte cap; DataUnavailable otherwise."""
@@ -100,9 +101,11 @@ class Context:
             return difffile.read(BytesSource(path.read_bytes(), cid))
         raw = self.fetch_exact(cid, self.diff_bytes, "diff")
         header = difffile.decode_header(raw[:difffile.HEADER_SIZE])
-        if (header.n_params, header.leaf_size) != (self.spec.n_params, self.spec.leaf_size):
-            raise FormatError(f"diff {cid} has P={header.n_params}, L={header.leaf_size}; "
-                              f"the task has P={self.spec.n_params}, L={self.spec.leaf_size}")
+        if (header.n_params, header.leaf_size, header.groups) != (self.spec.n_params, self.spec.leaf_size,
+                                                                   self.spec.sparse_groups):
+            raise FormatError(f"diff {cid} has P={header.n_params}, L={header.leaf_size}, k={header.groups}; "
+                              f"the task has P={self.spec.n_params}, L={self.spec.leaf_size}, "
+                              f"k={self.spec.sparse_groups}")
         diff = difffile.read(BytesSource(raw, cid))
         self.remember_diff(cid, raw)
         return diff

@@ -6,6 +6,7 @@ import pytest
 from web3.exceptions import ContractCustomError
 
 from pogo.net import artifacts as pogo_artifacts
+from pogo.errors import FormatError
 from pogo.net.chain import ChainError, decode_revert
 from pogo.protocol import seedstream
 from tests.vectors import b, load
@@ -192,3 +193,36 @@ def test_update_and_aggregate_rebuilds_match_numpy_on_random_leaves(deployed):
             expected = aggregate.aggregate(prev, [difffile.Diff(header_k, r.reshape(1, -1)) for r in recs])
         got, malformed = fraud.functions.rebuild(prev.tobytes(), [r.tobytes() for r in recs], valid).call()
         assert not malformed and got == expected.astype("<f4").tobytes(), (kind, k, valid)
+
+
+def test_sparse_records_expand_on_chain_as_in_python(deployed):
+    """LeafFraud.expand (PROTOCOL.md D13) against difffile.expand on random sparse records of
+    every k from 1 to L/32 - 1, and its refusals: an index not above the one before, or not
+    below L/32."""
+    import numpy as np
+
+    from pogo.protocol import difffile
+
+    fraud = deployed.w3.eth.contract(address=deployed.contract.functions.leafFraud().call(),
+                                     abi=pogo_artifacts.load("LeafFraud").abi)
+    rng = np.random.default_rng(13)
+    leaf = 512
+    n_scales = leaf // 32
+    for k in range(1, n_scales):
+        chosen = np.sort(rng.choice(n_scales, k, replace=False))
+        q = np.zeros(leaf, np.int8)
+        scales = np.full(n_scales, 7, np.uint8)
+        for g in chosen:
+            q[32 * g:32 * g + 32] = rng.integers(-8, 8, 32)
+            scales[g] = rng.integers(7, 248)
+        record = difffile.pack_sparse(difffile.encode_records(q, scales, leaf), chosen[None, :], leaf)
+        dense, malformed = fraud.functions.expand(record.tobytes(), n_scales).call()
+        assert not malformed and dense == difffile.expand(record, leaf, k)[0].tobytes(), k
+    record = difffile.pack_sparse(difffile.encode_records(np.zeros(leaf, np.int8), np.full(n_scales, 7, np.uint8), leaf),
+                                  np.array([[3, 5]]), leaf)
+    for index in ([5, 3], [3, 3], [3, n_scales]):
+        bad = record.copy()
+        bad[0, :4] = np.array(index, "<u2").view(np.uint8)
+        assert fraud.functions.expand(bad[0].tobytes(), n_scales).call()[1], index
+        with pytest.raises(FormatError):
+            difffile.expand(bad, leaf, 2)

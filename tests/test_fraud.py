@@ -30,15 +30,16 @@ def sc(w3, deployed) -> Scenario:
 class Model:
     """A small real model and honest updates of it, with the trees a proof reads."""
 
-    def __init__(self, seed: int = 1):
+    def __init__(self, seed: int = 1, groups: int = 0):
         rng = np.random.default_rng(seed)
+        self.groups = groups  # 0: dense diffs; k: sparse, k of each leaf's groups (PROTOCOL D13)
         self.rng = rng
         self.prev = checkpoint.pad(rng.standard_normal(N_PARAMS).astype(np.float32) * np.float32(0.02), LEAF)
         self.tree = checkpoint.model_tree(self.prev, LEAF)
 
     def update(self) -> difffile.Quantized:
         raw = self.prev[:N_PARAMS] + self.rng.standard_normal(N_PARAMS).astype(np.float32) * np.float32(1e-3)
-        return difffile.make_diff(self.prev[:N_PARAMS], raw, LEAF, self.tree.root)
+        return difffile.make_diff(self.prev[:N_PARAMS], raw, LEAF, self.tree.root, self.groups)
 
 
 def corrupted(theta: np.ndarray, leaf: int = BAD_LEAF) -> merkle.MerkleTree:
@@ -63,8 +64,8 @@ def balanced(sc: Scenario) -> bool:
 
 
 @pytest.fixture
-def model(sc, snapshot) -> tuple[Model, int]:
-    m = Model()
+def model(sc, snapshot, request) -> tuple[Model, int]:
+    m = Model(groups=getattr(request, "param", 0))
     return m, sc.create_task(initial_root=m.tree.root, n_params=N_PARAMS, leaf_size=LEAF)
 
 
@@ -75,6 +76,7 @@ def cheat(sc: Scenario, m: Model, task: int, miner: int = 0) -> tuple[int, fraud
     return sid, proof_for(m, bad, q)
 
 
+@pytest.mark.parametrize("model", [0], indirect=True)
 @pytest.mark.parametrize("state", ["pending", "voting", "accepted", "not_accepted", "expired"])
 def test_one_wrong_leaf_is_rejected_by_one_proof_and_the_prover_is_paid(sc, model, state):
     m, task = model
@@ -234,6 +236,7 @@ def test_a_malformed_record_is_proven(sc, model):
     assert sc.pogo.submission(sid).status == Status.REJECTED
 
 
+@pytest.mark.parametrize("model", [0, 1], indirect=True, ids=["dense", "sparse"])
 def test_a_wrong_aggregate_is_rejected_by_a_proof_that_names_the_rounds_accepted_updates(sc, model):
     m, task = model
     updates = [m.update(), m.update()]
@@ -272,6 +275,43 @@ def test_a_wrong_aggregate_is_rejected_by_a_proof_that_names_the_rounds_accepted
     receipt = prover.prove_leaf_fraud(agg, proof.encode())
     assert sc.pogo.submission(agg).status == Status.REJECTED
     assert sc.pogo.events(receipt, "LeafFraudProven")[0]["bounty"] > 0
+    assert balanced(sc)
+
+
+@pytest.mark.parametrize("model", [1], indirect=True)
+def test_a_sparse_update_is_proven_leaf_by_leaf_like_a_dense_one(sc, model):
+    """A sparse diff (PROTOCOL.md D13: one of each leaf's two groups) is checked on chain by the
+    dense rule after expansion: its honest leaf cannot be accused, a wrong one is proven, and a
+    record naming a group beyond the leaf is a malformed record; a record whose length is neither
+    dense nor sparse is no proof."""
+    m, task = model
+    honest = m.update()
+    assert honest.diff.header.groups == 1 and honest.diff.records.shape[1] == 19
+    sid = sc.submit(sc.miners[0], task, honest.new_tree.root, honest.diff_tree.root)
+    good = proof_for(m, honest.new_tree, honest)
+    with expect("NoFraud"):
+        sc.pogo.prove_leaf_fraud(sid, good.encode())
+    for length in (38, 20, 0):  # k = L/32 groups is no sparse record; 20 and 0 are no record at all
+        with pytest.raises(ChainError) as err:
+            sc.pogo.prove_leaf_fraud(sid, replace(good, records=[bytes(length)]).encode())
+        assert err.value.name == "BadProof" and err.value.args_ == ("record length",)
+
+    task = sc.create_task(initial_root=m.tree.root, n_params=N_PARAMS, leaf_size=LEAF)  # one submission a round here
+    sid, proof = cheat(sc, m, task, miner=1)
+    receipt = sc.pogo.prove_leaf_fraud(sid, proof.encode())
+    assert sc.pogo.events(receipt, "LeafFraudProven")[0]["kind"] == FraudKind.MISMATCH
+    assert receipt["gasUsed"] < 1_000_000
+
+    q = m.update()
+    records = q.diff.records.copy()
+    records[BAD_LEAF, :2] = np.array([2], "<u2").view(np.uint8)  # group 2 of a two-group leaf
+    tree = difffile.records_tree(records)
+    task = sc.create_task(initial_root=m.tree.root, n_params=N_PARAMS, leaf_size=LEAF)
+    sid = sc.submit(sc.miners[2], task, q.new_tree.root, tree.root)
+    proof = fraud.build(BAD_LEAF, m.prev, LEAF, m.tree, q.new_tree.levels[0][BAD_LEAF], q.new_tree.proof(BAD_LEAF),
+                        [records], [tree])
+    receipt = sc.pogo.prove_leaf_fraud(sid, proof.encode())
+    assert sc.pogo.events(receipt, "LeafFraudProven")[0]["kind"] == FraudKind.MALFORMED_RECORD
     assert balanced(sc)
 
 

@@ -128,7 +128,7 @@ def test_honest_round_with_aggregation_then_every_cheat_is_caught(net):
         "replayed": cheats.Replay(built_from(honest[0], 0)),
         "copied": cheats.Copy(built_from(first, 1)),
         "wrong_root": cheats.wrong_root,
-        "stale_base": lambda p, raw, root, leaf: build_honest(ctx.model(old_head), raw, old_head, leaf),
+        "stale_base": lambda p, raw, root, leaf, groups=0: build_honest(ctx.model(old_head), raw, old_head, leaf, groups),
         "withheld": cheats.withheld, "bad_scales": cheats.bad_scales, "non_finite": cheats.non_finite,
         "wrong_leaf": cheats.wrong_leaf,
     }

@@ -49,15 +49,16 @@ class Built:
                    q.residual)
 
 
-def build_honest(prev_padded: np.ndarray, raw: np.ndarray, prev_root: bytes, leaf_size: int) -> Built:
-    """The honest update: on a GPU when there is one (pogo.model.quantize, bit-identical), else numpy."""
+def build_honest(prev_padded: np.ndarray, raw: np.ndarray, prev_root: bytes, leaf_size: int, groups: int = 0) -> Built:
+    """The honest update in the task's format (``groups``: the sparse k, 0 dense): on a GPU when
+    there is one (pogo.model.quantize, bit-identical), else numpy."""
     device = quantize.accelerator()
     if device is not None:
-        return Built.of(quantize.make_diff(prev_padded[: raw.size], raw, leaf_size, prev_root, device), leaf_size)
-    return Built.of(difffile.make_diff(prev_padded[: raw.size], raw, leaf_size, prev_root=prev_root), leaf_size)
+        return Built.of(quantize.make_diff(prev_padded[: raw.size], raw, leaf_size, prev_root, device, groups), leaf_size)
+    return Built.of(difffile.make_diff(prev_padded[: raw.size], raw, leaf_size, prev_root, groups), leaf_size)
 
 
-Builder = Callable[[np.ndarray, np.ndarray, bytes, int], Built]
+Builder = Callable[..., Built]  # (prev_padded, raw, prev_root, leaf_size, groups=0) -> Built
 
 
 @dataclass
@@ -154,7 +155,7 @@ class Miner:
                 raw = (raw + np.load(self.residual_path)[: raw.size]).astype(np.float32)
             timings["train_s"] = time.perf_counter() - start
             start = time.perf_counter()
-            built = self.builder(prev, raw, head_root, leaf)
+            built = self.builder(prev, raw, head_root, leaf, groups=self.ctx.spec.sparse_groups)
             timings["quantize_hash_s"] = time.perf_counter() - start
             for name in ("diff", "tree"):
                 write_bytes_atomic(d / name, getattr(built, name))

@@ -12,7 +12,7 @@ import math
 from dataclasses import asdict, dataclass, field
 
 from pogo.errors import FormatError
-from pogo.protocol import canonical, judgment
+from pogo.protocol import canonical, difffile, judgment
 
 
 @dataclass(frozen=True)
@@ -109,9 +109,18 @@ class TaskSpec:
     n_shards: int
     verification: Verification = field(default_factory=Verification)
     recipe: Recipe = field(default_factory=Recipe)
+    sparse_groups: int = 0            # k: each diff record carries k of a leaf's L/32 groups (D13); 0: dense
 
     def canonical_json(self) -> bytes:
-        return canonical.dumps(asdict(self))
+        body = asdict(self)
+        if not self.sparse_groups:
+            del body["sparse_groups"]  # a dense task's spec reads and hashes as before D13
+        return canonical.dumps(body)
+
+    @property
+    def density(self) -> float:
+        """The share of a leaf's elements a diff carries."""
+        return self.sparse_groups * 32 / self.leaf_size if self.sparse_groups else 1.0
 
     def hash(self) -> bytes:
         return hashlib.sha256(self.canonical_json()).digest()
@@ -130,6 +139,7 @@ class TaskSpec:
             spec = cls(**body)
             spec.verification.check()
             spec.recipe.check()
+            difffile.check_groups(spec.sparse_groups, spec.leaf_size)
         except (ValueError, TypeError, AttributeError) as exc:
             raise FormatError(f"not a task spec: {exc}") from None
         return spec
