@@ -57,7 +57,7 @@ def task_definition(args: argparse.Namespace):
         changes["tokenizer"] = Path(args.tokenizer)
     if args.init:
         changes["init"] = Path(args.init)
-    for name in ("seed", "shards", "leaf_size"):
+    for name in ("seed", "shards", "leaf_size", "density"):
         if getattr(args, name) is not None:
             changes["n_shards" if name == "shards" else name] = getattr(args, name)
     d = replace(d, **changes)
@@ -85,7 +85,7 @@ def cmd_task_create(args: argparse.Namespace) -> int:
                         miner_bond=args.miner_bond, round_reward=args.round_reward,
                         verifier_fee=args.verifier_fee)
     task_id = publish(node.contract(), node.ipfs, prepared, params, funding=args.funding, progress=say)
-    print(json.dumps({"task_id": task_id, "n_params": prepared.spec.n_params,
+    print(json.dumps({"task_id": task_id, "n_params": prepared.spec.n_params, "density": prepared.spec.density,
                       "tokens": sum(len(s) for s in prepared.shards), "recipe": prepared.spec.recipe.__dict__}))
     return 0
 
@@ -165,6 +165,8 @@ def register(sub) -> None:
     g.add_argument("--seed", type=int, help="the random initialisation's seed (default 0)")
     g.add_argument("--shards", type=int, help="data shards, the last validates (default 8)")
     g.add_argument("--leaf-size", type=int, help="parameters per Merkle leaf (default 4096)")
+    g.add_argument("--density", type=float, help="the share of each leaf's parameters a diff carries, in whole "
+                                                 "32-parameter groups (sparse MX-int4, PROTOCOL.md D13); 1 is dense")
     r = c.add_argument_group("the training recipe (advice to miners; defaults: the task file's, else 30 Adam "
                              "steps of 16 windows at lr 2e-3)")
     r.add_argument("--seq-len", type=int, help="tokens per window (default: the model's length)")

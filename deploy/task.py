@@ -32,6 +32,7 @@ from pogo.protocol.taskspec import Recipe, TaskSpec, Verification
 
 MIN_WINDOWS_PER_SHARD = 8   # fewer, and a shard's training and evaluation windows mostly overlap
 DEFAULT_SEQ_LEN = 512       # the default window, where the model takes longer ones (memory and time per step)
+DEFAULT_DENSITY = 1.0       # the share of each leaf a diff carries (PROTOCOL D13; benchmarks.density)
 
 
 def default_recipe(model_spec: dict) -> Recipe:
@@ -50,6 +51,18 @@ class TaskDefinition:
     n_shards: int = 8
     leaf_size: int = 4096
     recipe: Recipe | None = None    # None: the default recipe, windows of the model's block
+    density: float = DEFAULT_DENSITY  # the share of each leaf a diff carries (PROTOCOL D13); 1: dense
+
+    def sparse_groups(self) -> int:
+        """k for the spec: the whole 32-element groups nearest ``density`` of a leaf, at least one;
+        0 (dense) at a density of 1 or one that rounds to every group. FormatError outside (0, 1]."""
+        if isinstance(self.density, bool) or not isinstance(self.density, (int, float)) or not 0 < self.density <= 1:
+            raise FormatError(f"density must be a number in (0, 1], the share of each leaf a diff carries; "
+                              f"got {self.density!r}")
+        checkpoint.check_leaf_size(self.leaf_size)
+        per_leaf = self.leaf_size // 32
+        k = max(1, round(self.density * per_leaf))
+        return 0 if k >= per_leaf else k
 
     def model_spec(self) -> dict:
         """The spec's model (pogo.model.causal_lm); FormatError for a model no node could build."""
@@ -71,10 +84,10 @@ class TaskDefinition:
             return (here / str(value)).resolve()
 
         sections = {"model": {"config", "gpt"}, "data": {"files", "tokenizer", "shards"}, "init": {"weights", "seed"},
-                    "recipe": {f.name for f in fields(Recipe)}}
+                    "recipe": {f.name for f in fields(Recipe)}, "diff": {"leaf_size", "density"}}
         unknown = set(body) - set(sections)
         if unknown:
-            raise FormatError(f"{path}: unknown section(s) {sorted(unknown)}; expected model, data, init, recipe")
+            raise FormatError(f"{path}: unknown section(s) {sorted(unknown)}; expected model, data, init, recipe, diff")
         for name, keys in sections.items():
             table = body.get(name, {})
             if not isinstance(table, dict):
@@ -86,7 +99,9 @@ class TaskDefinition:
         files = data_t.get("files", [datasets.BUNDLED])
         if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
             raise FormatError(f"{path}: [data] files must be a list of paths, like [\"data.jsonl\"]")
-        for name, value in (("[data] shards", data_t.get("shards", 8)), ("[init] seed", init_t.get("seed", 0))):
+        diff_t = body.get("diff", {})
+        for name, value in (("[data] shards", data_t.get("shards", 8)), ("[init] seed", init_t.get("seed", 0)),
+                            ("[diff] leaf_size", diff_t.get("leaf_size", 4096))):
             if not isinstance(value, int) or isinstance(value, bool):
                 raise FormatError(f"{path}: {name} must be an integer, not {value!r}")
         for name, value in (("[model] config", model_t.get("config", "")), ("[data] tokenizer", data_t.get("tokenizer", "")),
@@ -106,7 +121,8 @@ class TaskDefinition:
         recipe = Recipe(**body["recipe"]) if "recipe" in body else None  # checked by prepare
         return cls(model=model, dataset=data, tokenizer=tokenizer,
                    init=rel(init_t["weights"]) if "weights" in init_t else None, seed=int(init_t.get("seed", 0)),
-                   n_shards=int(data_t.get("shards", 8)), recipe=recipe)
+                   n_shards=int(data_t.get("shards", 8)), recipe=recipe, leaf_size=int(diff_t.get("leaf_size", 4096)),
+                   density=diff_t.get("density", DEFAULT_DENSITY))  # checked by prepare
 
 
 @dataclass(frozen=True)
@@ -126,6 +142,7 @@ def prepare(d: TaskDefinition, verification: Verification | None = None,
     recipe.check()
     causal_lm.check_recipe(model_spec, recipe.seq_len)  # the check every node makes of the fetched spec
     checkpoint.check_leaf_size(d.leaf_size)
+    groups = d.sparse_groups()
     if not isinstance(d.n_shards, int) or isinstance(d.n_shards, bool):
         raise FormatError(f"shards must be an integer, not {d.n_shards!r}")
     vocab = causal_lm.vocab_size(model_spec)
@@ -160,7 +177,7 @@ def prepare(d: TaskDefinition, verification: Verification | None = None,
 
     spec = TaskSpec(model=model_spec, manifest_hash="0x" + man.hash().hex(), n_params=man.n_params,
                     leaf_size=d.leaf_size, dataset_cid="", dataset_hash="", n_shards=d.n_shards,
-                    verification=verification or Verification(), recipe=recipe)
+                    verification=verification or Verification(), recipe=recipe, sparse_groups=groups)
     spec.verification.check()
     return PreparedTask(spec, theta, shards, dtype, tokenizer)
 

@@ -108,3 +108,77 @@ def test_checkpoint_files_round_trip_and_reject_bad_sizes(tmp_path):
         checkpoint.read(path, 32, 200)
     with pytest.raises(FormatError, match="power of two"):
         checkpoint.read(path, 48)
+
+
+# -- sparse diffs (version 2, PROTOCOL.md D13) ---------------------------------------------------
+
+def test_sparse_record_size_and_compression_at_the_default_leaf():
+    assert difffile.record_size(4096, groups=2) == 38  # 2 x (u16 index, scale, 16 nibble bytes)
+    assert 4 * 4096 / 38 == pytest.approx(431, abs=1)
+    # 19 bytes a group never equals a dense record's 17 L / 32: the length alone says the layout
+    assert all(difffile.record_size(leaf) % 19 for leaf in (32, 64, 4096, 16384))
+
+
+@settings(max_examples=25, deadline=None)
+@given(n_params=st.integers(1, 700), leaf=st.sampled_from([64, 256]), seed=st.integers(0, 2**16), data=st.data())
+def test_sparse_diff_round_trip_and_leaf_rebuild_is_bit_exact(n_params, leaf, seed, data):
+    groups = data.draw(st.integers(1, leaf // 32 - 1))
+    prev, raw = _models(n_params, seed)
+    result = difffile.make_diff(prev, raw, leaf, groups=groups)
+    encoded = result.diff.encode()
+    assert len(encoded) == difffile.HEADER_SIZE + checkpoint.n_leaves(n_params, leaf) * 19 * groups
+    diff = difffile.read(BytesSource(encoded))
+    assert (diff.header.version, diff.header.groups) == (2, groups)
+    assert diff.apply(prev).view(np.uint32).tolist() == result.theta_new.view(np.uint32).tolist()
+    # The sparse diff is exactly the dense diff of what it carries: the same new model, bit for bit.
+    q, scales = diff.q_and_scales()
+    dense = difffile.commit(checkpoint.pad(prev, leaf), q, scales, diff.header.prev_root, n_params, leaf)
+    assert dense.new_tree.root == result.new_tree.root
+    padded_prev = checkpoint.pad(prev, leaf)
+    for i in range(diff.header.n_leaves):
+        record = difffile.read_record(BytesSource(encoded), diff.header, i)
+        leaf_new = difffile.apply_record(padded_prev[i * leaf:(i + 1) * leaf], record, diff.header, i)
+        assert leaf_new.view(np.uint32).tolist() == result.theta_new[i * leaf:(i + 1) * leaf].view(np.uint32).tolist()
+    # Error feedback: what the diff does not carry, unsent groups included, is the residual.
+    delta = checkpoint.pad(raw, leaf) - padded_prev
+    assert np.array_equal(diff.dequantize() + result.residual, delta)
+
+
+def test_a_sparse_diff_carries_each_leafs_largest_groups():
+    prev = np.zeros(256, np.float32)
+    raw = prev.copy()
+    raw[32 * 5 + 7] = 0.5      # group 5: the largest
+    raw[32 * 2] = -0.25        # group 2: the second
+    raw[32 * 6 + 1] = 0.1      # group 6: left out, kept as the residual
+    result = difffile.make_diff(prev, raw, 256, groups=2)
+    index = result.diff.records[0, :4].view("<u2").tolist()
+    assert index == [2, 5]
+    assert result.residual[32 * 6 + 1] == np.float32(0.1) and result.theta_new[32 * 6 + 1] == 0
+    assert result.theta_new[32 * 5 + 7] == np.float32(0.5) and result.theta_new[32 * 2] == np.float32(-0.25)
+
+
+def test_sparse_diffs_get_clear_errors():
+    prev, raw = _models(300, 7)
+    data = difffile.make_diff(prev, raw, 128, groups=2).diff.encode()
+
+    def header_with(version: int, groups: int) -> bytes:
+        return data[:8] + version.to_bytes(2, "little") + data[10:124] + groups.to_bytes(4, "little")
+
+    def records_with(index: list[int]) -> bytes:
+        body = bytearray(data[difffile.HEADER_SIZE:])
+        body[:4] = np.array(index, "<u2").tobytes()
+        return data[:difffile.HEADER_SIZE] + bytes(body)
+
+    cases = {
+        "unsupported diff version": header_with(1, 2),              # dense with a group count
+        "at least one group": header_with(2, 0),
+        r"groups per record must be .* \[0, 4\)": header_with(2, 4),  # all of a leaf's groups: use dense
+        "strictly ascending": records_with([3, 1]),
+        "strictly ascending and below 4": records_with([1, 4]),
+        "header says": data + b"\0",
+    }
+    for message, bad in cases.items():
+        with pytest.raises(FormatError, match=message):
+            difffile.read(BytesSource(bad))
+    with pytest.raises(FormatError, match="NaN"):  # a diverged group is refused, not left out
+        difffile.make_diff(prev, np.r_[raw[:-1], np.float32("nan")], 128, groups=1)

@@ -74,3 +74,20 @@ def test_the_verifiers_rebuild_on_the_device_equals_the_reference():
     got = quantize.apply_diff(prev, diff, DEVICE)
     assert got.view(np.uint32).tolist() == diff.apply(prev).view(np.uint32).tolist()
     assert quantize.rebuild(prev, diff).view(np.uint32).tolist() == got.view(np.uint32).tolist()
+
+
+@pytest.mark.parametrize("groups", [1, 5, 127])
+def test_sparse_make_diff_equals_the_reference_byte_for_byte(groups):
+    """PROTOCOL.md D13: the device chooses the same groups (ties to the lower index) and writes
+    the same sparse records as the numpy reference."""
+    rng = np.random.default_rng(groups)
+    n_params = 4096 * 3 - 77
+    prev = (rng.standard_normal(n_params) * 0.05).astype(np.float32)
+    raw = (prev + rng.standard_normal(n_params).astype(np.float32) * 1e-3).astype(np.float32)
+    raw[:4096:3] = prev[:4096:3]      # groups that tie: the lower index wins on both paths
+    raw[:1024] = prev[:1024]
+    ref = difffile.make_diff(prev, raw, 4096, groups=groups)
+    got = quantize.make_diff(prev, raw, 4096, device=DEVICE, groups=groups)
+    assert got.diff.encode() == ref.diff.encode()
+    assert got.theta_new.view(np.uint32).tolist() == ref.theta_new.view(np.uint32).tolist()
+    assert got.residual.view(np.uint32).tolist() == ref.residual.view(np.uint32).tolist()

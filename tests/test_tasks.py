@@ -109,6 +109,9 @@ def test_text_jsonl_and_parquet_give_the_same_tokens(tmp_path):
     ({"dataset": "latin1.jsonl"}, "latin1.jsonl:1: not UTF-8 text"),
     ({"dataset": "numbers.parquet"}, "row 0: `text` must be a string, not int"),
     ({"leaf-size": "0"}, "leaf"),
+    ({"density": "0"}, "density must be a number in (0, 1]"),
+    ({"density": "1.5"}, "density must be a number in (0, 1]"),
+    ({"task": "density_string.toml"}, "density must be a number in (0, 1]"),
     ({"task": "files_string.toml"}, "[data] files must be a list of paths"),
     ({"task": "unknown_key.toml"}, "[data] has unknown key(s) ['file']"),
 ])
@@ -130,6 +133,7 @@ def test_bad_task_input_is_one_line_before_any_node_is_reached(tmp_path, bad, me
     pq.write_table(pa.table({"text": [1, 2, 3]}), tmp_path / "numbers.parquet")
     (tmp_path / "files_string.toml").write_text('[data]\nfiles = "shakespeare"\n')
     (tmp_path / "unknown_key.toml").write_text('[data]\nfile = ["x.jsonl"]\n')
+    (tmp_path / "density_string.toml").write_text('[diff]\ndensity = "1%"\n')
     import transformers
 
     transformers.GPT2LMHeadModel(transformers.GPT2Config(n_embd=32, n_layer=1, n_head=2)).save_pretrained(tmp_path / "other")
@@ -257,6 +261,30 @@ def test_a_fetched_spec_is_checked_like_a_created_one():
     too_long = TaskSpec.from_json(canonical.dumps({**body, "recipe": {**body["recipe"], "seq_len": 4096}}))
     with pytest.raises(FormatError, match="seq_len 4096 exceeds the model's 128 positions"):
         causal_lm.check_recipe(too_long.model, too_long.recipe.seq_len)
+
+
+def test_a_sparse_task_names_its_groups_and_a_dense_spec_hashes_as_before(tmp_path):
+    """PROTOCOL.md D13: the density becomes k whole groups a leaf in the spec; a dense spec has no
+    such key (its hash is the one it had before sparse diffs); a fetched k the leaves cannot hold
+    is refused."""
+    from pogo.protocol import canonical
+
+    assert [TaskDefinition(density=d).sparse_groups() for d in (1.0, 0.25, 0.0156, 0.001, 0.999)] == [0, 32, 2, 1, 0]
+    assert TaskDefinition(density=0.0156, leaf_size=16384).sparse_groups() == 8
+    (tmp_path / "t.toml").write_text('[diff]\nleaf_size = 1024\ndensity = 0.0625\n')
+    definition = TaskDefinition.from_file(tmp_path / "t.toml")
+    assert (definition.leaf_size, definition.sparse_groups()) == (1024, 2)
+    sparse = prepare(TaskDefinition(model=EXAMPLE / "config.json", n_shards=4, recipe=Recipe(seq_len=32),
+                                    density=0.0625)).spec
+    assert sparse.sparse_groups == 8 and sparse.density == 0.0625
+    assert TaskSpec.from_json(sparse.canonical_json()).canonical_json() == sparse.canonical_json()
+    dense = TaskSpec(**{**sparse.__dict__, "sparse_groups": 0})
+    assert b"sparse_groups" not in dense.canonical_json()
+    assert TaskSpec.from_json(dense.canonical_json()).sparse_groups == 0
+    body = json.loads(sparse.canonical_json())
+    for bad in (128, -1, 2.5, "8"):
+        with pytest.raises(FormatError):
+            TaskSpec.from_json(canonical.dumps({**body, "sparse_groups": bad}))
 
 
 def test_scoring_memory_is_bounded_whatever_the_window(monkeypatch):

@@ -1,0 +1,173 @@
+"""Convergence by diff density (issue 13, PROTOCOL.md D13): the validation loss after R rounds of
+a task with M miners when each round's head is the plain fp32 average of the miners' models, the
+exact average of dense MX-int4 diffs (section 7), or that of sparse MX-int4 diffs carrying k of
+each leaf's groups, with error feedback; prints JSON, one object per configuration, then a summary
+naming the sparsest density within 1 % of dense MX-int4.
+
+    python -m benchmarks.density [--rounds 20] [--miners 4] [--groups 32,8,2,1] [--steps K]
+                                 [--task examples/shakespeare-llama/task.toml] [--plot docs/density.png]
+
+Real parts: the task as `pogo task create` prepares it (model, tokens, shards, leaf size), M
+DeepSpeed trainers with the task's recipe, and the protocol's own arithmetic: difffile.make_diff
+(the honest miner's diff, numpy reference) and aggregate.aggregate (what every node rebuilds). The
+chain, IPFS and the committee are left out: every update here is honest, and what they add to
+a round (accept, pin, vote) does not change the head's bits. Shards rotate: miner i trains shard
+(i + r) mod (S - 1) in round r; the loss is measured on 64 fixed windows of the validation shard.
+
+upload_bytes    what a miner publishes a round: its diff file and its tree file
+compression     the fp32 model's bytes (4 P) over upload_bytes
+vs_dense        final loss / dense MX-int4's final loss - 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from deploy.task import TaskDefinition, prepare
+from pogo.model import causal_lm, manifest
+from pogo.model.loss import evaluate
+from pogo.protocol import aggregate, checkpoint, difffile, merkle, treefile
+from pogo.protocol.taskspec import Verification
+from workers.trainer import TrainConfig, Trainer
+
+WINDOWS = 64
+WITHIN = 0.01  # the default density: the sparsest whose final loss is within 1 % of dense MX-int4's
+
+
+def _say(message: str) -> None:
+    print(f"benchmarks.density: {message}", file=sys.stderr, flush=True)
+
+
+def upload_bytes(n_params: int, leaf_size: int, groups: int) -> int:
+    n = checkpoint.n_leaves(n_params, leaf_size)
+    diff = difffile.HEADER_SIZE + n * difffile.record_size(leaf_size, groups=groups)
+    tree = treefile.TreeHeader(leaf_size, n, merkle.depth_for(n)).file_size()
+    return diff + tree
+
+
+def run(task, groups: int | None, miners: int, rounds: int, steps: int) -> list[float]:
+    """Validation losses of the head before round 0 and after each round. ``groups``: None for
+    plain fp32 averaging, 0 for dense MX-int4, k for sparse."""
+    spec, leaf = task.spec, task.spec.leaf_size
+    n_params = spec.n_params
+    net = causal_lm.build(spec.model)
+    val, block = task.shards[-1], spec.recipe.seq_len
+    offsets = np.random.default_rng(1234).integers(0, len(val) - block - 1, WINDOWS).tolist()
+
+    def loss(theta: np.ndarray) -> float:
+        manifest.load_into(net, theta[:n_params])
+        return evaluate(net, val, offsets, block)
+
+    trainers = [Trainer(spec.model, TrainConfig.from_recipe(spec.recipe, steps=steps, seed=i), spec.manifest_hash,
+                        n_params) for i in range(miners)]
+    # Fresh trainers for each configuration: the same optimizer state at the start of each (the
+    # process group stays: it is the process's, not a trainer's).
+    head = checkpoint.pad(task.theta.astype(np.float32), leaf)
+    residuals = [np.zeros(n_params, np.float32) for _ in range(miners)]
+    losses = [loss(head)]
+    for r in range(rounds):
+        started = time.perf_counter()
+        raws = []
+        for i, trainer in enumerate(trainers):
+            trainer.load(head[:n_params])
+            trainer.train(task.shards[(i + r) % (len(task.shards) - 1)])
+            raws.append(trainer.theta())
+        if groups is None:
+            head = checkpoint.pad(np.mean(np.stack(raws).astype(np.float64), axis=0).astype(np.float32), leaf)
+        else:
+            diffs = []
+            for i, raw in enumerate(raws):
+                made = difffile.make_diff(head[:n_params], (raw + residuals[i]).astype(np.float32), leaf,
+                                          groups=groups)
+                residuals[i] = made.residual[:n_params]
+                diffs.append(made.diff)
+            head = aggregate.aggregate(head, diffs)
+        losses.append(loss(head))
+        _say(f"{label(groups)} round {r}: {losses[-1]:.4f} ({time.perf_counter() - started:.1f} s)")
+    return losses
+
+
+def label(groups: int | None) -> str:
+    return "fp32" if groups is None else "dense" if groups == 0 else f"k={groups}"
+
+
+def plot(rows: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4))
+    for row in rows:
+        name = row["config"] if row["groups"] is None or row["groups"] == 0 else \
+            f"sparse {100 * row['density']:.2g}% ({row['compression']:.0f}x)"
+        ax.plot(range(len(row["losses"])), row["losses"], label=name)
+    ax.set_xlabel("round")
+    ax.set_ylabel("validation loss (nats)")
+    ax.set_title(f"{rows[0]['miners']} miners, {rows[0]['steps_per_round']} steps a round")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--miners", type=int, default=4)
+    parser.add_argument("--groups", default="32,8,2,1",
+                        help="sparse k values, groups of 32 a leaf (at L = 4096: 25%%, 6.25%%, 1.56%%, 0.78%%)")
+    parser.add_argument("--steps", type=int, help="training steps a round (default: the task's recipe)")
+    parser.add_argument("--task", type=Path, help="a task file (docs/TASKS.md; default: the demo task)")
+    parser.add_argument("--leaf-size", type=int, help="the leaves' size (default: the task's)")
+    parser.add_argument("--plot", type=Path, help="write the loss curves here (PNG; needs matplotlib: .[bench])")
+    args = parser.parse_args(argv)
+    try:
+        ks = [int(k) for k in args.groups.split(",") if k]
+    except ValueError:
+        print(f"benchmarks.density: --groups takes numbers like 32,8,2,1, not {args.groups!r}", file=sys.stderr)
+        return 2
+    definition = TaskDefinition.from_file(args.task) if args.task else TaskDefinition()
+    if args.leaf_size:
+        definition = TaskDefinition(**{**definition.__dict__, "leaf_size": args.leaf_size})
+    try:
+        task = prepare(definition, Verification())
+        for k in ks:
+            difffile.check_groups(k, task.spec.leaf_size)
+    except Exception as exc:  # noqa: BLE001 - one line for the operator, whatever was wrong with the input
+        print(f"benchmarks.density: {exc}", file=sys.stderr)
+        return 2
+    steps = args.steps or task.spec.recipe.steps
+    fp32_bytes = 4 * task.spec.n_params
+    rows = []
+    for groups in [None, 0, *ks]:
+        losses = run(task, groups, args.miners, args.rounds, steps)
+        sent = fp32_bytes if groups is None else upload_bytes(task.spec.n_params, task.spec.leaf_size, groups)
+        row = {"config": label(groups), "groups": groups, "leaf_size": task.spec.leaf_size,
+               "density": 1.0 if not groups else groups * 32 / task.spec.leaf_size,
+               "n_params": task.spec.n_params, "miners": args.miners, "rounds": args.rounds, "steps_per_round": steps,
+               "upload_bytes": sent, "compression": round(fp32_bytes / sent, 1),
+               "final_loss": round(losses[-1], 4), "losses": [round(x, 4) for x in losses]}
+        rows.append(row)
+    dense = rows[1]["final_loss"]
+    for row in rows:
+        row["vs_dense"] = round(row["final_loss"] / dense - 1, 4)
+        print(json.dumps(row), flush=True)
+    within = [r for r in rows[2:] if r["vs_dense"] <= WITHIN]
+    best = min(within, key=lambda r: r["density"]) if within else None
+    print(json.dumps({"summary": True, "within": WITHIN, "sparsest_within": best and best["groups"],
+                      "density": best and best["density"], "compression": best and best["compression"]}), flush=True)
+    if args.plot:
+        plot(rows, args.plot)
+        _say(f"wrote {args.plot}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
