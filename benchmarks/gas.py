@@ -135,7 +135,17 @@ def measure(w3) -> dict:
         sc, tiny, difffile.encode_records(q, np.full(4096 // mxint4.GROUP_SIZE, 7, np.uint8), 4096))
     for k in (2, 3, 5, 7):
         gas[f"aggregate_leaf_rebuild_k{k}"] = aggregate_rebuild(sc, k)
+    for groups in (1, 2, 8, 32, 127):  # sparse records (D13): expanded on chain, then the dense rule
+        gas[f"proveLeafFraud_sparse_k{groups}"] = prove_leaf_fraud(sc, *sparse_leaf(groups))
     return gas
+
+
+def sparse_leaf(groups: int, leaf_size: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+    """A synthetic leaf (as in prove_leaf_fraud) and a sparse record of its k largest groups: (the leaf, its record)."""
+    rng = np.random.default_rng(17)
+    prev = rng.standard_normal(leaf_size).astype(np.float32) * np.float32(0.02)
+    raw = prev + rng.standard_normal(leaf_size).astype(np.float32) * np.float32(0.005)
+    return prev, difffile.make_diff(prev, raw, leaf_size, groups=groups).diff.records[0]
 
 
 def aggregate_rebuild(sc: scenario.Scenario, k: int, leaf_size: int = 4096) -> int:
@@ -211,7 +221,8 @@ def prove_leaf_fraud(sc: scenario.Scenario, prev: np.ndarray | None = None, reco
         scales = rng.integers(127 - 14, 127 - 8, leaf_size // mxint4.GROUP_SIZE).astype(np.uint8)
         record = difffile.encode_records(q, scales, leaf_size)
     record = np.asarray(record, dtype=np.uint8).reshape(1, -1)
-    header = difffile.DiffHeader(leaf_size, leaf_size, mxint4.GROUP_SIZE, bytes(32), bytes(32), bytes(32))
+    groups = 0 if record.size == difffile.record_size(leaf_size) else record.size // difffile.record_size(leaf_size, groups=1)
+    header = difffile.DiffHeader(leaf_size, leaf_size, mxint4.GROUP_SIZE, bytes(32), bytes(32), bytes(32), groups)
     new = difffile.Diff(header, record).apply(prev)
     new[17] = np.nextafter(new[17], np.float32(1))
     siblings = [[hashlib.sha256(bytes([t, k])).digest() for k in range(depth)] for t in range(3)]

@@ -91,7 +91,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         n_params = args.params or prev.size
         if prev.size != raw.size:
             raise PogoError(f"{args.prev} and {args.raw} differ in size ({prev.size} and {raw.size} floats)")
-        result = difffile.make_diff(prev[:n_params], raw[:n_params], args.leaf_size)
+        result = difffile.make_diff(prev[:n_params], raw[:n_params], args.leaf_size, groups=args.groups)
         difffile.write(args.out, result.diff)
         _print_json(result.diff.header.to_json())
     return 0
@@ -249,6 +249,8 @@ def build_parser() -> argparse.ArgumentParser:
     quant.add_argument("out", help="where to write the diff")
     quant.add_argument("--leaf-size", type=_positive_power_of_two, default=4096, help="parameters per leaf")
     quant.add_argument("--params", type=int, default=0, help="P, when the files carry leaf padding")
+    quant.add_argument("--groups", type=int, default=0,
+                       help="k: a sparse diff of each leaf's k largest 32-parameter groups (PROTOCOL.md D13; 0: dense)")
     inspect.set_defaults(func=cmd_inspect)
 
     from pogo.node import add_node_options

@@ -24,13 +24,15 @@ def files(tmp_path):
     return tmp_path, prev
 
 
-def test_quantize_inspect_apply_root(files):
+@pytest.mark.parametrize("groups, record_size", [(0, 136), (3, 57)])
+def test_quantize_inspect_apply_root(files, groups, record_size):
     d, prev = files
     q = pogo("inspect", "quantize", str(d / "prev.bin"), str(d / "raw.bin"), str(d / "u.diff"),
-             "--leaf-size", "256", "--params", "1000")
+             "--leaf-size", "256", "--params", "1000", "--groups", str(groups))
     assert q.returncode == 0, q.stderr
     header = json.loads(q.stdout)
-    assert header["n_params"] == 1000 and header["n_leaves"] == 4 and header["record_size"] == 136
+    assert header["n_params"] == 1000 and header["n_leaves"] == 4 and header["record_size"] == record_size
+    assert (header["version"], header["groups_per_record"]) == (2 if groups else 1, groups)
     shown = pogo("inspect", "diff", str(d / "u.diff"), "--check")
     assert shown.returncode == 0 and json.loads(shown.stdout) == header
     applied = pogo("inspect", "apply", str(d / "prev.bin"), str(d / "u.diff"), str(d / "new.bin"))
@@ -50,6 +52,8 @@ def test_quantize_inspect_apply_root(files):
     (["inspect", "diff", "trunc.diff"], "header says"),
     (["inspect", "apply", "raw.bin", "u.diff", "out.bin"], "not the diff's base"),
     (["inspect", "nonsense"], "invalid choice"),
+    (["inspect", "quantize", "prev.bin", "raw.bin", "s.diff", "--leaf-size", "256", "--groups", "8"],
+     "groups per record must be an integer in [0, 8)"),
 ])
 def test_bad_input_gets_one_line_and_exit_2(files, args, message):
     d, _ = files

@@ -5,8 +5,8 @@ import random
 import pytest
 from web3.exceptions import ContractCustomError
 
-from pogo.net import artifacts as pogo_artifacts
 from pogo.errors import FormatError
+from pogo.net import artifacts as pogo_artifacts
 from pogo.net.chain import ChainError, decode_revert
 from pogo.protocol import seedstream
 from tests.vectors import b, load
