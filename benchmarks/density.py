@@ -51,9 +51,11 @@ def upload_bytes(n_params: int, leaf_size: int, groups: int) -> int:
     return diff + tree
 
 
-def run(task, groups: int | None, miners: int, rounds: int, steps: int) -> list[float]:
-    """Validation losses of the head before round 0 and after each round. ``groups``: None for
-    plain fp32 averaging, 0 for dense MX-int4, k for sparse."""
+def run(task, groups: int | None, miners: int, rounds: int, steps: int, feedback: str = "start",
+        head: np.ndarray | None = None) -> tuple[list[float], np.ndarray]:
+    """Validation losses of the head before round 0 and after each round, and the last head.
+    ``groups``: None for plain fp32 averaging, 0 for dense MX-int4, k for sparse; ``head``: where
+    to start (default: the task's initial weights)."""
     spec, leaf = task.spec, task.spec.leaf_size
     n_params = spec.n_params
     net = causal_lm.build(spec.model)
@@ -68,29 +70,31 @@ def run(task, groups: int | None, miners: int, rounds: int, steps: int) -> list[
                         n_params) for i in range(miners)]
     # Fresh trainers for each configuration: the same optimizer state at the start of each (the
     # process group stays: it is the process's, not a trainer's).
-    head = checkpoint.pad(task.theta.astype(np.float32), leaf)
+    head = checkpoint.pad((task.theta if head is None else head[:n_params]).astype(np.float32), leaf)
     residuals = [np.zeros(n_params, np.float32) for _ in range(miners)]
     losses = [loss(head)]
     for r in range(rounds):
         started = time.perf_counter()
         raws = []
         for i, trainer in enumerate(trainers):
-            trainer.load(head[:n_params])
+            # Error feedback as workers.miner does it: train from the head plus what this miner's
+            # earlier diffs left out, so the update re-learns none of it (--feedback add: add it after).
+            start = head[:n_params] + residuals[i] if feedback == "start" else head[:n_params]
+            trainer.load(start.astype(np.float32))
             trainer.train(task.shards[(i + r) % (len(task.shards) - 1)])
-            raws.append(trainer.theta())
+            raws.append(trainer.theta() + (residuals[i] if feedback == "add" else 0))
         if groups is None:
             head = checkpoint.pad(np.mean(np.stack(raws).astype(np.float64), axis=0).astype(np.float32), leaf)
         else:
             diffs = []
             for i, raw in enumerate(raws):
-                made = difffile.make_diff(head[:n_params], (raw + residuals[i]).astype(np.float32), leaf,
-                                          groups=groups)
+                made = difffile.make_diff(head[:n_params], raw.astype(np.float32), leaf, groups=groups)
                 residuals[i] = made.residual[:n_params]
                 diffs.append(made.diff)
             head = aggregate.aggregate(head, diffs)
         losses.append(loss(head))
         _say(f"{label(groups)} round {r}: {losses[-1]:.4f} ({time.perf_counter() - started:.1f} s)")
-    return losses
+    return losses, head
 
 
 def label(groups: int | None) -> str:
@@ -121,45 +125,54 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--miners", type=int, default=4)
-    parser.add_argument("--groups", default="32,8,2,1",
-                        help="sparse k values, groups of 32 a leaf (at L = 4096: 25%%, 6.25%%, 1.56%%, 0.78%%)")
+    parser.add_argument("--configs", default="fp32,dense,32,8,2,1",
+                        help="fp32 (plain averaging), dense (MX-int4) and sparse k values, groups of 32 a leaf "
+                             "(at L = 4096: 32, 8, 2, 1 are 25%%, 6.25%%, 1.56%%, 0.78%%)")
     parser.add_argument("--steps", type=int, help="training steps a round (default: the task's recipe)")
     parser.add_argument("--task", type=Path, help="a task file (docs/TASKS.md; default: the demo task)")
     parser.add_argument("--leaf-size", type=int, help="the leaves' size (default: the task's)")
+    parser.add_argument("--feedback", choices=["start", "add"], default="start",
+                        help="error feedback: train from the head plus the remainder (start, what workers.miner "
+                             "does) or add the remainder to the trained model (add)")
+    parser.add_argument("--warm", type=int, default=0,
+                        help="start every configuration from the head after this many dense MX-int4 rounds")
     parser.add_argument("--plot", type=Path, help="write the loss curves here (PNG; needs matplotlib: .[bench])")
     args = parser.parse_args(argv)
     try:
-        ks = [int(k) for k in args.groups.split(",") if k]
+        configs = [None if c == "fp32" else 0 if c == "dense" else int(c) for c in args.configs.split(",") if c]
     except ValueError:
-        print(f"benchmarks.density: --groups takes numbers like 32,8,2,1, not {args.groups!r}", file=sys.stderr)
+        print(f"benchmarks.density: --configs takes fp32, dense and numbers, like fp32,dense,8,2; not "
+              f"{args.configs!r}", file=sys.stderr)
         return 2
     definition = TaskDefinition.from_file(args.task) if args.task else TaskDefinition()
     if args.leaf_size:
         definition = TaskDefinition(**{**definition.__dict__, "leaf_size": args.leaf_size})
     try:
         task = prepare(definition, Verification())
-        for k in ks:
-            difffile.check_groups(k, task.spec.leaf_size)
+        for k in configs:
+            difffile.check_groups(k or 0, task.spec.leaf_size)
     except Exception as exc:  # noqa: BLE001 - one line for the operator, whatever was wrong with the input
         print(f"benchmarks.density: {exc}", file=sys.stderr)
         return 2
     steps = args.steps or task.spec.recipe.steps
     fp32_bytes = 4 * task.spec.n_params
     rows = []
-    for groups in [None, 0, *ks]:
-        losses = run(task, groups, args.miners, args.rounds, steps)
+    start = run(task, 0, args.miners, args.warm, steps)[1] if args.warm else None
+    for groups in configs:
+        losses, _ = run(task, groups, args.miners, args.rounds, steps, args.feedback, start)
         sent = fp32_bytes if groups is None else upload_bytes(task.spec.n_params, task.spec.leaf_size, groups)
         row = {"config": label(groups), "groups": groups, "leaf_size": task.spec.leaf_size,
                "density": 1.0 if not groups else groups * 32 / task.spec.leaf_size,
                "n_params": task.spec.n_params, "miners": args.miners, "rounds": args.rounds, "steps_per_round": steps,
+               "warm_rounds": args.warm, "feedback": args.feedback,
                "upload_bytes": sent, "compression": round(fp32_bytes / sent, 1),
                "final_loss": round(losses[-1], 4), "losses": [round(x, 4) for x in losses]}
         rows.append(row)
-    dense = rows[1]["final_loss"]
+    dense = next((r["final_loss"] for r in rows if r["groups"] == 0), None)
     for row in rows:
-        row["vs_dense"] = round(row["final_loss"] / dense - 1, 4)
+        row["vs_dense"] = dense and round(row["final_loss"] / dense - 1, 4)
         print(json.dumps(row), flush=True)
-    within = [r for r in rows[2:] if r["vs_dense"] <= WITHIN]
+    within = [r for r in rows if r["groups"] and dense and r["vs_dense"] <= WITHIN]
     best = min(within, key=lambda r: r["density"]) if within else None
     print(json.dumps({"summary": True, "within": WITHIN, "sparsest_within": best and best["groups"],
                       "density": best and best["density"], "compression": best and best["compression"]}), flush=True)

@@ -15,11 +15,12 @@ import argparse
 import json
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from deploy import scenario
 from deploy.scenario import ETH
-from deploy.task import publish_task
+from deploy.task import TaskDefinition, publish_task
 from pogo.context import Context
 from pogo.dev.devnet import Devnet
 from pogo.model.gpt import GPTConfig
@@ -32,13 +33,17 @@ from workers.trainer import TrainConfig, Trainer
 
 
 def measure(state, workdir: Path, steps: int, model_cfg: GPTConfig | None = None,
-            train: TrainConfig | None = None) -> dict:
-    """One real round of one miner on a fresh deployment of the devnet ``state``, and one seat's check of it."""
+            train: TrainConfig | None = None, density: float | None = None) -> dict:
+    """One real round of one miner on a fresh deployment of the devnet ``state``, and one seat's
+    check of it; ``density``: the task's (PROTOCOL.md D13; default: deploy.task's)."""
     w3 = chain.connect(state.rpc_url)
     ipfs = Ipfs(state.ipfs_api)
     sc = scenario.build(w3, n_miners=1, n_verifiers=4,
                         pogo=PoGOContract.deploy(chain.Client(w3, chain.dev_account(0))))
-    task = publish_task(sc.pogo, ipfs, TaskParams(), model_cfg=model_cfg, funding=10 * ETH)
+    definition = TaskDefinition(model=model_cfg or GPTConfig.small())
+    if density is not None:
+        definition = replace(definition, density=density)
+    task = publish_task(sc.pogo, ipfs, TaskParams(), funding=10 * ETH, definition=definition)
     ctx = Context.open(sc.pogo, ipfs, task, workdir / "owner")
     cfg = ctx.spec.model
     train = train or TrainConfig(steps=steps)
@@ -68,7 +73,7 @@ def measure(state, workdir: Path, steps: int, model_cfg: GPTConfig | None = None
         "submit_tx_seconds": round(t["submit_tx_s"], 3),
         "overhead_seconds": round(overhead, 3), "overhead_ratio": round(overhead / t["train_s"], 4),
         "verify_seconds": round(verify, 3), "verify_to_train_ratio": round(verify / t["train_s"], 4),
-        "spot_checks": ctx.spec.verification.spot_checks(),
+        "spot_checks": ctx.spec.verification.spot_checks(), "density": ctx.spec.density,
     }
 
 

@@ -2,7 +2,7 @@
 per model size, on a fresh devnet (Anvil + js-ipfs) and whatever accelerator torch finds; prints
 JSON, one object per size.
 
-    python -m benchmarks.scale [--sizes 0.5M,2M,8M] [--quick] [--steps 30]
+    python -m benchmarks.scale [--sizes 0.5M,2M,8M] [--quick] [--steps 30] [--density 0.0156]
 
 tokens_per_second        training throughput over the round's K steps (DeepSpeed, fp32 or --bf16)
 commit_seconds           quantize to MX-int4 + rebuild + hash the new model's and the diff's trees
@@ -14,7 +14,7 @@ verify_to_train_ratio    verify_seat_seconds / the round's training time
 device                   what it ran on
 
 Targets (docs/PERFORMANCE.md): on a GPU at 300M with bf16, commit_overhead_ratio <= 0.05 and
-verify_to_train_ratio <= 0.02; compression_vs_fp32 >= 100 needs the sparse format (issue 13).
+verify_to_train_ratio <= 0.02; compression_vs_fp32 >= 100 needs a sparse diff (--density, PROTOCOL D13).
 --quick runs the two smallest sizes, for CI and CPU machines.
 """
 
@@ -72,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help=f"only {', '.join(QUICK)}: a CPU run in minutes")
     parser.add_argument("--steps", type=int, default=30, help="training steps a round (the task default)")
     parser.add_argument("--bf16", action="store_true", help="bf16 mixed precision (fp32 master weights, ZeRO 1)")
+    parser.add_argument("--density", type=float, help="the task's diff density (PROTOCOL.md D13; default: the task default)")
     args = parser.parse_args(argv)
     train = TrainConfig(steps=args.steps, zero_stage=1 if args.bf16 else 0, bf16=args.bf16)
     sizes = QUICK if args.quick else tuple(args.sizes.split(",")) if args.sizes else tuple(SHAPES)
@@ -85,8 +86,9 @@ def main(argv: list[str] | None = None) -> int:
         try:
             for size in sizes:
                 print(f"benchmarks.scale: {size}", file=sys.stderr, flush=True)
-                m = measure(state, Path(tmp) / size, args.steps, model_cfg=SHAPES[size], train=train)
-                print(json.dumps({**row(size, m), "bf16": args.bf16}), flush=True)
+                m = measure(state, Path(tmp) / size, args.steps, model_cfg=SHAPES[size], train=train,
+                            density=args.density)
+                print(json.dumps({**row(size, m), "bf16": args.bf16, "density": m["density"]}), flush=True)
         finally:
             net.down()
     return 0

@@ -151,8 +151,6 @@ class Miner:
             start = time.perf_counter()
             job = self.trainer.share_job({"root": head_root.hex(), "shard": shard})
             prev, losses, raw = run_job(self.ctx, self.trainer, job, self._train_progress)
-            if self.residual_path.exists():  # error feedback: what earlier diffs could not carry
-                raw = (raw + np.load(self.residual_path)[: raw.size]).astype(np.float32)
             timings["train_s"] = time.perf_counter() - start
             start = time.perf_counter()
             built = self.builder(prev, raw, head_root, leaf, groups=self.ctx.spec.sparse_groups)
@@ -320,10 +318,20 @@ def claim_rewards(ctx: Context, address: str, skip=()) -> Iterator[tuple[int, in
 
 
 def run_job(ctx: Context, trainer, job: dict, progress=None) -> tuple[np.ndarray, list[float], np.ndarray]:
-    """Train one round's job (on every rank): load the head, K steps on the shard, full fp32 back."""
+    """Train one round's job (on every rank): load the head, K steps on the shard, full fp32 back.
+
+    Error feedback (the miner's choice, PROTOCOL.md D13): training starts from the head plus what
+    this miner's earlier diffs left out (``residual.npy`` in its workdir, which every rank of a
+    launcher job shares), so the update carries that remainder without learning it again. Adding
+    the remainder after training instead counts it twice and, measured (docs/DENSITY.md), makes
+    the head jump: the loss rose 1.8 nats in one round at 6 % density."""
     prev = ctx.model(bytes.fromhex(job["root"]))
     tokens = ctx.shard(job["shard"])
-    trainer.load(prev)
+    start = prev
+    residual = ctx.workdir / "residual.npy"
+    if residual.exists():
+        start = (prev + np.load(residual)[: prev.size]).astype(np.float32)
+    trainer.load(start[: ctx.spec.n_params])
     losses = trainer.train(tokens, progress=progress)
     return prev, losses, trainer.theta()  # under ZeRO-3 a collective: every rank gathers
 
