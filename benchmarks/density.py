@@ -109,12 +109,13 @@ def plot(rows: list[dict], path: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(6.4, 4))
     for row in rows:
-        name = row["config"] if row["groups"] is None or row["groups"] == 0 else \
-            f"sparse {100 * row['density']:.2g}% ({row['compression']:.0f}x)"
+        name = "fp32 averaging" if row["groups"] is None else f"dense MX-int4 ({row['compression']:.1f}x)" \
+            if row["groups"] == 0 else f"sparse {100 * row['density']:.2g}% ({row['compression']:.0f}x)"
         ax.plot(range(len(row["losses"])), row["losses"], label=name)
     ax.set_xlabel("round")
     ax.set_ylabel("validation loss (nats)")
-    ax.set_title(f"{rows[0]['miners']} miners, {rows[0]['steps_per_round']} steps a round")
+    start = f"from the head after {rows[0]['warm_rounds']} dense rounds" if rows[0].get("warm_rounds") else "from scratch"
+    ax.set_title(f"{rows[0]['miners']} miners, {rows[0]['steps_per_round']} steps a round, {start}", fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()

@@ -86,14 +86,17 @@ contract LeafFraud {
         _checkProof(p.newProof, p.claimedLeafHash, p.leaf, newRoot, depth, "newProof");
         bool sparse = false;
         for (uint256 i = 0; i < k; ++i) {
+            _checkProof(p.recordProofs[i], Sha256Merkle.hashLeaf(p.records[i]), p.leaf, diffRoots[i], depth, "recordProof");
             uint256 length = p.records[i].length;
             if (length != leafSize / GROUP + leafSize / 2) {
                 if (length == 0 || length % SPARSE_GROUP_BYTES != 0 || length / SPARSE_GROUP_BYTES >= leafSize / GROUP) {
-                    revert IPoGO.BadProof("record length");
+                    // The diff root commits to a record in neither layout: the miner's own fault,
+                    // proven by the record's Merkle proof (an aggregate's sources were accepted as they are).
+                    if (k > 1) revert IPoGO.BadProof("a source record is malformed");
+                    return IPoGO.FraudKind.MalformedRecord;
                 }
                 sparse = true;
             }
-            _checkProof(p.recordProofs[i], Sha256Merkle.hashLeaf(p.records[i]), p.leaf, diffRoots[i], depth, "recordProof");
         }
         // Elements past the model's last parameter are padding: a record may not update them.
         uint256 valid = nParams - p.leaf * leafSize;

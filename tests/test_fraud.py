@@ -184,7 +184,7 @@ def test_a_correct_leaf_cannot_be_proven_and_a_wrong_proof_changes_nothing(sc, m
         (replace(good, claimed_leaf_hash=bytes(32)), "BadProof", "newProof"),
         (replace(good, new_proof=good.new_proof[:-1]), "BadProof", "newProof"),
         (replace(good, records=[bytes(bad_record)]), "BadProof", "recordProof"),
-        (replace(good, records=[good.records[0][:-1]]), "BadProof", "record length"),
+        (replace(good, records=[good.records[0][:-1]]), "BadProof", "recordProof"),
         (replace(good, records=[], record_proofs=[]), "BadProof", "records"),
         (replace(good, leaf=4), "BadProof", "leaf"),
         (replace(good, leaf=1), "BadProof", "prevProof"),  # another leaf's data under this index
@@ -291,10 +291,9 @@ def test_a_sparse_update_is_proven_leaf_by_leaf_like_a_dense_one(sc, model):
     good = proof_for(m, honest.new_tree, honest)
     with expect("NoFraud"):
         sc.pogo.prove_leaf_fraud(sid, good.encode())
-    for length in (38, 20, 0):  # k = L/32 groups is no sparse record; 20 and 0 are no record at all
-        with pytest.raises(ChainError) as err:
-            sc.pogo.prove_leaf_fraud(sid, replace(good, records=[bytes(length)]).encode())
-        assert err.value.name == "BadProof" and err.value.args_ == ("record length",)
+    with pytest.raises(ChainError) as err:  # a record the diff root does not commit to
+        sc.pogo.prove_leaf_fraud(sid, replace(good, records=[bytes(38)]).encode())
+    assert err.value.name == "BadProof" and err.value.args_ == ("recordProof",)
 
     task = sc.create_task(initial_root=m.tree.root, n_params=N_PARAMS, leaf_size=LEAF)  # one submission a round here
     sid, proof = cheat(sc, m, task, miner=1)
@@ -313,6 +312,26 @@ def test_a_sparse_update_is_proven_leaf_by_leaf_like_a_dense_one(sc, model):
     receipt = sc.pogo.prove_leaf_fraud(sid, proof.encode())
     assert sc.pogo.events(receipt, "LeafFraudProven")[0]["kind"] == FraudKind.MALFORMED_RECORD
     assert balanced(sc)
+
+
+@pytest.mark.parametrize("length", [0, 20, 38], ids=["empty", "no-layout", "all-groups"])
+def test_a_committed_record_in_neither_layout_is_proven_malformed(sc, model, length):
+    """Review finding: a diff root may commit to a record that is neither dense (17 L / 32 bytes)
+    nor sparse (19 k bytes, 1 <= k < L/32). With its Merkle proof that is the miner's provable
+    fault, not an unprovable proof: otherwise a wrong leaf behind such a record escaped."""
+    m, task = model
+    q = m.update()
+    records = [bytes(r.tobytes()) for r in q.diff.records]
+    records[BAD_LEAF] = bytes(length)
+    tree = merkle.MerkleTree.from_leaf_hashes([merkle.hash_leaf(r) for r in records])
+    wrong = corrupted(q.theta_new)
+    sid = sc.submit(sc.miners[0], task, wrong.root, tree.root)
+    proof = fraud.LeafProof(BAD_LEAF, m.prev[BAD_LEAF * LEAF:(BAD_LEAF + 1) * LEAF].astype("<f4").tobytes(),
+                            m.tree.proof(BAD_LEAF), wrong.levels[0][BAD_LEAF], wrong.proof(BAD_LEAF), [],
+                            [records[BAD_LEAF]], [tree.proof(BAD_LEAF)])
+    receipt = sc.pogo.prove_leaf_fraud(sid, proof.encode())
+    assert sc.pogo.events(receipt, "LeafFraudProven")[0]["kind"] == FraudKind.MALFORMED_RECORD
+    assert sc.pogo.submission(sid).status == Status.REJECTED and balanced(sc)
 
 
 def test_the_gas_of_a_whole_proof_for_a_4096_parameter_leaf_at_depth_26_does_not_grow(sc, snapshot):

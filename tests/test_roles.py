@@ -7,12 +7,14 @@ from __future__ import annotations
 import json
 import threading
 
+import numpy as np
 import pytest
 
 from deploy import scenario
 from deploy.scenario import ETH
 from deploy.task import publish_task
 from pogo.context import Context
+from pogo.errors import FormatError
 from pogo.model.gpt import GPTConfig
 from pogo.net.contract import PoGOContract, Status, TaskParams
 from pogo.net.ipfs import Ipfs
@@ -21,7 +23,7 @@ from pogo.protocol.source import BytesSource
 from pogo.protocol.taskspec import Verification
 from verifier.bot import VerifierBot
 from workers import cheats
-from workers.miner import Built, Miner, build_honest
+from workers.miner import Built, Miner, build_honest, residual_path, run_job
 from workers.trainer import TrainConfig, Trainer
 
 TINY = GPTConfig(block_size=32, n_layer=1, n_head=2, n_embd=32)
@@ -426,4 +428,31 @@ def test_a_sparse_task_accepts_and_aggregates_honest_updates_and_catches_cheats(
     assert all(len(r) == difffile.HEADER_SIZE + ctx.n_leaves * 38 for r in raw)  # 2 groups x 19 bytes a leaf
     diffs = [difffile.read(BytesSource(r)) for r in raw]
     assert ctx.head_root() == checkpoint.model_root(aggregate.aggregate(prev, diffs), LEAF)
-    assert all((m.ctx.workdir / "residual.npy").exists() for m in miners[:2])  # the unsent part carries forward
+    assert all(residual_path(m.ctx).exists() for m in miners[:2])  # the unsent part carries forward
+    # Review finding: a workdir that served this task holds its diffs; another task reading one
+    # by CID gets the same size and header checks as a fetched copy, not a cached pass.
+    dense_view = net["ctx"].as_signer(sc.as_(sc.verifiers[0]), root / "v0")
+    assert (root / "v0" / "diffs" / ctx.log.submission(sids[0]).diff_cid).exists()
+    with pytest.raises(FormatError, match="this task's is"):
+        dense_view.diff(ctx.log.submission(sids[0]).diff_cid)
+
+    # Error feedback: the next round trains from the head plus the residual; a residual of another
+    # shape (another task's, say) is never added.
+    class Recorder:  # what run_job loads; the real training of this path ran above
+        def load(self, theta):
+            self.loaded = np.array(theta, copy=True)
+
+        def train(self, tokens, progress=None):
+            return [0.0]
+
+        def theta(self):
+            return self.loaded
+
+    rec, m, head = Recorder(), miners[0], ctx.head()
+    job = {"root": ctx.head_root().hex(), "shard": 0}
+    residual = np.load(residual_path(m.ctx))
+    run_job(m.ctx, rec, job)
+    assert np.array_equal(rec.loaded, (head + residual)[:ctx.spec.n_params])
+    np.save(residual_path(m.ctx), residual[:-1])
+    run_job(m.ctx, rec, job)
+    assert np.array_equal(rec.loaded, head[:ctx.spec.n_params])

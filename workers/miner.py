@@ -93,7 +93,7 @@ class Miner:
         self._wait = bars.BlockWait()  # the blocks until the round moves on, on a terminal
         self.address = ctx.pogo.client.address
         self.state_path = ctx.workdir / "miner.json"
-        self.residual_path = ctx.workdir / "residual.npy"
+        self.residual_path = residual_path(ctx)
         self.state = self._load()
 
     # -- state ------------------------------------------------------------------------
@@ -229,6 +229,10 @@ class Miner:
                 bytes.fromhex(self.state.salt), self.state.cids["diff"], self.state.cids["tree"],
                 int(self.state.losses[0] * 1e6), int(self.state.losses[1] * 1e6))
         except ChainError as exc:
+            if exc.name == "AlreadySubmitted":
+                # A crash after the reveal landed: the diff is out, so its residual carries forward
+                # (keeping the old one would send again what this diff already carried).
+                self._carry_residual(task.round)
             if exc.name in ("InsufficientFreeStake", "StaleBase", "Aggregating", "AlreadySubmitted", "WindowClosed",
                             "BadReveal", "TaskIsEnded"):
                 return self._give_up(f"the update was refused ({exc})")
@@ -237,13 +241,17 @@ class Miner:
         timings["submit_tx_s"] = timings.get("submit_tx_s", 0.0) + time.perf_counter() - start
         self.state.submission_id = sid
         self.state.phase = "submitted"
-        d = self._round_dir(task.round)
-        if (d / "residual.npy").exists():  # the residual carries forward once its diff is out
-            write_bytes_atomic(self.residual_path, (d / "residual.npy").read_bytes())
+        self._carry_residual(task.round)
         self._save()
         shard = seedstream.shard_of(self.ctx.task_id, task.round, self.address, self.ctx.spec.n_shards)
         self.progress(f"submitted update {sid} for round {task.round} (shard {shard})")
         return RoundReport(task.round, sid, shard, self.state.losses[0], self.state.losses[1], dict(timings))
+
+    def _carry_residual(self, round_: int) -> None:
+        """The residual carries forward once its diff is out (error feedback, PROTOCOL.md D13)."""
+        made = self._round_dir(round_) / "residual.npy"
+        if made.exists():
+            write_bytes_atomic(self.residual_path, made.read_bytes())
 
     def _commitment(self, task) -> bytes:
         r = self.state.roots
@@ -328,12 +336,19 @@ def run_job(ctx: Context, trainer, job: dict, progress=None) -> tuple[np.ndarray
     prev = ctx.model(bytes.fromhex(job["root"]))
     tokens = ctx.shard(job["shard"])
     start = prev
-    residual = ctx.workdir / "residual.npy"
-    if residual.exists():
-        start = (prev + np.load(residual)[: prev.size]).astype(np.float32)
+    path = residual_path(ctx)
+    if path.exists():
+        residual = np.load(path)
+        if residual.shape == prev.shape:  # anything else is not this task's: never add it
+            start = (prev + residual).astype(np.float32)
     trainer.load(start[: ctx.spec.n_params])
     losses = trainer.train(tokens, progress=progress)
     return prev, losses, trainer.theta()  # under ZeRO-3 a collective: every rank gathers
+
+
+def residual_path(ctx: Context) -> Path:
+    """Where a miner keeps what its diffs left out: per task, as a workdir may serve several."""
+    return ctx.workdir / f"residual-task{ctx.task_id}.npy"
 
 
 def follow(ctx: Context, trainer) -> int:

@@ -18,9 +18,12 @@ FLOAT32_LE = np.dtype("<f4")
 DEFAULT_LEAF_SIZE = 4096
 
 
+MAX_LEAF_SIZE = 1 << 14  # the chain's bound (PROTOCOL D11): a fraud proof's leaf must fit a transaction
+
+
 def check_leaf_size(leaf_size: int) -> None:
-    if leaf_size < 32 or leaf_size & (leaf_size - 1):
-        raise FormatError(f"leaf size {leaf_size} must be a power of two, at least 32 (one MX group)")
+    if leaf_size < 32 or leaf_size > MAX_LEAF_SIZE or leaf_size & (leaf_size - 1):
+        raise FormatError(f"leaf size {leaf_size} must be a power of two from 32 (one MX group) to {MAX_LEAF_SIZE:,}")
 
 
 def n_leaves(n_params: int, leaf_size: int) -> int:
