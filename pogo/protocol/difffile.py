@@ -93,7 +93,7 @@ def record_size(leaf_size: int, group_size: int = mxint4.GROUP_SIZE, groups: int
 
 def check_groups(groups: int, leaf_size: int, group_size: int = mxint4.GROUP_SIZE) -> None:
     """k for a sparse diff: at least one group, fewer than a leaf holds (all of them is the dense format)."""
-    if isinstance(groups, bool) or not isinstance(groups, int) or not 0 <= groups < leaf_size // group_size:
+    if isinstance(groups, bool) or not isinstance(groups, int) or not (groups == 0 or 0 < groups < leaf_size // group_size):
         raise FormatError(f"groups per record must be an integer in [0, {leaf_size // group_size}) for leaves of "
                           f"{leaf_size} (0: dense); got {groups!r}")
 
