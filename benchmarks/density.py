@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from deploy.demo import validation_windows
 from deploy.task import TaskDefinition, prepare
 from pogo.model import causal_lm, manifest
 from pogo.model.loss import evaluate
@@ -60,7 +61,7 @@ def run(task, groups: int | None, miners: int, rounds: int, steps: int, feedback
     n_params = spec.n_params
     net = causal_lm.build(spec.model)
     val, block = task.shards[-1], spec.recipe.seq_len
-    offsets = np.random.default_rng(1234).integers(0, len(val) - block - 1, WINDOWS).tolist()
+    offsets = validation_windows(val, block, WINDOWS)
 
     def loss(theta: np.ndarray) -> float:
         manifest.load_into(net, theta[:n_params])

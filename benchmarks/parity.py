@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from deploy import scenario
-from deploy.demo import ROUND_BLOCKS, VOTE_BLOCKS, validation_loss
+from deploy.demo import ROUND_BLOCKS, VOTE_BLOCKS, validation_loss, validation_windows
 from deploy.scenario import ETH
 from deploy.task import TaskDefinition, prepare, publish
 from pogo.context import Context
@@ -84,7 +84,7 @@ def centralized(ctx: Context, total_steps: int, checkpoints: list[int]) -> list[
     tokens = np.concatenate([ctx.shard(i) for i in range(n_shards - 1)])  # the last shard validates
     val = ctx.validation_shard()
     block = ctx.spec.recipe.seq_len
-    offsets = np.random.default_rng(1234).integers(0, len(val) - block - 1, VALIDATION_WINDOWS).tolist()
+    offsets = validation_windows(val, block, VALIDATION_WINDOWS)
     net = causal_lm.build(ctx.spec.model)
     losses, done = [], 0
     for target in checkpoints:

@@ -90,10 +90,7 @@ contract LeafFraud {
             uint256 length = p.records[i].length;
             if (length != leafSize / GROUP + leafSize / 2) {
                 if (length == 0 || length % SPARSE_GROUP_BYTES != 0 || length / SPARSE_GROUP_BYTES >= leafSize / GROUP) {
-                    // The diff root commits to a record in neither layout: the miner's own fault,
-                    // proven by the record's Merkle proof (an aggregate's sources were accepted as they are).
-                    if (k > 1) revert IPoGO.BadProof("a source record is malformed");
-                    return IPoGO.FraudKind.MalformedRecord;
+                    return _malformed(k); // in neither layout, yet the diff root commits to it (its proof)
                 }
                 sparse = true;
             }
@@ -104,11 +101,7 @@ contract LeafFraud {
         (bytes memory rebuilt, bool malformed) = sparse
             ? _rebuildExpanded(p.prevLeaf, p.records, valid)
             : rebuild(p.prevLeaf, p.records, valid);
-        if (malformed) {
-            // Only an update answers for its own record; an aggregate's sources were accepted as they are.
-            if (k > 1) revert IPoGO.BadProof("a source record is malformed");
-            return IPoGO.FraudKind.MalformedRecord;
-        }
+        if (malformed) return _malformed(k);
         if (Sha256Merkle.hashLeaf(rebuilt) == p.claimedLeafHash) revert IPoGO.NoFraud();
         return IPoGO.FraudKind.Mismatch;
     }
@@ -170,7 +163,7 @@ contract LeafFraud {
         internal view returns (bytes memory leaf, bool malformed)
     {
         uint256 nScales = prevLeaf.length / (4 * GROUP);
-        uint256 denseSize = prevLeaf.length / (4 * GROUP) + prevLeaf.length / 8; // L/32 + L/2, L = length / 4
+        uint256 denseSize = nScales + prevLeaf.length / 8; // L/32 + L/2, L = length / 4
         bytes[] memory dense = new bytes[](records.length);
         for (uint256 s = 0; s < records.length; ++s) {
             if (records[s].length == denseSize) {
@@ -182,6 +175,13 @@ contract LeafFraud {
         }
         // slither-disable-next-line var-read-using-this (the call is the point: docs/SLITHER.md S19)
         return this.rebuild(prevLeaf, dense, valid);
+    }
+
+    /// @dev A committed record breaks the format: only an update answers for its own record; an
+    ///      aggregate's sources were accepted as they are, so against an aggregate it is no proof.
+    function _malformed(uint256 nSources) private pure returns (IPoGO.FraudKind kind) {
+        if (nSources > 1) revert IPoGO.BadProof("a source record is malformed");
+        return IPoGO.FraudKind.MalformedRecord;
     }
 
     function _offset(bytes calldata b) private pure returns (uint256 at) {

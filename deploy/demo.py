@@ -45,13 +45,17 @@ def _say(message: str) -> None:
     print(f"  {message}", file=sys.stderr, flush=True)
 
 
+def validation_windows(tokens: np.ndarray, block: int, windows: int = 64) -> list[int]:
+    """Fixed window offsets in the validation shard: the same every round and every run."""
+    return np.random.default_rng(1234).integers(0, len(tokens) - block - 1, windows).tolist()
+
+
 def validation_loss(ctx: Context, windows: int = 64) -> float:
     """The head's loss on fixed windows of the validation shard (the same every round)."""
     net = ctx.build_model()
     manifest.load_into(net, ctx.head())  # rebuilt from the head's lineage: the demo's nodes hold no checkpoint
     tokens, block = ctx.validation_shard(), ctx.spec.recipe.seq_len
-    offsets = np.random.default_rng(1234).integers(0, len(tokens) - block - 1, windows).tolist()
-    return evaluate(net, tokens, offsets, block)
+    return evaluate(net, tokens, validation_windows(tokens, block, windows), block)
 
 
 def run(rounds: int = 3, state_dir: Path = Path(".pogo/demo"), steps: int | None = None, keep: bool = False,

@@ -27,7 +27,7 @@ from pogo.model import causal_lm, manifest
 from pogo.model.gpt import GPTConfig
 from pogo.net.contract import PoGOContract, TaskParams
 from pogo.net.ipfs import Ipfs
-from pogo.protocol import checkpoint, dataset
+from pogo.protocol import checkpoint, dataset, mxint4
 from pogo.protocol.taskspec import Recipe, TaskSpec, Verification
 
 MIN_WINDOWS_PER_SHARD = 8   # fewer, and a shard's training and evaluation windows mostly overlap
@@ -60,7 +60,7 @@ class TaskDefinition:
             raise FormatError(f"density must be a number in (0, 1], the share of each leaf a diff carries; "
                               f"got {self.density!r}")
         checkpoint.check_leaf_size(self.leaf_size)
-        per_leaf = self.leaf_size // 32
+        per_leaf = self.leaf_size // mxint4.GROUP_SIZE
         k = max(1, round(self.density * per_leaf))
         return 0 if k >= per_leaf else k
 

@@ -98,10 +98,12 @@ class Context:
         this task, DataUnavailable if it cannot be fetched in time."""
         path = self.workdir / "diffs" / cid
         cached = path.exists()
-        # A cached copy passes the same checks: a workdir may serve several tasks, whose sizes differ.
-        raw = path.read_bytes() if cached else self.fetch_exact(cid, self.diff_bytes, "diff")
-        if len(raw) != self.diff_bytes:
-            raise FormatError(f"diff {cid} is {len(raw)} bytes; this task's is {self.diff_bytes}")
+        if cached:  # the same checks as a fetched copy: a workdir may serve several tasks, whose sizes differ
+            raw = path.read_bytes()
+            if len(raw) != self.diff_bytes:
+                raise FormatError(f"diff {cid} is {len(raw)} bytes; this task's is {self.diff_bytes}")
+        else:
+            raw = self.fetch_exact(cid, self.diff_bytes, "diff")
         header = difffile.decode_header(raw[:difffile.HEADER_SIZE])
         if (header.n_params, header.leaf_size, header.groups) != (self.spec.n_params, self.spec.leaf_size,
                                                                    self.spec.sparse_groups):

@@ -77,28 +77,23 @@ def make_diff(theta_prev: np.ndarray | torch.Tensor, theta_raw: np.ndarray | tor
     padded = checkpoint.n_leaves(n, leaf_size) * leaf_size
     prev_p = torch.nn.functional.pad(prev, (0, padded - n))
     delta = torch.nn.functional.pad(raw, (0, padded - n)) - prev_p
-    if not bool(torch.isfinite(delta).all()):
-        raise FormatError("the update holds NaN or infinite values; training diverged")
     n_scales = leaf_size // mxint4.GROUP_SIZE
     sent, selected = delta, None
     if groups:  # difffile.select_groups: the k groups of largest max|delta| a leaf, ties to the lower index
         by_group = delta.reshape(-1, n_scales, mxint4.GROUP_SIZE)
-        order = torch.sort(-by_group.abs().amax(dim=2), dim=1, stable=True).indices[:, :groups]
+        amax = by_group.abs().amax(dim=2)
+        if not bool(torch.isfinite(amax).all()):  # a group left out would hide the divergence
+            raise FormatError("the update holds NaN or infinite values; training diverged")
+        order = torch.sort(-amax, dim=1, stable=True).indices[:, :groups]
         selected = torch.sort(order, dim=1).values
         keep = torch.zeros(by_group.shape[:2], dtype=torch.bool, device=delta.device).scatter_(1, selected, True)
         sent = torch.where(keep[:, :, None], by_group, torch.zeros((), device=delta.device)).reshape(-1)
     q, scales = quantize(sent)
     step = dequantize(q, scales)
     records = torch.cat([scales.reshape(-1, n_scales), pack_nibbles(q).reshape(-1, leaf_size // 2)], dim=1)
-    if groups:  # gather on the device: only the sparse bytes cross to the CPU
-        half = mxint4.GROUP_SIZE // 2
-        rows = torch.arange(records.shape[0], device=delta.device)[:, None]
-        nibbles = records[:, n_scales:].reshape(-1, n_scales, half)[rows, selected].reshape(records.shape[0], -1)
-        records = torch.cat([records[:, :n_scales].gather(1, selected), nibbles], dim=1).cpu().numpy()
-        index = np.ascontiguousarray(selected.cpu().numpy().astype("<u2")).view(np.uint8)
-        records = np.concatenate([index.reshape(records.shape[0], -1), records], axis=1)
-    else:
-        records = records.cpu().numpy()
+    records = records.cpu().numpy()  # 0.53 bytes a parameter, as for a dense diff
+    if groups:
+        records = difffile.pack_sparse(records, selected.cpu().numpy(), leaf_size)
     theta_new = (prev_p + step).cpu().numpy().astype(checkpoint.FLOAT32_LE, copy=False)
     if prev_root is None:
         prev_root = checkpoint.model_root(prev_p.cpu().numpy().astype(checkpoint.FLOAT32_LE, copy=False), leaf_size)

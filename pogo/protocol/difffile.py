@@ -203,6 +203,8 @@ def select_groups(update: np.ndarray, leaf_size: int, groups: int) -> np.ndarray
     ties to the lower index, in ascending order; (n_leaves, k). max|x| of float32 is exact, so the
     torch path (pogo.model.quantize) chooses the same groups on any device."""
     amax = np.abs(np.asarray(update, dtype=np.float32)).reshape(-1, leaf_size // mxint4.GROUP_SIZE, mxint4.GROUP_SIZE).max(axis=2)
+    if not np.isfinite(amax).all():  # here, not later: a group left out would hide the divergence
+        raise FormatError("the update holds NaN or infinite values; training diverged")
     return np.sort(np.argsort(-amax, axis=1, kind="stable")[:, :groups], axis=1)
 
 
@@ -239,8 +241,6 @@ def make_diff(theta_prev: np.ndarray, theta_raw: np.ndarray, leaf_size: int = ch
     check_groups(groups, leaf_size)
     prev_p, raw_p = checkpoint.pad(prev, leaf_size), checkpoint.pad(raw, leaf_size)
     delta = raw_p - prev_p
-    if not np.isfinite(delta).all():  # before choosing groups: a NaN left out would hide the divergence
-        raise FormatError("the update holds NaN or infinite values; training diverged")
     selected = select_groups(delta, leaf_size, groups) if groups else None
     sent = np.where(group_mask(selected, leaf_size), delta, np.float32(0)) if groups else delta
     q, scales = mxint4.quantize(sent)

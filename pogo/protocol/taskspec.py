@@ -12,7 +12,7 @@ import math
 from dataclasses import asdict, dataclass, field
 
 from pogo.errors import FormatError
-from pogo.protocol import canonical, difffile, judgment
+from pogo.protocol import canonical, difffile, judgment, mxint4
 
 
 @dataclass(frozen=True)
@@ -120,7 +120,7 @@ class TaskSpec:
     @property
     def density(self) -> float:
         """The share of a leaf's elements a diff carries."""
-        return self.sparse_groups * 32 / self.leaf_size if self.sparse_groups else 1.0
+        return self.sparse_groups * mxint4.GROUP_SIZE / self.leaf_size if self.sparse_groups else 1.0
 
     def hash(self) -> bytes:
         return hashlib.sha256(self.canonical_json()).digest()
