@@ -195,6 +195,19 @@ def test_update_and_aggregate_rebuilds_match_numpy_on_random_leaves(deployed):
         assert not malformed and got == expected.astype("<f4").tobytes(), (kind, k, valid)
 
 
+def test_sparse_vector_records_expand_on_chain(deployed):
+    """The stored sparse vector (tests/vectors/sparse.json, checked by Python in test_vectors):
+    LeafFraud.expand gives each record's dense expansion and refuses the malformed indices."""
+    fraud = deployed.w3.eth.contract(address=deployed.contract.functions.leafFraud().call(),
+                                     abi=pogo_artifacts.load("LeafFraud").abi)
+    v = load("sparse")
+    n_scales = v["leaf_size"] // 32
+    for record, dense in zip(v["records"], v["dense_records"]):
+        assert fraud.functions.expand(b(record), n_scales).call() == [b(dense), False]
+    for case in v["malformed"]:
+        assert fraud.functions.expand(b(case["record"]), n_scales).call()[1], case["index"]
+
+
 def test_sparse_records_expand_on_chain_as_in_python(deployed):
     """LeafFraud.expand (PROTOCOL.md D13) against difffile.expand on random sparse records of
     every k from 1 to L/32 - 1, and its refusals: an index not above the one before, or not

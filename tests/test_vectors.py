@@ -3,7 +3,9 @@
 import hashlib
 
 import numpy as np
+import pytest
 
+from pogo.errors import FormatError
 from pogo.protocol import checkpoint, difffile, merkle, mxint4, seedstream
 from pogo.protocol.source import BytesSource
 from tests.vectors import b, load
@@ -66,6 +68,25 @@ def test_diff_file_vector():
     header = difffile.read(BytesSource(data)).header
     assert (header.prev_root, header.new_root, header.diff_root) == (b(v["prev_root"]), b(v["new_root"]), b(v["diff_root"]))
     assert checkpoint.model_root(prev, v["leaf_size"]) == b(v["prev_root"])
+
+
+def test_sparse_diff_file_vector():
+    """PROTOCOL.md D13: the sparse diff file byte for byte, each record's dense expansion, and the
+    index rules (test_contract_vectors checks LeafFraud.expand against the same file)."""
+    v = load("sparse")
+    leaf, groups = v["leaf_size"], v["groups"]
+    prev = np.frombuffer(b(v["prev_checkpoint"]), dtype="<f4")[: v["n_params"]]
+    raw = np.frombuffer(b(v["raw_checkpoint"]), dtype="<f4")[: v["n_params"]]
+    data = difffile.make_diff(prev, raw, leaf, groups=groups).diff.encode()
+    assert data == b(v["diff_file"]) and data[8:10] == (2).to_bytes(2, "little")
+    assert data[124:128] == groups.to_bytes(4, "little") and len(data) == 128 + 3 * 19 * groups
+    diff = difffile.read(BytesSource(data))
+    assert (diff.header.new_root, diff.header.diff_root) == (b(v["new_root"]), b(v["diff_root"]))
+    assert [r.tobytes() for r in diff.records] == [b(r) for r in v["records"]]
+    assert [r.tobytes() for r in diff.dense_records()] == [b(r) for r in v["dense_records"]]
+    for case in v["malformed"]:
+        with pytest.raises(FormatError, match="strictly ascending"):
+            difffile.expand(np.frombuffer(b(case["record"]), np.uint8).reshape(1, -1), leaf, groups)
 
 
 def _u32(hex_str: str) -> np.ndarray:

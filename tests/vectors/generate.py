@@ -120,6 +120,28 @@ def diff_vectors() -> dict:
             "diff_file": hx(data), "diff_sha256": hx(hashlib.sha256(data).digest())}
 
 
+def sparse_vectors() -> dict:
+    """A sparse diff file (version 2, PROTOCOL D13: 2 of each leaf's 4 groups), each record's dense
+    expansion, and records whose indices break the rule (LeafFraud.expand and difffile.expand)."""
+    n_params, leaf, groups = 300, 128, 2
+    prev = np.frombuffer(det_bytes("sparse-prev", 4 * n_params), dtype="<i4").astype(np.float32) / 2**31
+    raw = prev + np.frombuffer(det_bytes("sparse-step", 4 * n_params), dtype="<i4").astype(np.float32) / 2**36
+    result = difffile.make_diff(prev, raw, leaf, groups=groups)
+    data = result.diff.encode()
+    dense = difffile.expand(result.diff.records, leaf, groups)
+    bad = []
+    for index in ([2, 1], [1, 1], [1, 4]):
+        rec = result.diff.records[0].copy()
+        rec[:4] = np.array(index, "<u2").view(np.uint8)
+        bad.append({"index": index, "record": hx(rec.tobytes())})
+    return {"n_params": n_params, "leaf_size": leaf, "groups": groups,
+            "prev_checkpoint": hx(checkpoint.pad(prev, leaf).tobytes()),
+            "raw_checkpoint": hx(checkpoint.pad(raw, leaf).tobytes()),
+            "new_root": hx(result.new_tree.root), "diff_root": hx(result.diff_tree.root),
+            "diff_file": hx(data), "records": [hx(r.tobytes()) for r in result.diff.records],
+            "dense_records": [hx(r.tobytes()) for r in dense], "malformed": bad}
+
+
 def _bits(x: np.ndarray) -> list[int]:
     return np.atleast_1d(np.asarray(x, dtype=np.float32)).view(np.uint32).tolist()
 
@@ -236,7 +258,7 @@ def leaf_vectors() -> dict:
 def main() -> None:
     for name, build in (("merkle", merkle_vectors), ("seedstream", seedstream_vectors),
                         ("mxint4", mxint4_vectors), ("diff", diff_vectors), ("float32", float32_vectors),
-                        ("leaf", leaf_vectors)):
+                        ("leaf", leaf_vectors), ("sparse", sparse_vectors)):
         (HERE / f"{name}.json").write_text(json.dumps(build(), indent=1) + "\n")
         print(f"wrote tests/vectors/{name}.json")
 
