@@ -182,3 +182,8 @@ def test_sparse_diffs_get_clear_errors():
             difffile.read(BytesSource(bad))
     with pytest.raises(FormatError, match="NaN"):  # a diverged group is refused, not left out
         difffile.make_diff(prev, np.r_[raw[:-1], np.float32("nan")], 128, groups=1)
+    # Review finding: a 147-byte file naming leaves of 2^30 parameters expanded to gigabytes.
+    huge = data[:20] + (1 << 30).to_bytes(4, "little") + data[24:124] + (1).to_bytes(4, "little") + bytes(19)
+    huge = huge[:12] + (1).to_bytes(8, "little") + huge[20:]
+    with pytest.raises(FormatError, match="to 16,384"):
+        difffile.read(BytesSource(huge))
