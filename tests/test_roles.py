@@ -184,6 +184,19 @@ def test_a_miner_killed_mid_round_resumes_without_retraining(net, monkeypatch):
     assert counting.runs == 1 and report.submission_id > 0
     assert again.work() is None  # submitted: nothing more this round
     assert sc.pogo.submission(report.submission_id).new_root.hex() == resumed.state.roots["new"]
+    assert again.claim() == 0 and again.state.unclaimed == [report.submission_id]  # followed until its reward is settled
+
+    # Killed after the reveal landed, before it was recorded: the chain answers AlreadySubmitted.
+    # The miner gives the round up, carries its residual forward, and finds the update (whose id
+    # it never learnt) with one scan on its next claim.
+    path = again.state_path
+    path.write_text(json.dumps(json.loads(path.read_text()) | {"phase": "committed", "unclaimed": []}))
+    residual_path(again.ctx).unlink(missing_ok=True)
+    hidden = miner(net, 10, trainer=counting)
+    assert hidden.work() is None and hidden.state.phase == "submitted" and hidden.state.unclaimed is None
+    made = hidden.ctx.workdir / f"round-{hidden.state.round}" / "residual.npy"
+    assert not made.exists() or residual_path(hidden.ctx).read_bytes() == made.read_bytes()
+    assert hidden.claim() == 0 and hidden.state.unclaimed == [report.submission_id]  # undecided: kept
 
 
 def test_a_restarted_verifier_does_not_vote_twice(net):

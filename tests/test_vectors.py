@@ -38,6 +38,12 @@ def test_seedstream_vectors():
         assert seedstream.purpose(p["tag"], p["seat"]) == b(p["purpose"])
     for d in v["draws"]:
         assert seedstream.draw(b(d["seed"]), b(d["purpose"]), d["k"]) == int(d["value"])
+        # the three words side by side are abi.encode's bytes
+        words = seedstream.encode(["bytes32", "bytes32", "uint256"], [b(d["seed"]), b(d["purpose"]), d["k"]])
+        assert int.from_bytes(seedstream.keccak(words), "big") == int(d["value"])
+    seed = b(v["draws"][0]["seed"])
+    every = seedstream.batch_offsets(seed, seedstream.TRAIN_BATCH, 0, 40, 10_000, 32)
+    assert seedstream.batch_offsets(seed, seedstream.TRAIN_BATCH, 0, 40, 10_000, 32, start=17) == every[17:]
     for s in v["leaf_indices"]:
         got = seedstream.leaf_indices(b(s["seed"]), s["seat"], s["count"], s["n_leaves"])
         assert got == s["indices"] and len(set(got)) == len(got) == min(s["count"], s["n_leaves"])

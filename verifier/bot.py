@@ -44,6 +44,7 @@ FINAL = (Status.ACCEPTED, Status.REJECTED, Status.EXPIRED, Status.NOT_ACCEPTED)
 SEED_HORIZON = 256  # blockhash() reaches back this far (PoGO.sol)
 DRAW_DELAY = 3  # the first block drawCommittee accepts, after submitBlock (PoGO.sol)
 DRAW_GRACE = 16  # blocks a keeper leaves another keeper's draw to it (well inside SEED_HORIZON)
+RESCAN_BLOCKS = 32  # at most this many blocks are scanned again after a restart
 # Reverts that mean another party moved the state first: expected, and quiet.
 LOST_RACES = ("WrongStatus", "AlreadySettled", "AlreadyVoted", "WindowOpen", "WindowClosed", "RoundStillOpen",
               "NotAggregating", "Aggregating", "NotDecided", "SeedNotReady", "Reverted", "NotOpen")
@@ -69,6 +70,7 @@ class Vote:
     verdict: Verdict
     seconds: float
     gas: int
+    cpu_seconds: float = 0.0  # this thread's CPU time in the check (seconds also counts waits)
 
 
 class VerifierBot:
@@ -83,25 +85,34 @@ class VerifierBot:
         self.checker = AggregateChecker(ctx)
         self.state_path = ctx.workdir / "verifier.json"
         self.state = BotState(**json.loads(self.state_path.read_text())) if self.state_path.exists() else BotState()
+        self._saved_scan = self.state.scanned_to
         self.votes: list[Vote] = []
         self.errors = 0            # exceptions caught in per-submission handling (benchmarks count them)
         self._waiting: dict[int, str] = {}
+        self._seats: dict[tuple[int, bytes], int | None] = {}
+        self._params = None
         self.epoch_blocks = self.pogo.epoch_blocks()  # no draw on an epoch's first block
 
     def _save(self) -> None:
         write_bytes_atomic(self.state_path, json.dumps(asdict(self.state), indent=1).encode())
+        self._saved_scan = self.state.scanned_to
 
     def poll(self) -> list[Vote]:
         """One pass over the chain; returns the votes cast. Raises only when the chain itself
         cannot be read (the caller's loop retries with backoff)."""
         self.votes = []
         latest = self.pogo.w3.eth.block_number
+        found = False
         if self.state.scanned_to <= latest:
             for sid in self._new_submissions(self.state.scanned_to, latest):
                 if sid not in self.state.open:
                     self.state.open.append(sid)
+                    found = True
+        # A scan that found nothing is saved now and then: a restart scans those blocks again,
+        # which finds nothing new (an fsync a poll was most of an idle bot's time).
         self.state.scanned_to = latest + 1
-        self._save()
+        if found or self.state.scanned_to - self._saved_scan >= RESCAN_BLOCKS:
+            self._save()
         for sid in list(self.state.open):
             self._guarded(f"submission {sid}", self._advance, sid, latest)
         if self.keeper or self.aggregator:
@@ -145,21 +156,26 @@ class VerifierBot:
                 self._try(self.pogo.draw_committee, sid)
             s = self.pogo.submission(sid)
         if s.status == Status.VOTING:
-            seat = self.pogo.seat_of(sid, self.address)
+            seat = self._seat(sid, s)
             if seat is not None and str(sid) not in self.state.voted and latest < s.vote_deadline:
                 self._vote(sid, seat, s, latest)
+                s = self.pogo.submission(sid)
             elif seat is not None and str(sid) in self.state.voted and sid not in self.state.revealed \
                     and latest > s.vote_deadline:
                 self._reveal(sid, seat)
-            if self._decided(sid):
+                s = self.pogo.submission(sid)
+            if self._decided(s):
                 self._try(self.pogo.finalize, sid)
                 s = self.pogo.submission(sid)
         if s.status in FINAL:
-            if s.status == Status.ACCEPTED and sid not in self.state.pinned:
+            if s.status == Status.ACCEPTED and sid not in self.state.pinned and \
+                    (str(sid) in self.state.voted or (self.aggregator and s.kind == 0)):
+                # its committee keeps its data, and the aggregator the updates it averages; a
+                # keeper pinning all it follows would keep every update of the network
                 self._pin(sid)
             elif s.status != Status.ACCEPTED and str(sid) in self.state.voted:
                 self._unpin(sid)  # what checking it pinned is no longer needed
-            seat = self.pogo.seat_of(sid, self.address)
+            seat = self._seat(sid, s)
             if seat is not None and sid not in self.state.settled:
                 self._try(self.pogo.settle_seat, sid, seat)
                 self.state.settled.append(sid)
@@ -170,12 +186,21 @@ class VerifierBot:
         i, n = self.keeper_slot
         return sid % n == i or waited >= DRAW_DELAY + DRAW_GRACE
 
-    def _decided(self, sid: int) -> bool:
-        """Whether finalize would succeed now (the contract's rule, section 5)."""
-        s = self.pogo.submission(sid)
-        size = self.pogo.task(self.ctx.task_id).params.committee_size
+    def _seat(self, sid: int, s) -> int | None:
+        """This bot's seat on the submission's committee, or None. The members are fixed by the
+        draw, and committee_hash names them, so a seat is read from the chain once."""
+        key = (sid, s.committee_hash)
+        if key not in self._seats:
+            self._seats[key] = self.pogo.seat_of(sid, self.address)
+        return self._seats[key]
+
+    def _decided(self, s) -> bool:
+        """Whether finalize would succeed now (the contract's rule, section 5), for the
+        submission as just read; the task's parameters never change, so they are read once."""
+        if self._params is None:
+            self._params = self.pogo.task(self.ctx.task_id).params
+        size, vote_blocks = self._params.committee_size, self._params.vote_blocks
         quorum = 2 * ((size - 1) // 3) + 1  # the contract's PBFT quorum, 2f + 1 of 3f + 1
-        vote_blocks = self.pogo.task(self.ctx.task_id).params.vote_blocks
         block = self.pogo.w3.eth.block_number
         closed = block > s.vote_deadline + vote_blocks  # the reveals have closed
         may_vote = s.seats if block <= s.vote_deadline else s.commits
@@ -190,7 +215,7 @@ class VerifierBot:
             self.state.voted[str(sid)] = {"reason": Reason(earlier["reason"]).name, "improvement": earlier["improvement"]}
             self._save()
             return
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.thread_time()
         p = self.ctx.log.submission(sid)
         head_root = self.ctx.head_root()
         task = self.pogo.task(self.ctx.task_id)
@@ -208,7 +233,7 @@ class VerifierBot:
                     self._waiting[sid] = str(exc)
                 return
             verdict = Verdict(Reason.DATA_UNAVAILABLE, 0, str(exc))
-        seconds = time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, time.thread_time() - cpu
         if verdict.fraud is not None and self._prove(sid, verdict):
             return  # rejected on chain by the proof: no vote needed
         ballot = {"seat": seat, "approve": verdict.approve, "improvement": verdict.improvement,
@@ -221,7 +246,7 @@ class VerifierBot:
         self.state.voted[str(sid)] = {"reason": verdict.reason.name, "improvement": verdict.improvement}
         self._save()
         gas = receipt["gasUsed"] if receipt else 0
-        self.votes.append(Vote(sid, seat, verdict, seconds, gas))
+        self.votes.append(Vote(sid, seat, verdict, seconds, gas, cpu))
         self.progress(f"seat {seat} of update {sid}: {verdict.reason.name} {verdict.detail} (committed)")
 
     def _prove(self, sid: int, verdict: Verdict) -> bool:

@@ -141,9 +141,9 @@ class UpdateChecker:
             h = diff.header
             if h.new_root != sub.new_root or h.diff_root != sub.diff_root:
                 problems.append("header roots differ from the roots submitted on chain")
-            earlier = [p.submission_id for p in self.ctx.log.submissions(self.ctx.task_id, to_block=sub.block)
-                       if p.submission_id < sub.submission_id and p.diff_root == sub.diff_root
-                       and p.prev_root == sub.prev_root]
+            # a copy shares the base, so only submissions made on that base can be its original
+            earlier = [p.submission_id for p in self.ctx.log.submissions_on(self.ctx.task_id, sub.prev_root, sub.block)
+                       if p.submission_id < sub.submission_id and p.diff_root == sub.diff_root]
             if earlier:
                 problems.append(f"a copy of submission {earlier[0]}'s diff")
         try:
@@ -217,13 +217,12 @@ def measure(model: dict, block: int, prev: np.ndarray, theta_new: np.ndarray, tr
     manifest.load_into(net_prev, prev)
     manifest.load_into(net_new, theta_new)
     device = _device()
-    offsets = seedstream.batch_offsets(seed, seedstream.TRAIN_BATCH, SHARED_SEAT, rules.max_windows,
-                                       len(train_tokens), block)
     lp, ln = np.zeros(0), np.zeros(0)
     looks = rules.looks()
     verdict, ev = None, None
     for n in looks:
-        more = offsets[lp.size:n]
+        more = seedstream.batch_offsets(seed, seedstream.TRAIN_BATCH, SHARED_SEAT, n, len(train_tokens), block,
+                                        start=lp.size)
         lp = np.concatenate([lp, window_losses(net_prev, train_tokens, more, block, device)])
         ln = np.concatenate([ln, window_losses(net_new, train_tokens, more, block, device)])
         ev = judgment.Evidence.paired(lp, ln)

@@ -73,6 +73,9 @@ class MinerState:
     losses: list = field(default_factory=list)
     claimed: list = field(default_factory=list)
     timings: dict = field(default_factory=dict)
+    # this miner's revealed updates whose reward is not settled yet, across rounds; None: not
+    # known (a state file from before this list, or a crash that hid a reveal), found by one scan
+    unclaimed: list | None = None
 
 
 @dataclass
@@ -121,7 +124,7 @@ class Miner:
             return None
         head_root = task.head_root
         if self.state.round != task.round or self.state.head_root != head_root.hex():
-            self.state = MinerState(round=task.round, head_root=head_root.hex())
+            self.state = MinerState(round=task.round, head_root=head_root.hex(), unclaimed=self.state.unclaimed)
             self._save()
         latest = self.ctx.pogo.w3.eth.block_number
         commit_end = task.round_start + task.params.round_blocks
@@ -231,8 +234,10 @@ class Miner:
         except ChainError as exc:
             if exc.name == "AlreadySubmitted":
                 # A crash after the reveal landed: the diff is out, so its residual carries forward
-                # (keeping the old one would send again what this diff already carried).
+                # (keeping the old one would send again what this diff already carried), and its
+                # id, unknown here, is found by the next claim's scan.
                 self._carry_residual(task.round)
+                self.state.unclaimed = None
             if exc.name in ("InsufficientFreeStake", "StaleBase", "Aggregating", "AlreadySubmitted", "WindowClosed",
                             "BadReveal", "TaskIsEnded"):
                 return self._give_up(f"the update was refused ({exc})")
@@ -241,6 +246,8 @@ class Miner:
         timings["submit_tx_s"] = timings.get("submit_tx_s", 0.0) + time.perf_counter() - start
         self.state.submission_id = sid
         self.state.phase = "submitted"
+        if self.state.unclaimed is not None:
+            self.state.unclaimed.append(sid)
         self._carry_residual(task.round)
         self._save()
         shard = seedstream.shard_of(self.ctx.task_id, task.round, self.address, self.ctx.spec.n_shards)
@@ -294,35 +301,55 @@ class Miner:
     # -- after the vote ---------------------------------------------------------------
 
     def claim(self) -> int:
-        """Claim the rewards of this miner's accepted updates whose rounds have closed."""
+        """Claim the rewards of this miner's accepted updates whose rounds have closed. It
+        follows its own updates, so a poll costs the same in a task's thousandth round as in
+        its first (scanning the task's history instead grew with every round)."""
+        if self.state.unclaimed is None:
+            self.state.unclaimed = [p.submission_id for p in self.ctx.log.submissions(self.ctx.task_id)
+                                    if p.miner == self.address and p.kind == 0]
         total = 0
-        for sid, amount in claim_rewards(self.ctx, self.address, skip=self.state.claimed):
-            if amount is not None:
-                total += amount
+        for sid in list(self.state.unclaimed):
+            amount = claim_reward(self.ctx, sid)
+            if amount is None:
+                continue  # undecided, or its round is open
+            total += amount
+            self.state.unclaimed.remove(sid)
+            if amount:
                 self.state.claimed.append(sid)
-                self._save()
+            self._save()
         return total
 
 
-def claim_rewards(ctx: Context, address: str, skip=()) -> Iterator[tuple[int, int | None]]:
-    """Claim, one by one, the rewards of ``address``'s accepted updates to the task: yields each
-    (submission id, amount), or (id, None) while its round has not closed. A reward claimed
-    since it was read (by another process on the key) counts as claimed."""
+def claim_reward(ctx: Context, sid: int) -> int | None:
+    """Claim submission ``sid``'s reward: the amount paid, 0 when there is nothing to claim (not
+    accepted, or claimed already, by this process or another on the key), or None while the
+    vote or the round is still open."""
+    s = ctx.pogo.submission(sid)
+    if s.status in (Status.PENDING, Status.VOTING):
+        return None
+    if s.status != Status.ACCEPTED or s.reward_claimed:
+        return 0
+    try:
+        receipt = ctx.pogo.claim_reward(sid)
+    except ChainError as exc:
+        if exc.name == "RoundNotClosed":
+            return None
+        if exc.name == "NothingToClaim":
+            return 0
+        raise
+    return ctx.pogo.events(receipt, "Rewarded")[0]["amount"]
+
+
+def claim_rewards(ctx: Context, address: str) -> Iterator[tuple[int, int | None]]:
+    """Claim, one by one, the rewards of ``address``'s accepted updates to the task, found by
+    scanning its history (for a miner that stopped): yields each (submission id, amount), or
+    (id, None) while its round has not closed."""
     for p in ctx.log.submissions(ctx.task_id):
-        if p.miner != address or p.kind != 0 or p.submission_id in skip:
+        if p.miner != address or p.kind != 0 or ctx.pogo.submission(p.submission_id).status != Status.ACCEPTED:
             continue
-        s = ctx.pogo.submission(p.submission_id)
-        if s.status != Status.ACCEPTED or s.reward_claimed:
-            continue
-        try:
-            receipt = ctx.pogo.claim_reward(p.submission_id)
-        except ChainError as exc:
-            if exc.name == "RoundNotClosed":
-                yield p.submission_id, None
-            elif exc.name != "NothingToClaim":
-                raise
-            continue
-        yield p.submission_id, ctx.pogo.events(receipt, "Rewarded")[0]["amount"]
+        amount = claim_reward(ctx, p.submission_id)
+        if amount != 0:
+            yield p.submission_id, amount
 
 
 def run_job(ctx: Context, trainer, job: dict, progress=None) -> tuple[np.ndarray, list[float], np.ndarray]:

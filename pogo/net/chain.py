@@ -16,6 +16,7 @@ from eth_utils import keccak
 from web3 import Web3
 from web3.contract import Contract
 from web3.exceptions import ContractCustomError, ContractLogicError, Web3RPCError
+from web3.types import RPCEndpoint
 
 from pogo.errors import PogoError
 from pogo.net.artifacts import Artifact
@@ -42,7 +43,10 @@ def dev_account(index: int) -> LocalAccount:
 
 
 def connect(rpc_url: str) -> Web3:
-    w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 60}))
+    # web3 asks the node for its chain id before every call it validates: remember it instead
+    # (half of a bot's requests were eth_chainId).
+    w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 60}, cache_allowed_requests=True,
+                                cacheable_requests={RPCEndpoint("eth_chainId")}))
     if not w3.is_connected():
         raise PogoError(f"no Ethereum node answers at {rpc_url}: start one with `pogo devnet up`, or pass --rpc")
     return w3

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 from pogo.errors import PogoError
 from pogo.net.contract import PoGOContract
+
+DRAWN_CACHE_BLOCKS = 4096  # how far back EventLog.committee_drawn keeps what it read
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,7 @@ class HeadStep:
     round: int
     root: bytes
     from_submission: int
+    block: int
 
 
 def _published(log) -> Published:
@@ -50,6 +54,14 @@ class EventLog:
         self.pogo = pogo
         self.events = pogo.contract.events
         self.from_block = from_block
+        # CommitteeDrawn by block, for [_drawn_lo, _drawn_hi]: bots sharing this log (threads of
+        # one process) read each draw once between them, not once each.
+        self._drawn: dict[int, list[dict]] = {}
+        self._drawn_lo, self._drawn_hi = 0, -1
+        self._drawn_lock = threading.Lock()
+        # each head's submissions so far, for the copy check: (task, head) -> (read to block, list)
+        self._on: dict[tuple[int, bytes], tuple[int, list[Published]]] = {}
+        self._on_lock = threading.Lock()
 
     def _logs(self, name: str, from_block: int | None = None, to_block: int | str = "latest", **filters) -> list:
         event = getattr(self.events, name)
@@ -74,10 +86,47 @@ class EventLog:
 
     def heads(self, task_id: int) -> list[HeadStep]:
         """Every head the task has had, oldest first: its lineage (section 7)."""
-        return [HeadStep(log["args"]["round"], log["args"]["root"], log["args"]["fromSubmission"])
+        return [HeadStep(log["args"]["round"], log["args"]["root"], log["args"]["fromSubmission"], log["blockNumber"])
                 for log in self._logs("HeadAdvanced", taskId=task_id)]
 
+    def submissions_on(self, task_id: int, prev_root: bytes, to_block: int) -> list[Published]:
+        """The task's submissions up to ``to_block`` made while ``prev_root`` was the head (empty
+        when it never was). Read from the block it became the head and remembered: each call
+        reads only the blocks no earlier call read, so checking a round's thousand updates
+        decodes each of them once, not once per check."""
+        with self._on_lock:
+            key = (task_id, prev_root)
+            if key not in self._on:
+                since = [s.block for s in self.heads(task_id) if s.root == prev_root]
+                if not since:
+                    return []
+                self._on = {k: v for k, v in self._on.items() if k[0] != task_id}  # an older head's: done
+                self._on[key] = (since[-1] - 1, [])
+            read_to, subs = self._on[key]
+            if to_block > read_to:
+                subs = subs + [p for p in self.submissions(task_id, read_to + 1, to_block) if p.prev_root == prev_root]
+                self._on[key] = (to_block, subs)
+            return [p for p in subs if p.block <= to_block]
+
     def committee_drawn(self, from_block: int, to_block: int | str = "latest") -> list[dict]:
+        """The committees drawn in blocks [from_block, to_block]. Closed ranges are cached as a
+        window of at most DRAWN_CACHE_BLOCKS blocks that grows forward, the way pollers ask."""
+        if to_block == "latest":
+            return self._read_drawn(from_block, to_block)
+        with self._drawn_lock:  # one reader at a time: the others then find the blocks cached
+            if not self._drawn_lo <= from_block <= self._drawn_hi + 1:  # outside the window: restart it here
+                self._drawn, self._drawn_lo, self._drawn_hi = {}, from_block, from_block - 1
+            if to_block > self._drawn_hi:
+                for e in self._read_drawn(self._drawn_hi + 1, to_block):
+                    self._drawn.setdefault(e["block"], []).append(e)
+                self._drawn_hi = to_block
+            drawn = [e for b in range(from_block, to_block + 1) for e in self._drawn.get(b, ())]
+            while self._drawn_hi - self._drawn_lo >= DRAWN_CACHE_BLOCKS:
+                self._drawn.pop(self._drawn_lo, None)
+                self._drawn_lo += 1
+            return drawn
+
+    def _read_drawn(self, from_block: int, to_block: int | str) -> list[dict]:
         return [dict(log["args"]) | {"block": log["blockNumber"]}
                 for log in self._logs("CommitteeDrawn", from_block, to_block)]
 

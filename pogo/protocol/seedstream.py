@@ -46,6 +46,10 @@ def purpose(tag: str, seat: int = 0) -> bytes:
 
 def draw(seed: bytes, purpose_: bytes, k: int) -> int:
     """The k-th number of the stream for one purpose, as a uint256."""
+    if len(seed) == len(purpose_) == 32 and 0 <= k < 1 << 256:
+        # abi.encode(bytes32, bytes32, uint256) is the three words side by side; eth_abi's
+        # general encoder took most of a tiny model's measurement (1,024 draws a seat)
+        return int.from_bytes(keccak(seed + purpose_ + k.to_bytes(32, "big")), "big")
     return int.from_bytes(keccak(encode(["bytes32", "bytes32", "uint256"], [seed, purpose_, k])), "big")
 
 
@@ -73,13 +77,14 @@ def leaf_indices(seed: bytes, seat: int, count: int, n_leaves: int) -> list[int]
     return distinct_indices(seed, purpose(LEAVES, seat), count, n_leaves)
 
 
-def batch_offsets(seed: bytes, tag: str, seat: int, count: int, n_tokens: int, block: int) -> list[int]:
-    """Start offsets of ``count`` evaluation windows of ``block + 1`` tokens in a shard."""
+def batch_offsets(seed: bytes, tag: str, seat: int, count: int, n_tokens: int, block: int, start: int = 0) -> list[int]:
+    """Start offsets of evaluation windows ``start`` to ``count - 1`` (each ``block + 1``
+    tokens) in a shard: the stream's prefix, so a measurement draws only the windows it scores."""
     span = n_tokens - block
     if span < 1:
         raise PogoError(f"a shard of {n_tokens} tokens is too short for windows of {block + 1}")
     p = purpose(tag, seat)
-    return [draw(seed, p, k) % span for k in range(count)]
+    return [draw(seed, p, k) % span for k in range(start, count)]
 
 
 def draw_committee(seed: bytes, weights: Sequence[int], size: int, exclude: int | None = None,
