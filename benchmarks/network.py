@@ -72,6 +72,7 @@ class Setup:
     workdir: str
     n_shards: int
     steps: int
+    poll_s: float = 2.0     # between passes of the miners and of the seats-only bots
 
 
 # -- set-up: stakes, registrations and the task ----------------------------------------------
@@ -122,7 +123,7 @@ def setup(state, args, workdir: Path) -> Setup:
     while w3.eth.block_number % epoch:
         time.sleep(args.block_time / 2)
     return Setup(state.rpc_url, state.ipfs_api, pogo.address, 0, task, miners, verifiers, cheaters, args.rounds,
-                 str(workdir), args.shards, args.steps)
+                 str(workdir), args.shards, args.steps, args.poll_seconds)
 
 
 # -- the miners: the real loop, with training shared per shard ---------------------------------
@@ -238,7 +239,7 @@ def miners_main(s: Setup, indices: list[int], out: str) -> None:
         while not finished():
             list(pool.map(step, miners))
             Path(out).write_text(json.dumps({"errors": errors}))
-            time.sleep(0.5)
+            time.sleep(s.poll_s)
     Path(out).write_text(json.dumps({"errors": errors}))
 
 
@@ -305,7 +306,7 @@ def bots_main(s: Setup, indices: list[int], keepers: list[int], aggregator: int 
                     break
             except Exception:  # noqa: BLE001 - the chain is restarting (stress): keep polling
                 time.sleep(1)
-            time.sleep(0.5)
+            time.sleep(s.poll_s)
     done.set()
     for t in threads:
         t.join(timeout=60)
@@ -423,6 +424,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--block-time", type=int, default=1, help="seconds between blocks")
     parser.add_argument("--round-blocks", type=int, default=60, help="the commit window, in blocks")
     parser.add_argument("--vote-blocks", type=int, default=60, help="each vote window, in blocks")
+    parser.add_argument("--poll-seconds", type=float, default=2.0,
+                        help="pause between passes of the miners and of the seats-only bots (keepers: 0.5 s)")
     parser.add_argument("--miner-processes", type=int, default=2)
     parser.add_argument("--bot-processes", type=int, default=4)
     parser.add_argument("--keepers", type=int, default=4,
