@@ -378,6 +378,20 @@ def test_a_slot_taken_in_this_epoch_is_never_drawn_in_it(sc, task):
     assert f.drawWeight().call() == f.poolWeight().call()
 
 
+def test_a_keeper_draws_several_committees_in_one_go(sc, task):
+    """draw_committees sends every draw before it waits for any (several share a block on a
+    chain with block times); a draw someone made first comes back as its error, not raised."""
+    sids = submit_all(sc, task, [(0, ROOT_A), (1, ROOT_B)])
+    sc.ready_to_draw(sids[-1])
+    epoch = sc.pogo.epoch_blocks()
+    while any((sc.block() + k) % epoch == 0 for k in range(4)):  # Anvil mines each draw into its own block
+        sc.mine(1)
+    drawn = sc.pogo.draw_committees(sids)
+    assert all(isinstance(drawn[sid], dict) and sc.pogo.submission(sid).status == Status.VOTING for sid in sids)
+    again = sc.pogo.draw_committees(sids)
+    assert all(isinstance(again[sid], ChainError) and again[sid].name == "WrongStatus" for sid in sids)
+
+
 def test_no_draw_in_an_epochs_first_block(sc, task):
     """The producer of an epoch's last block knows the next block's prevrandao and can still
     change that epoch's weights: a draw in the epoch's first block would let it grind."""

@@ -67,6 +67,8 @@ def test_an_exception_in_one_submission_is_reported_and_retried_not_fatal(net, m
     sc, bot = net["sc"], net["bots"][0]
     report = sc.work([net["miners"][0]], net["task"])[0]
     sc.ready_to_draw(report.submission_id)
+    assert bot.poll() == []  # a keeper sends the draws a pass finds ready at its end; it votes on the next pass
+    assert sc.pogo.submission(report.submission_id).status == Status.VOTING
     real = type(bot.checker).check
     calls = []
 

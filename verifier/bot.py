@@ -90,6 +90,7 @@ class VerifierBot:
         self.errors = 0            # exceptions caught in per-submission handling (benchmarks count them)
         self._waiting: dict[int, str] = {}
         self._seats: dict[tuple[int, bytes], int | None] = {}
+        self._to_draw: list[int] = []
         self._params = None
         self.epoch_blocks = self.pogo.epoch_blocks()  # no draw on an epoch's first block
 
@@ -113,8 +114,11 @@ class VerifierBot:
         self.state.scanned_to = latest + 1
         if found or self.state.scanned_to - self._saved_scan >= RESCAN_BLOCKS:
             self._save()
+        self._to_draw = []
         for sid in list(self.state.open):
             self._guarded(f"submission {sid}", self._advance, sid, latest)
+        if self._to_draw:
+            self._guarded("the draws", self._draw, self._to_draw)
         if self.keeper or self.aggregator:
             self._guarded("the round", self._advance_round)
         return self.votes
@@ -152,8 +156,9 @@ class VerifierBot:
             elif self._my_draw(sid, latest - s.submit_block) and latest % self.epoch_blocks \
                     and (latest + 1) % self.epoch_blocks:
                 # this keeper's share (or overdue), not on an epoch's first block: the estimate runs on
-                # `latest`, the tx lands in the next
-                self._try(self.pogo.draw_committee, sid)
+                # `latest`, the tx lands in the next; sent with the pass's other draws (_draw)
+                self._to_draw.append(sid)
+                return
             s = self.pogo.submission(sid)
         if s.status == Status.VOTING:
             seat = self._seat(sid, s)
@@ -181,6 +186,12 @@ class VerifierBot:
                 self.state.settled.append(sid)
             self.state.open.remove(sid)
             self._save()
+
+    def _draw(self, sids: list[int]) -> None:
+        """Draw the committees this pass found ready, in one go; the next pass follows them."""
+        for sid, result in self.pogo.draw_committees(sids).items():
+            if isinstance(result, ChainError) and result.name not in LOST_RACES:
+                self.progress(f"drawing the committee of update {sid}: {result}")
 
     def _my_draw(self, sid: int, waited: int) -> bool:
         i, n = self.keeper_slot

@@ -86,6 +86,16 @@ def decode_revert(abi: list, data: str | bytes | dict | None) -> ChainError:
     return ChainError("Unknown", (raw.hex(),))
 
 
+@dataclass(frozen=True)
+class Sent:
+    """A transaction broadcast and not yet waited for (Client.broadcast, Client.wait)."""
+
+    tx_hash: bytes
+    gas: int
+    call: Any
+    abi: list
+
+
 class Client:
     """One signer on one chain, sending transactions to contracts it knows the ABI of."""
 
@@ -105,7 +115,21 @@ class Client:
         is the estimate plus ``headroom_pct`` percent and GAS_MARGIN."""
         return self._send(getattr(contract.functions, fn)(*args), contract.abi, value, headroom_pct)
 
+    def broadcast(self, contract: Contract, fn: str, *args: Any, headroom_pct: int = 25) -> Sent:
+        """Send ``contract.fn(*args)`` without waiting for it (several can share a block); a
+        revert at the estimate raises ChainError now, one in its block at ``wait``."""
+        call = getattr(contract.functions, fn)(*args)
+        return Sent(*self._broadcast(call, contract.abi, 0, headroom_pct), call, contract.abi)
+
+    def wait(self, sent: Sent) -> dict:
+        """The receipt of a broadcast transaction; raise ChainError if it reverted."""
+        return self._receipt(sent.tx_hash, sent.gas, sent.call, sent.abi, 0)
+
     def _send(self, call: Any, abi: list, value: int = 0, headroom_pct: int = 25) -> dict:
+        tx_hash, gas = self._broadcast(call, abi, value, headroom_pct)
+        return self._receipt(tx_hash, gas, call, abi, value)
+
+    def _broadcast(self, call: Any, abi: list, value: int, headroom_pct: int) -> tuple[bytes, int]:
         try:
             tx = call.build_transaction({"from": self.address, "value": value,
                                          "nonce": self.w3.eth.get_transaction_count(self.address, "pending")})
@@ -119,11 +143,13 @@ class Client:
         except Web3RPCError as exc:
             raise PogoError(f"the node refused the transaction: {exc}") from None
         signed = self.account.sign_transaction(tx)
-        tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
+        return self.w3.eth.send_raw_transaction(signed.raw_transaction), tx["gas"]
+
+    def _receipt(self, tx_hash: bytes, gas: int, call: Any, abi: list, value: int) -> dict:
         receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120)
         if receipt["status"] != 1:
-            if receipt["gasUsed"] >= tx["gas"]:
-                raise ChainError("OutOfGas", (), f"transaction {tx_hash.hex()} ran out of gas ({tx['gas']})")
+            if receipt["gasUsed"] >= gas:
+                raise ChainError("OutOfGas", (), f"transaction {tx_hash.hex()} ran out of gas ({gas})")
             raise self._why_reverted(call, abi, value, receipt, tx_hash.hex())
         return dict(receipt)
 

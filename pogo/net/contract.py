@@ -270,11 +270,31 @@ class PoGOContract:
         receipt = self._tx("proposeAggregate", task_id, new_root, diff_root, diff_cid, tree_cid, checkpoint_cid)
         return self._event(receipt, "UpdateSubmitted")["submissionId"], receipt
 
+    # A draw's gas depends on the seed of the block it lands in (how many picks collide, each a
+    # tree descent), which the estimate's block does not share: a 25 % headroom once ran out.
+    DRAW_HEADROOM_PCT = 100
+
     def draw_committee(self, submission_id: int) -> tuple[list[str], dict]:
-        # A draw's gas depends on the seed of the block it lands in (how many picks collide, each a
-        # tree descent), which the estimate's block does not share: a 25 % headroom once ran out.
-        receipt = self._tx("drawCommittee", submission_id, headroom_pct=100)
+        receipt = self._tx("drawCommittee", submission_id, headroom_pct=self.DRAW_HEADROOM_PCT)
         return list(self._event(receipt, "CommitteeDrawn")["members"]), receipt
+
+    def draw_committees(self, submission_ids: list[int]) -> dict[int, dict | ChainError]:
+        """Draw several committees at once: every draw is sent before any is waited for, so they
+        can share a block (one at a time, a keeper drew one committee a block). Each id maps to
+        its receipt, or to the ChainError that refused it (another keeper drew it first, ...)."""
+        sent, out = {}, {}
+        for sid in submission_ids:
+            try:
+                sent[sid] = self.client.broadcast(self.contract, "drawCommittee", sid,
+                                                  headroom_pct=self.DRAW_HEADROOM_PCT)
+            except ChainError as exc:
+                out[sid] = exc
+        for sid, tx in sent.items():
+            try:
+                out[sid] = self.client.wait(tx)
+            except ChainError as exc:
+                out[sid] = exc
+        return out
 
     def commit_vote(self, submission_id: int, seat: int, commitment: bytes) -> dict:
         """Commit to a vote (pogo.protocol.commitment.vote_commitment) until the vote deadline."""
