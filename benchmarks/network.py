@@ -333,6 +333,7 @@ class RoundRow:
     votes: int
     votes_per_verifier: float
     on_time: bool
+    draw_lag_blocks_max: int      # blocks from an update's reveal to its committee's draw (horizon: 256)
     steps_s: dict = field(default_factory=dict)
     fault: str = ""
 
@@ -374,13 +375,16 @@ def _round_row(w3, pogo, s: Setup, r: int, b0: int, b1: int, seconds: float, arg
     # each step: from the round's start (or the step before it) to its last event, in seconds of block time
     steps = {k: round(float(stamps.get(v[1], 0) - stamps.get(v[0], 0)), 1) for k, v in phases.items() if v}
     votes = len(logs["VoteCast"])
+    revealed = {log["args"]["submissionId"]: log["blockNumber"] for log in logs["UpdateSubmitted"]}
+    lags = [log["blockNumber"] - revealed[log["args"]["submissionId"]] for log in logs["CommitteeDrawn"]
+            if log["args"]["submissionId"] in ups]
     t = pogo.task(s.task).params
     deadline = t.round_blocks + t.vote_blocks + t.round_blocks  # commit + reveal windows, then the aggregation window
     return RoundRow(r, round(seconds, 1), b1 - b0, txs, gas, -(-gas // BLOCK_GAS_LIMIT), round(txs / max(seconds, 1e-9), 1),
                     len(updates), statuses.count("ACCEPTED"), statuses.count("REJECTED"),
                     {k: statuses.count(k) for k in sorted(set(statuses))},
                     any(a["kind"] == 1 for a in subs), votes, round(votes / len(s.verifiers), 2),
-                    b1 - b0 <= deadline + 2 * t.vote_blocks, steps, fault)
+                    b1 - b0 <= deadline + 2 * t.vote_blocks, max(lags, default=0), steps, fault)
 
 
 # One leaf's rebuild in a fraud proof against an aggregate of k updates (benchmarks.gas,
@@ -515,6 +519,8 @@ def _run(args, workdir: Path) -> int:
             "tps_sustained": round(np.mean([x.tps for x in rows]), 1) if rows else None,
             "votes_per_verifier_per_round": round(np.mean([x.votes_per_verifier for x in rows]), 2) if rows else None,
             "slowest_step": _slowest(rows),
+            "draw_lag_blocks_max": max((x.draw_lag_blocks_max for x in rows), default=None),
+            "expired": sum(x.outcomes.get("EXPIRED", 0) for x in rows),
             "rounds_closed": len(rows), "rounds_on_time": sum(x.on_time for x in rows),
             "on_time_fraction": round(sum(x.on_time for x in rows) / len(rows), 3) if rows else 0.0,
             "honest_lost_stake": sum(1 for i in honest if stakes1[i] < stakes0[i]),
