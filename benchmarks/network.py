@@ -13,7 +13,8 @@ committees and close rounds); the rest follow only the seats they are drawn for.
 
 ``--stress`` injects faults while the rounds run: a bot process killed and restarted (in the
 first round), the IPFS daemon restarted (the second), the chain node stopped and restarted
-from its state file (the third), and 10 % of the miners cheating throughout (``--cheat-fraction``). It reports whether
+from its state file (the third; with fewer rounds, the last round takes the rest, half a vote
+window apart), and 10 % of the miners cheating throughout (``--cheat-fraction``). It reports whether
 rounds kept closing, whether any honest party lost stake, and the share of rounds that closed
 on time.
 
@@ -472,8 +473,14 @@ def _run(args, workdir: Path) -> int:
         r, b0, t0 = pogo.task(s.task).round, w3.eth.block_number, time.perf_counter()
         faults = {1: "bot process killed and restarted", 2: "IPFS daemon restarted",
                   3: "chain node killed and restarted from its state"} if args.stress else {}
-        injected = set()
         p = pogo.task(s.task).params
+        # fault k in round k (the last round takes the rest, spaced by half a vote window):
+        # round -> [(blocks into the round, fault)]
+        schedule: dict[int, list[tuple[int, int]]] = {}
+        for k in faults:
+            at = schedule.setdefault(min(k, s.rounds) - 1, [])
+            at.append((p.round_blocks // 2 + len(at) * (p.vote_blocks // 2), k))
+        injected: dict[int, list[str]] = {}
         round_bound = 2 * p.round_blocks + 3 * p.vote_blocks  # the windows a round may use, aggregation included
         stalled_after = 4 * round_bound * args.block_time  # seconds: a round this late has stopped
         while r < s.rounds and time.perf_counter() - t0 < stalled_after:
@@ -484,15 +491,15 @@ def _run(args, workdir: Path) -> int:
             except Exception as exc:  # noqa: BLE001 - the chain is restarting
                 _say(f"chain unreachable ({exc.__class__.__name__}); waiting")
                 continue
-            fault = faults.get(r + 1) if (r + 1) not in injected and block > b0 + args.round_blocks // 2 else None
-            if fault:
-                injected.add(r + 1)
-                _say(f"round {r}: injecting: {fault}")
-                _inject(r + 1, devnet, bots, bchunks, s, keepers, out, args)
+            due = [k for at, k in schedule.get(r, []) if block > b0 + at and faults[k] not in injected.get(r, [])]
+            if due:
+                injected.setdefault(r, []).append(faults[due[0]])
+                _say(f"round {r}: injecting: {faults[due[0]]}")
+                _inject(due[0], devnet, bots, bchunks, s, keepers, out, args)
             if now_round > r:
                 b1 = block
                 rows.append(_round_row(w3, pogo, s, r, b0, b1, time.perf_counter() - t0, args,
-                                       faults.get(r + 1, "") if (r + 1) in injected else ""))
+                                       "; ".join(injected.get(r, []))))
                 print(json.dumps(asdict(rows[-1])), flush=True)
                 r, b0, t0 = now_round, b1, time.perf_counter()
         for p in [*procs, *bots.values()]:
