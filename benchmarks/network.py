@@ -73,7 +73,7 @@ class Setup:
     workdir: str
     n_shards: int
     steps: int
-    poll_s: float = 2.0     # between passes of the miners and of the seats-only bots
+    poll_s: float = 5.0     # between passes of the miners and of the seats-only bots
 
 
 # -- set-up: stakes, registrations and the task ----------------------------------------------
@@ -429,7 +429,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--block-time", type=int, default=1, help="seconds between blocks")
     parser.add_argument("--round-blocks", type=int, default=60, help="the commit window, in blocks")
     parser.add_argument("--vote-blocks", type=int, default=60, help="each vote window, in blocks")
-    parser.add_argument("--poll-seconds", type=float, default=2.0,
+    parser.add_argument("--poll-seconds", type=float, default=5.0,
                         help="pause between passes of the miners and of the seats-only bots (keepers: 0.5 s)")
     parser.add_argument("--miner-processes", type=int, default=2)
     parser.add_argument("--bot-processes", type=int, default=4)
@@ -455,7 +455,9 @@ def _run(args, workdir: Path) -> int:
 
     workdir.mkdir(parents=True, exist_ok=True)
     devnet = Devnet(workdir / "devnet", progress=_say)
-    state = devnet.up(block_time=args.block_time, interval_only=True)
+    # anvil writes its state as it stops (the stress restart's SIGTERM); a write every 2 s of a
+    # chain this size took a core of its own
+    state = devnet.up(block_time=args.block_time, interval_only=True, state_interval_s=60)
     try:
         s = setup(state, args, workdir)
         w3 = chain.connect(s.rpc)
@@ -570,11 +572,11 @@ def _inject(n: int, devnet, bots: dict, bchunks: list, s: Setup, keepers: list[i
     elif n == 2:  # the IPFS daemon stops and starts again on the same port and repository
         os.killpg(state.ipfs.pid, signal.SIGTERM)
         time.sleep(5)
-        devnet.up(block_time=args.block_time, interval_only=True)
+        devnet.up(block_time=args.block_time, interval_only=True, state_interval_s=60)
     elif n == 3:  # the chain node stops; it restarts from the state file it wrote
         os.killpg(state.anvil.pid, signal.SIGTERM)  # anvil writes its state as it stops
         subprocess.run(["sleep", "5"], check=False)
-        devnet.up(block_time=args.block_time, interval_only=True)
+        devnet.up(block_time=args.block_time, interval_only=True, state_interval_s=60)
 
 
 if __name__ == "__main__":

@@ -125,10 +125,14 @@ class VerifierBot:
 
     def _new_submissions(self, from_block: int, to_block: int) -> list[int]:
         """A keeper follows every submission of the task; any other bot, the ones it is seated on."""
+        drawn = self.ctx.log.committee_drawn(from_block, to_block)
+        for e in drawn:  # the draw fixes the members: this bot's seat on each, known without a call
+            members = e["members"]
+            self._seats[(e["submissionId"], e["committeeHash"])] = \
+                members.index(self.address) if self.address in members else None
         if self.keeper:
             return [p.submission_id for p in self.ctx.log.submissions(self.ctx.task_id, from_block, to_block)]
-        seated = [e["submissionId"] for e in self.ctx.log.committee_drawn(from_block, to_block)
-                  if self.address in e["members"]]
+        seated = [e["submissionId"] for e in drawn if self.address in e["members"]]
         return [sid for sid in seated if self.pogo.submission(sid).task_id == self.ctx.task_id]
 
     def _guarded(self, what: str, fn, *args) -> None:
@@ -169,7 +173,7 @@ class VerifierBot:
                     and latest > s.vote_deadline:
                 self._reveal(sid, seat)
                 s = self.pogo.submission(sid)
-            if self._decided(s):
+            if self._decided(s, latest):
                 self._try(self.pogo.finalize, sid)
                 s = self.pogo.submission(sid)
         if s.status in FINAL:
@@ -205,14 +209,14 @@ class VerifierBot:
             self._seats[key] = self.pogo.seat_of(sid, self.address)
         return self._seats[key]
 
-    def _decided(self, s) -> bool:
-        """Whether finalize would succeed now (the contract's rule, section 5), for the
-        submission as just read; the task's parameters never change, so they are read once."""
+    def _decided(self, s, block: int) -> bool:
+        """Whether finalize would succeed (the contract's rule, section 5), for the submission as
+        just read, at ``block`` (the poll's: an older block only defers a finalize to the next
+        poll); the task's parameters never change, so they are read once."""
         if self._params is None:
             self._params = self.pogo.task(self.ctx.task_id).params
         size, vote_blocks = self._params.committee_size, self._params.vote_blocks
         quorum = 2 * ((size - 1) // 3) + 1  # the contract's PBFT quorum, 2f + 1 of 3f + 1
-        block = self.pogo.w3.eth.block_number
         closed = block > s.vote_deadline + vote_blocks  # the reveals have closed
         may_vote = s.seats if block <= s.vote_deadline else s.commits
         unvoted = 0 if closed else may_vote - s.approvals - s.rejections

@@ -136,7 +136,7 @@ class Devnet:
     # -- up ---------------------------------------------------------------------------
 
     def up(self, anvil_port: int = 0, ipfs_port: int = 0, block_time: int = 0, chain: str = "anvil",
-           interval_only: bool = False) -> DevnetState:
+           interval_only: bool = False, state_interval_s: int = 2) -> DevnetState:
         """Start whatever is not already healthy; return the running network's addresses.
 
         ``block_time`` > 0 adds a block every that many seconds to the blocks each transaction
@@ -145,7 +145,9 @@ class Devnet:
         same accounts, chain id and block gas limit; the chain's port is still `anvil_port`).
         ``interval_only`` (anvil): transactions wait for the next block instead of mining their
         own, so each block packs what arrived, up to the 30M gas limit, as on a live chain
-        (benchmarks.network measures blocks per round that way).
+        (benchmarks.network measures blocks per round that way). ``state_interval_s``: how often
+        anvil writes its state file besides on stopping (each write is the whole chain: at a
+        thousand nodes, tens of MB every few seconds).
         """
         if chain not in CHAINS:
             raise PogoError(f"unknown chain {chain!r}: choose one of {', '.join(CHAINS)}")
@@ -155,7 +157,7 @@ class Devnet:
             self.progress(f"anvil already running at {state.anvil.url}")
         else:
             port = anvil_port or state.anvil.port or free_port()
-            state.anvil = (self._start_anvil(port, block_time, interval_only) if chain == "anvil"
+            state.anvil = (self._start_anvil(port, block_time, interval_only, state_interval_s) if chain == "anvil"
                            else self._start_ganache(port, block_time))
         self._save(state)
         if ipfs_healthy(state.ipfs.port) and _alive(state.ipfs.pid):
@@ -189,14 +191,15 @@ class Devnet:
         raise PogoError(f"{name} did not answer on 127.0.0.1:{port} within {START_TIMEOUT_S:.0f} s; "
                         f"see {self.dir / (name + '.log')}")
 
-    def _start_anvil(self, port: int, block_time: int = 0, interval_only: bool = False) -> Service:
+    def _start_anvil(self, port: int, block_time: int = 0, interval_only: bool = False,
+                     state_interval_s: int = 2) -> Service:
         binary = toolchain.anvil()
         if not port_is_free(port):
             raise PogoError(f"port {port} for anvil is already taken by another program; choose another with --anvil-port")
         self.progress(f"starting anvil on 127.0.0.1:{port}")
         chain_state = self.dir / "anvil-state.json"
         argv = [str(binary), "--host", "127.0.0.1", "--port", str(port), "--chain-id", str(CHAIN_ID),
-                "--accounts", "20", "--balance", "100000", "--state", str(chain_state), "--state-interval", "2",
+                "--accounts", "20", "--balance", "100000", "--state", str(chain_state), "--state-interval", str(state_interval_s),
                 "--config-out", str(self.dir / "anvil-accounts.json")]
         if block_time > 0:
             argv += ["--block-time", str(block_time)] + ([] if interval_only else ["--mixed-mining"])

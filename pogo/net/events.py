@@ -5,6 +5,9 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+from eth_abi import encode
+from eth_utils import keccak
+
 from pogo.errors import PogoError
 from pogo.net.contract import PoGOContract
 
@@ -127,7 +130,10 @@ class EventLog:
             return drawn
 
     def _read_drawn(self, from_block: int, to_block: int | str) -> list[dict]:
-        return [dict(log["args"]) | {"block": log["blockNumber"]}
+        """Each draw's arguments, its block, and ``committeeHash``: the hash of its members that
+        the submission stores (PoGO.drawCommittee), which names this draw among any other."""
+        return [dict(log["args"]) | {"block": log["blockNumber"],
+                                     "committeeHash": keccak(encode(["address[]"], [list(log["args"]["members"])]))}
                 for log in self._logs("CommitteeDrawn", from_block, to_block)]
 
     def accepted_updates(self, task_id: int, round_: int) -> list[Published]:
