@@ -89,8 +89,11 @@ class VerifierBot:
         self.votes: list[Vote] = []
         self.errors = 0            # exceptions caught in per-submission handling (benchmarks count them)
         self._waiting: dict[int, str] = {}
-        self._seats: dict[tuple[int, bytes], int | None] = {}
+        self._seats: dict[int, tuple[bytes, int | None]] = {}  # id -> (committee hash, this bot's seat)
         self._to_draw: list[int] = []
+        # what the scanned events said, for _idle: id -> its reveal's block; id -> (vote deadline, seat)
+        self._revealed: dict[int, int] = {}
+        self._draws: dict[int, tuple[int, int | None]] = {}
         self._params = None
         self.epoch_blocks = self.pogo.epoch_blocks()  # no draw on an epoch's first block
 
@@ -128,10 +131,14 @@ class VerifierBot:
         drawn = self.ctx.log.committee_drawn(from_block, to_block)
         for e in drawn:  # the draw fixes the members: this bot's seat on each, known without a call
             members = e["members"]
-            self._seats[(e["submissionId"], e["committeeHash"])] = \
-                members.index(self.address) if self.address in members else None
+            seat = members.index(self.address) if self.address in members else None
+            if self.keeper or seat is not None:  # what this bot follows; forgotten once final (_forget)
+                self._seats[e["submissionId"]] = (e["committeeHash"], seat)
+                self._draws[e["submissionId"]] = (e["voteDeadline"], seat)
         if self.keeper:
-            return [p.submission_id for p in self.ctx.log.submissions(self.ctx.task_id, from_block, to_block)]
+            revealed = self.ctx.log.submissions(self.ctx.task_id, from_block, to_block)
+            self._revealed |= {p.submission_id: p.block for p in revealed}
+            return [p.submission_id for p in revealed]
         seated = [e["submissionId"] for e in drawn if self.address in e["members"]]
         return [sid for sid in seated if self.pogo.submission(sid).task_id == self.ctx.task_id]
 
@@ -152,18 +159,35 @@ class VerifierBot:
 
     # -- one submission ------------------------------------------------------------------
 
+    def _idle(self, sid: int, latest: int) -> bool:
+        """Whether the events this bot scanned show nothing it may do for the submission at this
+        block, so the pass need not read it (a keeper following a thousand updates read every
+        one each pass, and drew a committee a block). Nothing known (after a restart): not idle."""
+        if sid in self._draws:
+            deadline, seat = self._draws[sid]
+            # no vote is revealed, so nothing is decided, before the deadline (a fraud proof
+            # rejects at once, and is seen after it)
+            return latest <= deadline and (seat is None or str(sid) in self.state.voted)
+        revealed = self._revealed.get(sid)
+        if revealed is None:
+            return False
+        waited = latest - revealed
+        return waited < DRAW_DELAY or (not self._my_draw(sid, waited) and waited <= 1 + SEED_HORIZON)
+
     def _advance(self, sid: int, latest: int) -> None:
+        if self._idle(sid, latest):
+            return
         s = self.pogo.submission(sid)
         if s.status == Status.PENDING and self.keeper and latest >= s.submit_block + DRAW_DELAY:
             if latest > s.submit_block + 1 + SEED_HORIZON:
                 self._try(self.pogo.finalize, sid)  # nobody drew it in time: it expires
+                s = self.pogo.submission(sid)
             elif self._my_draw(sid, latest - s.submit_block) and latest % self.epoch_blocks \
                     and (latest + 1) % self.epoch_blocks:
                 # this keeper's share (or overdue), not on an epoch's first block: the estimate runs on
                 # `latest`, the tx lands in the next; sent with the pass's other draws (_draw)
                 self._to_draw.append(sid)
                 return
-            s = self.pogo.submission(sid)
         if s.status == Status.VOTING:
             seat = self._seat(sid, s)
             if seat is not None and str(sid) not in self.state.voted and latest < s.vote_deadline:
@@ -190,6 +214,8 @@ class VerifierBot:
                 self.state.settled.append(sid)
             self.state.open.remove(sid)
             self._save()
+            for known in (self._seats, self._draws, self._revealed):
+                known.pop(sid, None)
 
     def _draw(self, sids: list[int]) -> None:
         """Draw the committees this pass found ready, in one go; the next pass follows them."""
@@ -204,10 +230,10 @@ class VerifierBot:
     def _seat(self, sid: int, s) -> int | None:
         """This bot's seat on the submission's committee, or None. The members are fixed by the
         draw, and committee_hash names them, so a seat is read from the chain once."""
-        key = (sid, s.committee_hash)
-        if key not in self._seats:
-            self._seats[key] = self.pogo.seat_of(sid, self.address)
-        return self._seats[key]
+        known = self._seats.get(sid)
+        if known is None or known[0] != s.committee_hash:
+            known = self._seats[sid] = (s.committee_hash, self.pogo.seat_of(sid, self.address))
+        return known[1]
 
     def _decided(self, s, block: int) -> bool:
         """Whether finalize would succeed (the contract's rule, section 5), for the submission as
