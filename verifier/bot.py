@@ -89,11 +89,11 @@ class VerifierBot:
         self.votes: list[Vote] = []
         self.errors = 0            # exceptions caught in per-submission handling (benchmarks count them)
         self._waiting: dict[int, str] = {}
-        self._seats: dict[int, tuple[bytes, int | None]] = {}  # id -> (committee hash, this bot's seat)
         self._to_draw: list[int] = []
-        # what the scanned events said, for _idle: id -> its reveal's block; id -> (vote deadline, seat)
+        # what this bot knows of the submissions it follows, forgotten once final: id -> its
+        # reveal's block; id -> (committee hash, vote deadline, this bot's seat or None)
         self._revealed: dict[int, int] = {}
-        self._draws: dict[int, tuple[int, int | None]] = {}
+        self._draws: dict[int, tuple[bytes, int, int | None]] = {}
         self._params = None
         self.epoch_blocks = self.pogo.epoch_blocks()  # no draw on an epoch's first block
 
@@ -132,9 +132,8 @@ class VerifierBot:
         for e in drawn:  # the draw fixes the members: this bot's seat on each, known without a call
             members = e["members"]
             seat = members.index(self.address) if self.address in members else None
-            if self.keeper or seat is not None:  # what this bot follows; forgotten once final (_forget)
-                self._seats[e["submissionId"]] = (e["committeeHash"], seat)
-                self._draws[e["submissionId"]] = (e["voteDeadline"], seat)
+            if self.keeper or seat is not None:  # what this bot follows
+                self._draws[e["submissionId"]] = (e["committeeHash"], e["voteDeadline"], seat)
         if self.keeper:
             revealed = self.ctx.log.submissions(self.ctx.task_id, from_block, to_block)
             self._revealed |= {p.submission_id: p.block for p in revealed}
@@ -164,7 +163,7 @@ class VerifierBot:
         block, so the pass need not read it (a keeper following a thousand updates read every
         one each pass, and drew a committee a block). Nothing known (after a restart): not idle."""
         if sid in self._draws:
-            deadline, seat = self._draws[sid]
+            _, deadline, seat = self._draws[sid]
             # no vote is revealed, so nothing is decided, before the deadline (a fraud proof
             # rejects at once, and is seen after it)
             return latest <= deadline and (seat is None or str(sid) in self.state.voted)
@@ -214,8 +213,8 @@ class VerifierBot:
                 self.state.settled.append(sid)
             self.state.open.remove(sid)
             self._save()
-            for known in (self._seats, self._draws, self._revealed):
-                known.pop(sid, None)
+            self._draws.pop(sid, None)
+            self._revealed.pop(sid, None)
 
     def _draw(self, sids: list[int]) -> None:
         """Draw the committees this pass found ready, in one go; the next pass follows them."""
@@ -230,10 +229,10 @@ class VerifierBot:
     def _seat(self, sid: int, s) -> int | None:
         """This bot's seat on the submission's committee, or None. The members are fixed by the
         draw, and committee_hash names them, so a seat is read from the chain once."""
-        known = self._seats.get(sid)
+        known = self._draws.get(sid)
         if known is None or known[0] != s.committee_hash:
-            known = self._seats[sid] = (s.committee_hash, self.pogo.seat_of(sid, self.address))
-        return known[1]
+            known = self._draws[sid] = (s.committee_hash, s.vote_deadline, self.pogo.seat_of(sid, self.address))
+        return known[2]
 
     def _decided(self, s, block: int) -> bool:
         """Whether finalize would succeed (the contract's rule, section 5), for the submission as

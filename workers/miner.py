@@ -305,8 +305,7 @@ class Miner:
         follows its own updates, so a poll costs the same in a task's thousandth round as in
         its first (scanning the task's history instead grew with every round)."""
         if self.state.unclaimed is None:
-            self.state.unclaimed = [p.submission_id for p in self.ctx.log.submissions(self.ctx.task_id)
-                                    if p.miner == self.address and p.kind == 0]
+            self.state.unclaimed = own_updates(self.ctx, self.address)
         total = 0
         for sid in list(self.state.unclaimed):
             amount = claim_reward(self.ctx, sid)
@@ -318,6 +317,11 @@ class Miner:
                 self.state.claimed.append(sid)
             self._save()
         return total
+
+
+def own_updates(ctx: Context, address: str) -> list[int]:
+    """The ids of ``address``'s updates to the task, found by scanning its history."""
+    return [p.submission_id for p in ctx.log.submissions(ctx.task_id) if p.miner == address and p.kind == 0]
 
 
 def claim_reward(ctx: Context, sid: int) -> int | None:
@@ -344,12 +348,12 @@ def claim_rewards(ctx: Context, address: str) -> Iterator[tuple[int, int | None]
     """Claim, one by one, the rewards of ``address``'s accepted updates to the task, found by
     scanning its history (for a miner that stopped): yields each (submission id, amount), or
     (id, None) while its round has not closed."""
-    for p in ctx.log.submissions(ctx.task_id):
-        if p.miner != address or p.kind != 0 or ctx.pogo.submission(p.submission_id).status != Status.ACCEPTED:
+    for sid in own_updates(ctx, address):
+        if ctx.pogo.submission(sid).status != Status.ACCEPTED:
             continue
-        amount = claim_reward(ctx, p.submission_id)
+        amount = claim_reward(ctx, sid)
         if amount != 0:
-            yield p.submission_id, amount
+            yield sid, amount
 
 
 def run_job(ctx: Context, trainer, job: dict, progress=None) -> tuple[np.ndarray, list[float], np.ndarray]:

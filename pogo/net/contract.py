@@ -16,6 +16,11 @@ from pogo.net import artifacts
 from pogo.net.chain import ChainError, Client, Deployment, decode_revert
 
 
+def committee_hash(members: list[str]) -> bytes:
+    """What a submission stores of its committee: keccak256(abi.encode(members)) (PoGO.drawCommittee)."""
+    return keccak(encode(["address[]"], [list(members)]))
+
+
 class Status(IntEnum):
     NONE = 0
     PENDING = 1
@@ -351,7 +356,7 @@ class PoGOContract:
             return cached[2]
         for log in self.contract.events.CommitteeDrawn.get_logs(
                 from_block=s.submit_block, argument_filters={"submissionId": submission_id}):
-            if keccak(encode(["address[]"], [list(log["args"]["members"])])) == s.committee_hash:
+            if committee_hash(log["args"]["members"]) == s.committee_hash:
                 self._drawn_logs[key] = (log["blockNumber"], bytes(log["blockHash"]), dict(log["args"]))
                 return self._drawn_logs[key][2]
         return None

@@ -5,11 +5,8 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-from eth_abi import encode
-from eth_utils import keccak
-
 from pogo.errors import PogoError
-from pogo.net.contract import PoGOContract
+from pogo.net.contract import PoGOContract, committee_hash
 
 DRAWN_CACHE_BLOCKS = 4096  # how far back EventLog.committee_drawn keeps what it read
 
@@ -133,7 +130,7 @@ class EventLog:
         """Each draw's arguments, its block, and ``committeeHash``: the hash of its members that
         the submission stores (PoGO.drawCommittee), which names this draw among any other."""
         return [dict(log["args"]) | {"block": log["blockNumber"],
-                                     "committeeHash": keccak(encode(["address[]"], [list(log["args"]["members"])]))}
+                                     "committeeHash": committee_hash(log["args"]["members"])}
                 for log in self._logs("CommitteeDrawn", from_block, to_block)]
 
     def accepted_updates(self, task_id: int, round_: int) -> list[Published]:
