@@ -9,7 +9,8 @@ draw, check, commit and reveal votes, finalize, settle, close, aggregate) in a f
 (threads inside each). Cheap: the miners' training. Each round, one short training run per
 shard from the head (a tiny GPT) is shared by the miners of that shard; each adds its own
 one-weight nudge, so every update has its own roots. A few bots are keepers (they draw
-committees and close rounds); the rest follow only the seats they are drawn for.
+committees and close rounds) and run in a process of their own; the rest follow only the
+seats they are drawn for.
 
 ``--stress`` injects faults while the rounds run: a bot process killed and restarted (in the
 first round), the IPFS daemon restarted (the second), the chain node stopped and restarted
@@ -31,6 +32,7 @@ import hashlib
 import json
 import multiprocessing as mp
 import os
+import re
 import signal
 import sys
 import tempfile
@@ -213,21 +215,40 @@ def miners_main(s: Setup, indices: list[int], out: str) -> None:
 
     base, contexts = _contexts(s, indices, "miners")
     shared = SharedTraining(s.steps)
+    said: dict[str, str] = {}  # each miner's last progress line: why it gave up a round, if it did
     miners = []
     for i, c in contexts.items():
         builder = functools.partial(cheats.vandal, seed=i) if i in s.cheaters else build_honest
-        miners.append(Miner(c, PrebuiltTrainer(shared, i), builder))
-    errors = 0
+        miner = Miner(c, PrebuiltTrainer(shared, i), builder)
+        miner.progress = lambda m, a=miner.address: said.__setitem__(a, m)
+        miners.append(miner)
+    # How each miner left each round: "revealed", or the phase it had reached (idle: not even
+    # built) with its last words, so that a round where many did not submit says why.
+    stats = {"errors": 0, "left": {}, "why": {}, "pass_seconds": []}
+    lock = threading.Lock()
 
     def step(m: Miner) -> None:
-        nonlocal errors
+        before = (m.state.round, m.state.phase, m.state.submission_id)
         try:
             m.work()
             m.claim()
         except Exception as exc:  # noqa: BLE001 - count it, keep the miner going (the CLI's loop retries too)
-            errors += 1
-            if errors <= 20:
-                _say(f"miner {m.address[:10]}: {exc.__class__.__name__}: {str(exc)[:200]}")
+            with lock:
+                stats["errors"] += 1
+                if stats["errors"] <= 20:
+                    _say(f"miner {m.address[:10]}: {exc.__class__.__name__}: {str(exc)[:200]}")
+        if before[0] >= 0 and m.state.round != before[0]:
+            left(m, *before)
+
+    def left(m: Miner, round_: int, phase: str, sid: int) -> None:
+        how = "revealed" if sid else phase
+        with lock:
+            r = stats["left"].setdefault(str(round_), {})
+            r[how] = r.get(how, 0) + 1
+            if how != "revealed":
+                why = stats["why"].setdefault(str(round_), {})
+                words = re.sub(r"\d+", "N", said.get(m.address, "(nothing said)"))[:120]
+                why[words] = why.get(words, 0) + 1
 
     def finished() -> bool:
         try:
@@ -236,12 +257,21 @@ def miners_main(s: Setup, indices: list[int], out: str) -> None:
             time.sleep(1)
             return False
 
+    def save() -> None:
+        with lock:
+            Path(out).write_text(json.dumps(stats))
+
     with ThreadPoolExecutor(16) as pool:
         while not finished():
+            start = time.perf_counter()
             list(pool.map(step, miners))
-            Path(out).write_text(json.dumps({"errors": errors}))
+            stats["pass_seconds"].append(round(time.perf_counter() - start, 1))
+            save()
             time.sleep(s.poll_s)
-    Path(out).write_text(json.dumps({"errors": errors}))
+    for m in miners:  # the last round: no pass saw it end
+        if 0 <= m.state.round < s.rounds:
+            left(m, m.state.round, m.state.phase, m.state.submission_id)
+    save()
 
 
 # -- the verifier bots ---------------------------------------------------------------------------
@@ -432,9 +462,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--poll-seconds", type=float, default=5.0,
                         help="pause between passes of the miners and of the seats-only bots (keepers: 0.5 s)")
     parser.add_argument("--miner-processes", type=int, default=2)
-    parser.add_argument("--bot-processes", type=int, default=4)
+    parser.add_argument("--bot-processes", type=int, default=4, help="processes of seats-only bots")
     parser.add_argument("--keepers", type=int, default=4,
-                        help="bots that draw committees (sharing them by id) and close rounds: one per bot process")
+                        help="bots that draw committees (sharing them by id) and close rounds, in a process of their own")
     parser.add_argument("--cheat-fraction", type=float, default=None, help="share of cheating miners (stress: 0.1)")
     parser.add_argument("--stress", action="store_true", help="inject faults: bot, IPFS and chain restarts")
     parser.add_argument("--json", type=Path, help="also write the result here")
@@ -442,8 +472,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.cheat_fraction is None:
         args.cheat_fraction = 0.1 if args.stress else 0.0
-    if min(args.miners, args.verifiers, args.rounds) < 1 or args.verifiers < args.committee:
-        print("benchmarks.network: need miners, rounds >= 1 and verifiers >= --committee", file=sys.stderr)
+    if min(args.miners, args.verifiers, args.rounds, args.keepers, args.bot_processes) < 1 \
+            or args.verifiers < max(args.committee, args.keepers + 1):
+        print("benchmarks.network: need miners, rounds, keepers, bot processes >= 1 and verifiers >= --committee "
+              "and > --keepers", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory() as tmp:
         return _run(args, Path(args.state_dir or tmp).resolve())
@@ -466,8 +498,12 @@ def _run(args, workdir: Path) -> int:
         out = workdir / "out"
         out.mkdir(exist_ok=True)
         mchunks = np.array_split(np.array(s.miners), args.miner_processes)
-        bchunks = [c.tolist() for c in np.array_split(np.array(s.verifiers), args.bot_processes)]
-        keepers = [c[j] for j in range(-(-args.keepers // len(bchunks))) for c in bchunks if j < len(c)][: args.keepers]
+        # The keepers (and the aggregator, keepers[0]) run in a process of their own, as they would
+        # on their own machine: threads beside 250 seats-only bots shared one GIL with them and
+        # drew about 2 committees a block between 8 keepers; process 0 holds them.
+        keepers = s.verifiers[: args.keepers]
+        bchunks = [keepers] + [c.tolist() for c in np.array_split(np.array(s.verifiers[args.keepers:]),
+                                                                   args.bot_processes) if len(c)]
         procs = [_spawn(miners_main, s, c.tolist(), str(out / f"miners-{k}.json")) for k, c in enumerate(mchunks)]
         bots = {k: _spawn(bots_main, s, c, keepers, keepers[0] if k == 0 else None, str(out / f"bots-{k}.json"))
                 for k, c in enumerate(bchunks)}
@@ -537,6 +573,9 @@ def _run(args, workdir: Path) -> int:
             "slashes": slashes,
             "bot_errors": sum(b.get("errors", 0) for b in bot_stats),
             "miner_errors": sum(m.get("errors", 0) for m in miner_stats),
+            "miners_left_round": _merged(m.get("left", {}) for m in miner_stats),
+            "why_not_revealed": _merged(m.get("why", {}) for m in miner_stats),
+            "miner_pass_seconds_max": max((max(m["pass_seconds"], default=0) for m in miner_stats), default=None),
             "limits": _limits(args, rows, s, bot_stats),
         }
         print(json.dumps(summary), flush=True)
@@ -545,6 +584,16 @@ def _run(args, workdir: Path) -> int:
         return 0 if rows and summary["honest_lost_stake"] == 0 else 1
     finally:
         devnet.down()
+
+
+def _merged(parts) -> dict:
+    """{round: {key: count}} summed over the miner processes."""
+    out: dict[str, dict[str, int]] = {}
+    for part in parts:
+        for r, counts in part.items():
+            for k, n in counts.items():
+                out.setdefault(r, {})[k] = out.setdefault(r, {}).get(k, 0) + n
+    return out
 
 
 def _slowest(rows: list[RoundRow]) -> dict | None:

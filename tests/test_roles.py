@@ -383,7 +383,7 @@ def test_seats_only_bots_need_only_keepers(net):
     """A large network runs a few keepers; every other bot follows only its own seats (found in
     the CommitteeDrawn events) and never draws or closes. Two keepers sharing the draws by
     submission id and two seats-only bots carry a round with aggregation to its close."""
-    from verifier.bot import DRAW_DELAY, DRAW_GRACE
+    from verifier.bot import DRAW_DELAY, DRAW_GRACE, SEED_HORIZON
 
     sc, ctx = net["sc"], net["ctx"]
     open_round(net)
@@ -394,7 +394,11 @@ def test_seats_only_bots_need_only_keepers(net):
     followers = [VerifierBot(ctx.as_signer(sc.as_(v), net["root"] / f"seats-only-{i}"), aggregator=False,
                              keeper=False) for i, v in enumerate(sc.verifiers[2:], 2)]
     assert keepers[1]._my_draw(7, 0) and not keepers[1]._my_draw(8, DRAW_DELAY + DRAW_GRACE - 1)
-    assert keepers[1]._my_draw(8, DRAW_DELAY + DRAW_GRACE)  # another keeper's draw, overdue: anyone's
+    # a draw still waiting passes to the next keeper, and on round the ring: one holder at a time
+    for waited in range(DRAW_DELAY, 1 + SEED_HORIZON):
+        holders = [k for k in keepers if k._my_draw(8, waited)]
+        assert len(holders) == 1
+        assert holders[0] is keepers[((waited - DRAW_DELAY) // DRAW_GRACE) % 2]
     start = sc.block()
     round_ = sc.pogo.task(net["task"]).round
     try:

@@ -10,10 +10,10 @@ follows only the submissions whose committee seats it (found in the CommitteeDra
 and leaves drawing committees, expiring undrawn submissions and closing rounds to the
 keepers (anyone may; every keeper does). Its work per poll then grows with its seats, not
 with the number of submissions: what lets a thousand verifiers follow a thousand miners.
-Keepers share the draws by submission id (``keeper_slot=(i, n)``: keeper i of n draws the
-ids equal to i mod n at once, any other id only once it has waited DRAW_GRACE blocks), so n
-keepers draw n committees a block between them instead of racing for the same one, and a
-stopped keeper's share is still drawn.
+Keepers share the draws by submission id (``keeper_slot=(i, n)``): keeper i of n draws the
+ids equal to i mod n, and a draw still waiting DRAW_GRACE blocks later passes to the next
+keeper, and so on round the ring. So n keepers draw n committees a block between them, never
+two racing for the same one, and a stopped keeper's share is still drawn.
 
 Nothing one submission does stops the bot: an exception in its handling is reported and the
 submission is tried again on the next poll; it becomes a vote only where the fault is
@@ -43,7 +43,7 @@ from verifier.checks import AggregateChecker, Unavailable, Verdict
 FINAL = (Status.ACCEPTED, Status.REJECTED, Status.EXPIRED, Status.NOT_ACCEPTED)
 SEED_HORIZON = 256  # blockhash() reaches back this far (PoGO.sol)
 DRAW_DELAY = 3  # the first block drawCommittee accepts, after submitBlock (PoGO.sol)
-DRAW_GRACE = 16  # blocks a keeper leaves another keeper's draw to it (well inside SEED_HORIZON)
+DRAW_GRACE = 16  # blocks a draw stays with one keeper before it passes to the next (15 turns fit SEED_HORIZON)
 RESCAN_BLOCKS = 32  # at most this many blocks are scanned again after a restart
 # Reverts that mean another party moved the state first: expected, and quiet.
 LOST_RACES = ("WrongStatus", "AlreadySettled", "AlreadyVoted", "WindowOpen", "WindowClosed", "RoundStillOpen",
@@ -223,8 +223,12 @@ class VerifierBot:
                 self.progress(f"drawing the committee of update {sid}: {result}")
 
     def _my_draw(self, sid: int, waited: int) -> bool:
+        """Whether this keeper holds the draw of an update revealed ``waited`` blocks ago: keeper
+        sid mod n first, then the next one each DRAW_GRACE blocks. One holder at a time: when any
+        keeper took an overdue draw, 8 keepers sent 8 draws of one update and 7 reverted."""
         i, n = self.keeper_slot
-        return sid % n == i or waited >= DRAW_DELAY + DRAW_GRACE
+        turn = max(0, waited - DRAW_DELAY) // DRAW_GRACE
+        return (sid + turn) % n == i
 
     def _seat(self, sid: int, s) -> int | None:
         """This bot's seat on the submission's committee, or None. The members are fixed by the
