@@ -215,12 +215,12 @@ def miners_main(s: Setup, indices: list[int], out: str) -> None:
 
     base, contexts = _contexts(s, indices, "miners")
     shared = SharedTraining(s.steps)
-    said: dict[str, str] = {}  # each miner's last progress line: why it gave up a round, if it did
+    said: dict[str, tuple[int, str]] = {}  # each miner's last progress line and its round: why it gave up
     miners = []
     for i, c in contexts.items():
         builder = functools.partial(cheats.vandal, seed=i) if i in s.cheaters else build_honest
         miner = Miner(c, PrebuiltTrainer(shared, i), builder)
-        miner.progress = lambda m, a=miner.address: said.__setitem__(a, m)
+        miner.progress = lambda line, m=miner: said.__setitem__(m.address, (m.state.round, line))
         miners.append(miner)
     # How each miner left each round: "revealed", or the phase it had reached (idle: not even
     # built) with its last words, so that a round where many did not submit says why.
@@ -228,7 +228,7 @@ def miners_main(s: Setup, indices: list[int], out: str) -> None:
     lock = threading.Lock()
 
     def step(m: Miner) -> None:
-        before = (m.state.round, m.state.phase, m.state.submission_id)
+        before = (m.state.round, m.state.phase, m.state.submission_id, said.get(m.address))
         try:
             m.work()
             m.claim()
@@ -240,14 +240,15 @@ def miners_main(s: Setup, indices: list[int], out: str) -> None:
         if before[0] >= 0 and m.state.round != before[0]:
             left(m, *before)
 
-    def left(m: Miner, round_: int, phase: str, sid: int) -> None:
+    def left(m: Miner, round_: int, phase: str, sid: int, last: tuple[int, str] | None) -> None:
+        """Count how the miner left the round, and its last line in that round."""
         how = "revealed" if sid else phase
         with lock:
             r = stats["left"].setdefault(str(round_), {})
             r[how] = r.get(how, 0) + 1
             if how != "revealed":
                 why = stats["why"].setdefault(str(round_), {})
-                words = re.sub(r"\d+", "N", said.get(m.address, "(nothing said)"))[:120]
+                words = re.sub(r"\d+", "N", last[1] if last and last[0] == round_ else "(nothing said)")[:120]
                 why[words] = why.get(words, 0) + 1
 
     def finished() -> bool:
@@ -270,7 +271,7 @@ def miners_main(s: Setup, indices: list[int], out: str) -> None:
             time.sleep(s.poll_s)
     for m in miners:  # the last round: no pass saw it end
         if 0 <= m.state.round < s.rounds:
-            left(m, m.state.round, m.state.phase, m.state.submission_id)
+            left(m, m.state.round, m.state.phase, m.state.submission_id, said.get(m.address))
     save()
 
 

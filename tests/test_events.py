@@ -98,3 +98,43 @@ def test_submissions_on_a_head_are_read_once_and_never_include_another_heads():
     assert sorted(log.reads) == list(range(29, 50))
     assert log.submissions_on(1, a, 49) == expect(a, 49)  # an older head's, asked again: read again, still right
     assert log.submissions_on(1, b"c" * 32, 49) == []  # never a head: no copy can be found on it
+
+
+class RoundLog(EventLog):
+    """An EventLog over a list of UpdateSubmitted and Finalized logs, with no chain to call: a
+    status read per update (the old way) would fail on the SimpleNamespace."""
+
+    def __init__(self, logs: dict[str, list[dict]]):
+        super().__init__(SimpleNamespace(contract=SimpleNamespace(events=None)))
+        self.logs, self.queries = logs, []
+
+    def _logs(self, name, from_block=None, to_block="latest", **filters):
+        self.queries.append(name)
+        return [log for log in self.logs[name] if log["blockNumber"] >= (from_block or 0)
+                and all(log["args"][k] == v for k, v in filters.items())]
+
+
+def test_a_rounds_accepted_updates_come_from_two_queries_in_id_order():
+    from pogo.net.contract import Status
+
+    def update(sid, round_, block, kind=0):
+        return {"blockNumber": block, "args": {"submissionId": sid, "taskId": 1, "round": round_, "kind": kind,
+                                               "miner": "0xm", "prevRoot": b"p" * 32, "newRoot": b"n" * 32,
+                                               "diffRoot": bytes([sid]) * 32, "diffCid": f"cid{sid}", "treeCid": "",
+                                               "checkpointCid": "", "claimedLossFirst": 0, "claimedLossLast": 0}}
+
+    def final(sid, status, block):
+        return {"blockNumber": block, "args": {"submissionId": sid, "status": status}}
+
+    log = RoundLog({
+        "UpdateSubmitted": [update(1, 0, 10), update(2, 1, 30), update(5, 1, 31), update(3, 1, 32),
+                            update(4, 1, 33), update(6, 1, 34), update(7, 1, 60, kind=1)],
+        "Finalized": [final(1, Status.ACCEPTED, 20), final(3, Status.ACCEPTED, 40), final(2, Status.ACCEPTED, 41),
+                      final(4, Status.REJECTED, 42), final(6, Status.EXPIRED, 43), final(5, Status.ACCEPTED, 44),
+                      final(7, Status.ACCEPTED, 70)],
+    })
+    accepted = log.accepted_updates(1, 1)
+    # round 1's updates only (not round 0's 1), accepted ones only, ascending id, no aggregate (7)
+    assert [p.submission_id for p in accepted] == [2, 3, 5]
+    assert log.queries == ["UpdateSubmitted", "Finalized"]
+    assert RoundLog({"UpdateSubmitted": [], "Finalized": []}).accepted_updates(1, 2) == []

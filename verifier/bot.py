@@ -183,7 +183,7 @@ class VerifierBot:
                 s = self.pogo.submission(sid)
             elif self._my_draw(sid, latest - s.submit_block) and latest % self.epoch_blocks \
                     and (latest + 1) % self.epoch_blocks:
-                # this keeper's share (or overdue), not on an epoch's first block: the estimate runs on
+                # this keeper's turn (_my_draw), not on an epoch's first block: the estimate runs on
                 # `latest`, the tx lands in the next; sent with the pass's other draws (_draw)
                 self._to_draw.append(sid)
                 return

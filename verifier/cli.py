@@ -101,6 +101,8 @@ def register(sub) -> None:
                    help="follow only the submissions this key is seated on; leave drawing committees, expiring "
                         "and closing rounds to other bots (the keepers): for large networks")
     r.add_argument("--keepers", type=int, default=1, help="keepers that share the draws (submission id mod N)")
-    r.add_argument("--keeper-index", type=int, default=0, help="this keeper's share: ids equal to it mod --keepers")
+    r.add_argument("--keeper-index", type=int, default=0,
+                   help="this keeper's share: ids equal to it mod --keepers (a draw left undrawn for 16 blocks "
+                        "passes to the next keeper)")
     r.add_argument("--workdir", help="state (default .pogo/verifier-ADDRESS)")
     r.set_defaults(func=cmd_run)

@@ -134,12 +134,18 @@ class EventLog:
                 for log in self._logs("CommitteeDrawn", from_block, to_block)]
 
     def accepted_updates(self, task_id: int, round_: int) -> list[Published]:
-        """The round's accepted updates, in ascending submission id (the aggregation order)."""
+        """The round's accepted updates, in ascending submission id (the aggregation order): its
+        updates' logs, and the Finalized logs from the first of them on. Two queries: reading each
+        update's status made every node rebuilding a head call the chain once per update (93 % of a
+        miner process's time at 1,000 miners)."""
         from pogo.net.contract import Status
 
-        out = []
-        for log in self._logs("UpdateSubmitted", taskId=task_id, round=round_):
-            p = _published(log)
-            if p.kind == 0 and self.pogo.submission(p.submission_id).status == Status.ACCEPTED:
-                out.append(p)
-        return sorted(out, key=lambda p: p.submission_id)
+        logs = self._logs("UpdateSubmitted", taskId=task_id, round=round_)
+        updates = {p.submission_id: p for p in map(_published, logs) if p.kind == 0}
+        if not updates:
+            return []
+        status = {}
+        for log in self._logs("Finalized", min(log["blockNumber"] for log in logs)):
+            if log["args"]["submissionId"] in updates:  # a submission is finalized once (PoGO.sol)
+                status[log["args"]["submissionId"]] = log["args"]["status"]
+        return [updates[sid] for sid in sorted(updates) if status.get(sid) == Status.ACCEPTED]
