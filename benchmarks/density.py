@@ -33,7 +33,7 @@ from deploy.demo import validation_windows
 from deploy.task import TaskDefinition, prepare
 from pogo.model import causal_lm, manifest
 from pogo.model.loss import evaluate
-from pogo.protocol import aggregate, checkpoint, difffile, merkle, mxint4, treefile
+from pogo.protocol import aggregate, checkpoint, difffile, merkle, treefile
 from pogo.protocol.taskspec import Verification
 from workers.trainer import TrainConfig, Trainer
 
@@ -52,20 +52,8 @@ def upload_bytes(n_params: int, leaf_size: int, groups: int) -> int:
     return diff + tree
 
 
-def by_senders(theta_prev_padded: np.ndarray, diffs: list) -> np.ndarray:
-    """A candidate rule, not the protocol's (section 7 divides every group by all k updates):
-    each group moves by the mean over the updates that carried it. Float32 here, to measure
-    whether the rule is worth making exact; a group of all-zero nibbles counts as not carried."""
-    deltas = np.stack([d.dequantize() for d in diffs]).reshape(len(diffs), -1, mxint4.GROUP_SIZE)
-    carried = np.maximum(np.any(deltas != 0, axis=2).sum(axis=0), 1).astype(np.float32)
-    step = (deltas.sum(axis=0, dtype=np.float32) / carried[:, None]).reshape(-1)
-    new = (theta_prev_padded + step).astype(np.float32)
-    new[diffs[0].header.n_params:] = 0
-    return new
-
-
 def run(task, groups: int | None, miners: int, rounds: int, steps: int, feedback: str = "start",
-        head: np.ndarray | None = None, average: str = "all") -> tuple[list[float], np.ndarray]:
+        head: np.ndarray | None = None) -> tuple[list[float], np.ndarray]:
     """Validation losses of the head before round 0 and after each round, and the last head.
     ``groups``: None for plain fp32 averaging, 0 for dense MX-int4, k for sparse; ``head``: where
     to start (default: the task's initial weights)."""
@@ -104,7 +92,7 @@ def run(task, groups: int | None, miners: int, rounds: int, steps: int, feedback
                 made = difffile.make_diff(head[:n_params], raw.astype(np.float32), leaf, groups=groups)
                 residuals[i] = made.residual[:n_params]
                 diffs.append(made.diff)
-            head = aggregate.aggregate(head, diffs) if average == "all" else by_senders(head, diffs)
+            head = aggregate.aggregate(head, diffs)
         losses.append(loss(head))
         _say(f"{label(groups)} round {r}: {losses[-1]:.4f} ({time.perf_counter() - started:.1f} s)")
     return losses, head
@@ -148,9 +136,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--feedback", choices=["start", "add"], default="start",
                         help="error feedback: train from the head plus the remainder (start, what workers.miner "
                              "does) or add the remainder to the trained model (add)")
-    parser.add_argument("--average", choices=["all", "senders"], default="all",
-                        help="the round's step: each group divided by all updates (all, the protocol's rule) or by "
-                             "the updates that carried it (senders: a candidate rule, measured only)")
     parser.add_argument("--warm", type=int, default=0,
                         help="start every configuration from the head after this many dense MX-int4 rounds")
     parser.add_argument("--plot", type=Path, help="write the loss curves here (PNG; needs matplotlib: .[bench])")
@@ -176,13 +161,12 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     start = run(task, 0, args.miners, args.warm, steps)[1] if args.warm else None
     for groups in configs:
-        losses, _ = run(task, groups, args.miners, args.rounds, steps, args.feedback, start,
-                        args.average if groups else "all")
+        losses, _ = run(task, groups, args.miners, args.rounds, steps, args.feedback, start)
         sent = fp32_bytes if groups is None else upload_bytes(task.spec.n_params, task.spec.leaf_size, groups)
         row = {"config": label(groups), "groups": groups, "leaf_size": task.spec.leaf_size,
                "density": 1.0 if not groups else groups * 32 / task.spec.leaf_size,
                "n_params": task.spec.n_params, "miners": args.miners, "rounds": args.rounds, "steps_per_round": steps,
-               "warm_rounds": args.warm, "feedback": args.feedback, "average": args.average if groups else "all",
+               "warm_rounds": args.warm, "feedback": args.feedback,
                "upload_bytes": sent, "compression": round(fp32_bytes / sent, 1),
                "final_loss": round(losses[-1], 4), "losses": [round(x, 4) for x in losses]}
         rows.append(row)
