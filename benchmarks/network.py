@@ -592,8 +592,9 @@ def _merged(parts) -> dict:
     out: dict[str, dict[str, int]] = {}
     for part in parts:
         for r, counts in part.items():
+            row = out.setdefault(r, {})
             for k, n in counts.items():
-                out.setdefault(r, {})[k] = out.setdefault(r, {}).get(k, 0) + n
+                row[k] = row.get(k, 0) + n
     return out
 
 

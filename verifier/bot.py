@@ -224,8 +224,8 @@ class VerifierBot:
 
     def _my_draw(self, sid: int, waited: int) -> bool:
         """Whether this keeper holds the draw of an update revealed ``waited`` blocks ago: keeper
-        sid mod n first, then the next one each DRAW_GRACE blocks. One holder at a time: when any
-        keeper took an overdue draw, 8 keepers sent 8 draws of one update and 7 reverted."""
+        sid mod n first, then the next one each DRAW_GRACE blocks. One holder at a time: when every
+        keeper took any overdue draw, all of them sent it and all but the first reverted."""
         i, n = self.keeper_slot
         turn = max(0, waited - DRAW_DELAY) // DRAW_GRACE
         return (sid + turn) % n == i

@@ -102,7 +102,7 @@ def register(sub) -> None:
                         "and closing rounds to other bots (the keepers): for large networks")
     r.add_argument("--keepers", type=int, default=1, help="keepers that share the draws (submission id mod N)")
     r.add_argument("--keeper-index", type=int, default=0,
-                   help="this keeper's share: ids equal to it mod --keepers (a draw left undrawn for 16 blocks "
-                        "passes to the next keeper)")
+                   help="this keeper's share: ids equal to it mod --keepers (a draw its keeper leaves undrawn "
+                        "passes on to the next)")
     r.add_argument("--workdir", help="state (default .pogo/verifier-ADDRESS)")
     r.set_defaults(func=cmd_run)

@@ -144,8 +144,9 @@ class EventLog:
         updates = {p.submission_id: p for p in map(_published, logs) if p.kind == 0}
         if not updates:
             return []
+        first = min(log["blockNumber"] for log in logs)
         status = {}
-        for log in self._logs("Finalized", min(log["blockNumber"] for log in logs)):
+        for log in self._logs("Finalized", first):
             if log["args"]["submissionId"] in updates:  # a submission is finalized once (PoGO.sol)
                 status[log["args"]["submissionId"]] = log["args"]["status"]
         return [updates[sid] for sid in sorted(updates) if status.get(sid) == Status.ACCEPTED]
