@@ -38,6 +38,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -224,7 +225,7 @@ def miners_main(s: Setup, indices: list[int], out: str) -> None:
         miners.append(miner)
     # How each miner left each round: "revealed", or the phase it had reached (idle: not even
     # built) with its last words, so that a round where many did not submit says why.
-    stats = {"errors": 0, "left": {}, "why": {}, "pass_seconds": []}
+    stats = {"errors": 0, "error_kinds": {}, "left": {}, "why": {}, "pass_seconds": []}
     lock = threading.Lock()
 
     def step(m: Miner) -> None:
@@ -235,6 +236,8 @@ def miners_main(s: Setup, indices: list[int], out: str) -> None:
         except Exception as exc:  # noqa: BLE001 - count it, keep the miner going (the CLI's loop retries too)
             with lock:
                 stats["errors"] += 1
+                kind = exc.__class__.__name__
+                stats["error_kinds"][kind] = stats["error_kinds"].get(kind, 0) + 1
                 if stats["errors"] <= 20:
                     _say(f"miner {m.address[:10]}: {exc.__class__.__name__}: {str(exc)[:200]}")
         if before[0] >= 0 and m.state.round != before[0]:
@@ -311,6 +314,7 @@ def bots_main(s: Setup, indices: list[int], keepers: list[int], aggregator: int 
 
     def save() -> None:
         stats["errors"] = sum(b.errors for b in bots)
+        stats["error_kinds"] = dict(sum((b.error_kinds for b in bots), Counter()))
         Path(out).write_text(json.dumps(stats))
 
     signal.signal(signal.SIGTERM, lambda *_: (save(), os._exit(0)))
@@ -573,7 +577,10 @@ def _run(args, workdir: Path) -> int:
             "cheaters_slashed": sum(1 for i in s.cheaters if stakes1[i] < stakes0[i]),
             "slashes": slashes,
             "bot_errors": sum(b.get("errors", 0) for b in bot_stats),
+            "bot_error_kinds": dict(sum((Counter(b.get("error_kinds", {})) for b in bot_stats), Counter())),
+            "bot_poll_failures": sum(b.get("poll_failures", 0) for b in bot_stats),
             "miner_errors": sum(m.get("errors", 0) for m in miner_stats),
+            "miner_error_kinds": dict(sum((Counter(m.get("error_kinds", {})) for m in miner_stats), Counter())),
             "miners_left_round": _merged(m.get("left", {}) for m in miner_stats),
             "why_not_revealed": _merged(m.get("why", {}) for m in miner_stats),
             "miner_pass_seconds_max": max((max(m["pass_seconds"], default=0) for m in miner_stats), default=None),

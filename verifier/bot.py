@@ -28,8 +28,10 @@ from __future__ import annotations
 import json
 import time
 import traceback
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 from pogo.context import Context, HeadUnavailable
 from pogo.errors import PogoError
@@ -88,6 +90,7 @@ class VerifierBot:
         self._saved_scan = self.state.scanned_to
         self.votes: list[Vote] = []
         self.errors = 0            # exceptions caught in per-submission handling (benchmarks count them)
+        self.error_kinds: Counter[str] = Counter()  # each one's class and where it was raised
         self._waiting: dict[int, str] = {}
         self._to_draw: list[int] = []
         # what this bot knows of the submissions it follows, forgotten once final: id -> its
@@ -153,6 +156,7 @@ class VerifierBot:
         except Exception as exc:  # noqa: BLE001 - a bug or a hostile input: report it, keep the bot alive
             self.errors += 1
             where = traceback.extract_tb(exc.__traceback__)[-1]
+            self.error_kinds[f"{exc.__class__.__name__} at {Path(where.filename).name}:{where.lineno}"] += 1
             self.progress(f"{what}: {exc.__class__.__name__}: {_line(exc)} (at {where.filename}:{where.lineno}); "
                           "retrying next poll")
 
