@@ -209,6 +209,7 @@ def _contexts(s: Setup, indices: list[int], role: str):
 def miners_main(s: Setup, indices: list[int], out: str) -> None:
     import torch
 
+    from pogo.net.loop import TRANSIENT
     from workers import cheats
     from workers.miner import Miner, build_honest
 
@@ -225,7 +226,7 @@ def miners_main(s: Setup, indices: list[int], out: str) -> None:
         miners.append(miner)
     # How each miner left each round: "revealed", or the phase it had reached (idle: not even
     # built) with its last words, so that a round where many did not submit says why.
-    stats = {"errors": 0, "error_kinds": {}, "left": {}, "why": {}, "pass_seconds": []}
+    stats = {"errors": 0, "error_kinds": {}, "transient": 0, "left": {}, "why": {}, "pass_seconds": []}
     lock = threading.Lock()
 
     def step(m: Miner) -> None:
@@ -233,7 +234,10 @@ def miners_main(s: Setup, indices: list[int], out: str) -> None:
         try:
             m.work()
             m.claim()
-        except Exception as exc:  # noqa: BLE001 - count it, keep the miner going (the CLI's loop retries too)
+        except TRANSIENT:  # the chain or IPFS node restarting (stress): `pogo miner run` retries these too
+            with lock:
+                stats["transient"] += 1
+        except Exception as exc:  # noqa: BLE001 - a bug: count it, keep the miner going
             with lock:
                 stats["errors"] += 1
                 kind = exc.__class__.__name__
@@ -580,6 +584,7 @@ def _run(args, workdir: Path) -> int:
             "bot_error_kinds": dict(sum((Counter(b.get("error_kinds", {})) for b in bot_stats), Counter())),
             "bot_poll_failures": sum(b.get("poll_failures", 0) for b in bot_stats),
             "miner_errors": sum(m.get("errors", 0) for m in miner_stats),
+            "miner_transient_faults": sum(m.get("transient", 0) for m in miner_stats),
             "miner_error_kinds": dict(sum((Counter(m.get("error_kinds", {})) for m in miner_stats), Counter())),
             "miners_left_round": _merged(m.get("left", {}) for m in miner_stats),
             "why_not_revealed": _merged(m.get("why", {}) for m in miner_stats),

@@ -37,7 +37,7 @@ from pogo.context import Context, HeadUnavailable
 from pogo.errors import PogoError
 from pogo.net.chain import ChainError
 from pogo.net.contract import Reason, Status
-from pogo.net.ipfs import DataUnavailable
+from pogo.net.loop import TRANSIENT
 from pogo.protocol import aggregate, commitment
 from pogo.protocol.atomicfile import write_bytes_atomic
 from verifier.checks import AggregateChecker, Unavailable, Verdict
@@ -151,7 +151,7 @@ class VerifierBot:
             raise
         except HeadUnavailable as exc:
             self.progress(f"{what}: cannot load the head yet ({exc}); retrying next poll")
-        except (DataUnavailable, ConnectionError, TimeoutError) as exc:
+        except TRANSIENT as exc:  # the chain or IPFS node away (restarting): not a fault of ours
             self.progress(f"{what}: {exc.__class__.__name__}: {_line(exc)}; retrying next poll")
         except Exception as exc:  # noqa: BLE001 - a bug or a hostile input: report it, keep the bot alive
             self.errors += 1
