@@ -147,6 +147,9 @@ def test_honest_round_with_aggregation_then_every_cheat_is_caught(net):
     assert {v.verdict.reason.name for v in votes} == {"OK"}
     for sid in sids:  # one measurement per submission: every seat reports the same gain
         assert len({v.verdict.improvement for v in votes if v.submission_id == sid}) == 1
+    # the keepers' topic-only read (EventLog.revealed) names what the decoded logs name, this task's only
+    assert ctx.log.revealed(net["task"], 0) == [(p.submission_id, p.block) for p in ctx.log.submissions(net["task"], 0)]
+    assert len(ctx.log.revealed(net["task"], 0)) == 3 and ctx.log.revealed(net["task"] + 1, 0) == []  # + the aggregate
     diffs = [difffile.read(BytesSource((m.ctx.workdir / "round-0" / "diff").read_bytes())) for m in honest]
     assert ctx.head_root() == checkpoint.model_root(aggregate.aggregate(prev, diffs), LEAF)
     gains = [sc.pogo.submission(s).improvement for s in sids]

@@ -138,9 +138,9 @@ class VerifierBot:
             if self.keeper or seat is not None:  # what this bot follows
                 self._draws[e["submissionId"]] = (e["committeeHash"], e["voteDeadline"], seat)
         if self.keeper:
-            revealed = self.ctx.log.submissions(self.ctx.task_id, from_block, to_block)
-            self._revealed |= {p.submission_id: p.block for p in revealed}
-            return [p.submission_id for p in revealed]
+            revealed = self.ctx.log.revealed(self.ctx.task_id, from_block, to_block)
+            self._revealed |= dict(revealed)
+            return [sid for sid, _ in revealed]
         seated = [e["submissionId"] for e in drawn if self.address in e["members"]]
         return [sid for sid in seated if self.pogo.submission(sid).task_id == self.ctx.task_id]
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+from eth_utils import event_abi_to_log_topic
+
 from pogo.errors import PogoError
 from pogo.net.contract import PoGOContract, committee_hash
 
@@ -62,6 +64,7 @@ class EventLog:
         # each head's submissions so far, for the copy check: (task, head) -> (read to block, list)
         self._on: dict[tuple[int, bytes], tuple[int, list[Published]]] = {}
         self._on_lock = threading.Lock()
+        self._topic: str | None = None  # UpdateSubmitted's, read from the ABI once
 
     def _logs(self, name: str, from_block: int | None = None, to_block: int | str = "latest", **filters) -> list:
         event = getattr(self.events, name)
@@ -83,6 +86,21 @@ class EventLog:
     def submissions(self, task_id: int, from_block: int | None = None, to_block: int | str = "latest") -> list[Published]:
         # one query for all: a round of a thousand updates is a thousand logs, not a thousand queries
         return [_published(log) for log in self._logs("UpdateSubmitted", from_block, to_block, taskId=task_id)]
+
+    def revealed(self, task_id: int, from_block: int, to_block: int | str = "latest") -> list[tuple[int, int]]:
+        """(submission id, block) of each of the task's submissions revealed in the blocks, read
+        from the logs' indexed topics: a keeper following every update needs no more, and
+        decoding each log's roots and CIDs was a quarter of a keeper's time at 1,000 miners."""
+        logs = self.pogo.w3.eth.get_logs({
+            "address": self.pogo.address, "fromBlock": from_block, "toBlock": to_block,
+            "topics": [self._submitted_topic(), None, "0x" + task_id.to_bytes(32, "big").hex()]})
+        return [(int.from_bytes(log["topics"][1], "big"), log["blockNumber"]) for log in logs]
+
+    def _submitted_topic(self) -> str:
+        if self._topic is None:
+            abi = next(e for e in self.pogo.contract.abi if e.get("type") == "event" and e["name"] == "UpdateSubmitted")
+            self._topic = "0x" + event_abi_to_log_topic(abi).hex()
+        return self._topic
 
     def heads(self, task_id: int) -> list[HeadStep]:
         """Every head the task has had, oldest first: its lineage (section 7)."""
