@@ -22,10 +22,10 @@ def _from_records(prev_padded: np.ndarray, q: np.ndarray, scales: np.ndarray, pr
 def random_update(prev_padded, raw, prev_root, leaf, groups=0, seed: int = 0) -> Built:
     """Noise of the honest update's size instead of training. On a model of realistic size the
     loss rises: NO_PROGRESS (a judgment), or HARMFUL (a fault) beyond the task's harm margin.
-    On a toy model of a few thousand weights a random step is a lottery: its first-order effect
-    is about 1/sqrt(n_params) of its size along the gradient, enough for some ``seed``s to lower
-    the loss measurably; such an update is then paid as the real gain it is (the tests pick a
-    seed whose noise does not help)."""
+    On a toy model (the tests' GPT has 30,176 weights) a random step is a lottery: its
+    first-order effect is about 1/sqrt(n_params) of its size along the gradient, enough for some
+    ``seed``s to lower the loss measurably; such an update is then paid as the real gain it is
+    (the tests pick a seed whose noise does not help)."""
     honest_q, honest_scales = mxint4.quantize(checkpoint.pad(raw, leaf) - prev_padded)
     rng = np.random.default_rng([int.from_bytes(prev_root[:4], "big"), seed])
     q = rng.integers(-7, 8, honest_q.size).astype(np.int8)
