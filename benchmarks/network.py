@@ -209,6 +209,7 @@ def _contexts(s: Setup, indices: list[int], role: str):
 def miners_main(s: Setup, indices: list[int], out: str) -> None:
     import torch
 
+    from pogo.errors import raised_at
     from pogo.net.loop import TRANSIENT
     from workers import cheats
     from workers.miner import Miner, build_honest
@@ -240,7 +241,7 @@ def miners_main(s: Setup, indices: list[int], out: str) -> None:
         except Exception as exc:  # noqa: BLE001 - a bug: count it, keep the miner going
             with lock:
                 stats["errors"] += 1
-                kind = exc.__class__.__name__
+                kind = f"{exc.__class__.__name__} at {raised_at(exc)}"
                 stats["error_kinds"][kind] = stats["error_kinds"].get(kind, 0) + 1
                 if stats["errors"] <= 20:
                     _say(f"miner {m.address[:10]}: {exc.__class__.__name__}: {str(exc)[:200]}")
@@ -288,6 +289,8 @@ def miners_main(s: Setup, indices: list[int], out: str) -> None:
 def bots_main(s: Setup, indices: list[int], keepers: list[int], aggregator: int | None, out: str) -> None:
     import torch
 
+    from pogo.errors import raised_at
+    from pogo.net.loop import TRANSIENT
     from verifier.bot import VerifierBot
 
     torch.set_num_threads(1)  # the process's threads are its parallelism; torch's own would oversubscribe
@@ -299,16 +302,23 @@ def bots_main(s: Setup, indices: list[int], keepers: list[int], aggregator: int 
         bots.append(VerifierBot(c, lambda m, i=i: print(f"{time.time():.1f} v{i}: {m}", file=log, flush=True),
                                 aggregator=(i == aggregator), keeper=(i in keepers),
                                 keeper_slot=(keepers.index(i), len(keepers)) if i in keepers else (0, 1)))
-    stats = {"polls": 0, "votes": 0, "check_seconds": 0.0, "check_cpu_seconds": 0.0, "errors": 0, "poll_failures": 0}
+    stats = {"polls": 0, "votes": 0, "check_seconds": 0.0, "check_cpu_seconds": 0.0, "errors": 0, "poll_failures": 0,
+             "poll_errors": {}}
     lock = threading.Lock()
 
     def poll(bot: VerifierBot) -> None:
         try:
             votes = bot.poll()
-        except Exception as exc:  # noqa: BLE001 - the chain unreachable: the CLI's loop backs off and retries
+        except TRANSIENT as exc:  # the chain unreachable: `pogo verifier run`'s loop backs off and retries
             with lock:
                 stats["poll_failures"] += 1
             print(f"{time.time():.1f} {bot.address[:10]}: poll failed: {exc}", file=log, flush=True)
+            return
+        except Exception as exc:  # noqa: BLE001 - a bug outside a submission's handling: count it
+            with lock:
+                kind = f"{exc.__class__.__name__} at {raised_at(exc)}"
+                stats["poll_errors"][kind] = stats["poll_errors"].get(kind, 0) + 1
+            print(f"{time.time():.1f} {bot.address[:10]}: poll error {kind}: {exc}", file=log, flush=True)
             return
         with lock:
             stats["polls"] += 1
@@ -317,8 +327,9 @@ def bots_main(s: Setup, indices: list[int], keepers: list[int], aggregator: int 
             stats["check_cpu_seconds"] += sum(v.cpu_seconds for v in votes)
 
     def save() -> None:
-        stats["errors"] = sum(b.errors for b in bots)
-        stats["error_kinds"] = dict(sum((b.error_kinds for b in bots), Counter()))
+        kinds = sum((b.error_kinds for b in bots), Counter(stats["poll_errors"]))
+        stats["errors"], stats["error_kinds"] = sum(kinds.values()), dict(kinds)
+        stats["node_away"] = sum(b.node_away for b in bots)
         Path(out).write_text(json.dumps(stats))
 
     signal.signal(signal.SIGTERM, lambda *_: (save(), os._exit(0)))
@@ -582,6 +593,7 @@ def _run(args, workdir: Path) -> int:
             "slashes": slashes,
             "bot_errors": sum(b.get("errors", 0) for b in bot_stats),
             "bot_error_kinds": dict(sum((Counter(b.get("error_kinds", {})) for b in bot_stats), Counter())),
+            "bot_node_away_retries": sum(b.get("node_away", 0) for b in bot_stats),
             "bot_poll_failures": sum(b.get("poll_failures", 0) for b in bot_stats),
             "miner_errors": sum(m.get("errors", 0) for m in miner_stats),
             "miner_transient_faults": sum(m.get("transient", 0) for m in miner_stats),

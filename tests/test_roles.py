@@ -20,7 +20,7 @@ from pogo.model.gpt import GPTConfig
 from pogo.model.loss import window_losses
 from pogo.net.contract import PoGOContract, Status, TaskParams
 from pogo.net.ipfs import Ipfs
-from pogo.protocol import aggregate, checkpoint, difffile, seedstream
+from pogo.protocol import aggregate, checkpoint, difffile, judgment, seedstream
 from pogo.protocol.source import BytesSource
 from pogo.protocol.taskspec import Verification
 from verifier.bot import VerifierBot
@@ -91,9 +91,9 @@ def unhelpful_noise(net, index: int):
     random step is a lottery (see its docstring): with the head and shard that the suite's order
     happens to produce, some noise lowers the loss measurably, and the verifiers rightly pay it.
     This cheat must show that noise which does not help is refused and not slashed, so it keeps
-    the first seed whose mean gain on 512 windows of the miner's shard is below minus twice the
-    threshold (well clear of window noise: the verifiers measure other windows) and above minus half
-    the harm margin (not a fault)."""
+    the first seed that the judgment itself refuses on 512 windows of the miner's shard
+    (NO_PROGRESS), with its mean gain below minus twice the threshold, so that the verifiers'
+    other windows refuse it too, and above minus half the harm margin (not a fault)."""
     sc, ctx = net["sc"], net["ctx"]
     rules = ctx.spec.verification.rules()
     block = ctx.spec.recipe.seq_len
@@ -105,14 +105,16 @@ def unhelpful_noise(net, index: int):
         at = np.random.default_rng(index).integers(0, len(tokens) - block - 1, 512).tolist()
         manifest.load_into(models[0], prev_padded)
         before = window_losses(models[0], tokens, at, block)
-        gains = []
+        tried = []
         for seed in range(16):
             built = cheats.random_update(prev_padded, raw, prev_root, leaf, groups, seed=seed)
             manifest.load_into(models[1], quantize.rebuild(prev_padded, difffile.read(BytesSource(built.diff))))
-            gains.append(1e6 * float(np.mean(before - window_losses(models[1], tokens, at, block))))
-            if -rules.harm_margin / 2 < gains[-1] < -2 * rules.threshold:
+            ev = judgment.Evidence.paired(before, window_losses(models[1], tokens, at, block))
+            tried.append(f"{ev.mean:.0f} ± {ev.se:.0f}")
+            if judgment.judge_gain(ev, rules, last_look=True) == judgment.NO_PROGRESS \
+                    and -rules.harm_margin / 2 < ev.mean < -2 * rules.threshold:
                 return built
-        raise AssertionError(f"no noise among 16 seeds neither helps nor harms: gains {gains} micro-nats")
+        raise AssertionError(f"no noise among 16 seeds neither helps nor harms: gains {tried} micro-nats")
     return build
 
 

@@ -27,17 +27,15 @@ from __future__ import annotations
 
 import json
 import time
-import traceback
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 from pogo.context import Context, HeadUnavailable
-from pogo.errors import PogoError
+from pogo.errors import PogoError, raised_at
 from pogo.net.chain import ChainError
 from pogo.net.contract import Reason, Status
-from pogo.net.loop import TRANSIENT
+from pogo.net.loop import NODE_AWAY
 from pogo.protocol import aggregate, commitment
 from pogo.protocol.atomicfile import write_bytes_atomic
 from verifier.checks import AggregateChecker, Unavailable, Verdict
@@ -90,7 +88,8 @@ class VerifierBot:
         self._saved_scan = self.state.scanned_to
         self.votes: list[Vote] = []
         self.errors = 0            # exceptions caught in per-submission handling (benchmarks count them)
-        self.error_kinds: Counter[str] = Counter()  # each one's class and where it was raised
+        self.error_kinds: Counter[str] = Counter()  # each one's class and where in this project it was raised
+        self.node_away = 0         # passes of one submission retried because the chain or IPFS node was away
         self._waiting: dict[int, str] = {}
         self._to_draw: list[int] = []
         # what this bot knows of the submissions it follows, forgotten once final: id -> its
@@ -151,13 +150,14 @@ class VerifierBot:
             raise
         except HeadUnavailable as exc:
             self.progress(f"{what}: cannot load the head yet ({exc}); retrying next poll")
-        except TRANSIENT as exc:  # the chain or IPFS node away (restarting): not a fault of ours
+        except NODE_AWAY as exc:  # the chain or IPFS node away (restarting): not a fault of ours
+            self.node_away += 1
             self.progress(f"{what}: {exc.__class__.__name__}: {_line(exc)}; retrying next poll")
         except Exception as exc:  # noqa: BLE001 - a bug or a hostile input: report it, keep the bot alive
             self.errors += 1
-            where = traceback.extract_tb(exc.__traceback__)[-1]
-            self.error_kinds[f"{exc.__class__.__name__} at {Path(where.filename).name}:{where.lineno}"] += 1
-            self.progress(f"{what}: {exc.__class__.__name__}: {_line(exc)} (at {where.filename}:{where.lineno}); "
+            where = raised_at(exc)
+            self.error_kinds[f"{exc.__class__.__name__} at {where}"] += 1
+            self.progress(f"{what}: {exc.__class__.__name__}: {_line(exc)} (at {where}); "
                           "retrying next poll")
 
     # -- one submission ------------------------------------------------------------------

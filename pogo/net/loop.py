@@ -13,8 +13,13 @@ from web3.exceptions import TimeExhausted
 from pogo.errors import PogoError
 from pogo.net.ipfs import DataUnavailable
 
-# The node or IPFS briefly unreachable or slow: the state is on disk, so the next pass resumes.
-TRANSIENT = (requests.exceptions.RequestException, ConnectionError, TimeoutError, TimeExhausted, DataUnavailable)
+# The node or IPFS unreachable or slow (restarting, say): nothing is wrong with the request, so
+# a bot retries it as it is, every pass, without counting it as an error.
+NODE_AWAY = (requests.exceptions.ConnectionError, requests.exceptions.Timeout, ConnectionError, TimeoutError,
+             TimeExhausted, DataUnavailable)
+# ... and any other fault of the transport (an HTTP error status, a garbled reply): the loop
+# retries these too, since the state is on disk, but gives up after ``give_up_after``.
+TRANSIENT = (requests.exceptions.RequestException, *NODE_AWAY)
 MAX_BACKOFF_S = 60.0
 
 
