@@ -225,8 +225,8 @@ class Ipfs:
         except ErrorResponse as exc:
             if "not pinned" not in str(exc):
                 raise PogoError(f"IPFS unpin of {cid} failed at {self.addr}: {_describe(exc)}") from None
-        except FETCH_ERRORS as exc:
-            raise PogoError(f"IPFS unpin of {cid} failed at {self.addr}: {_describe(exc)}") from None
+        except FETCH_ERRORS as exc:  # the daemon did not answer (at 1,000 nodes: busy past the timeout)
+            raise DaemonUnreachable(f"IPFS unpin of {cid} failed at {self.addr}: {_describe(exc)}") from None
 
     def gc(self, timeout: float = GC_TIMEOUT_S) -> int:
         """Delete every unpinned block from the daemon's repo; the number of blocks removed.
