@@ -439,7 +439,7 @@ def _round_row(w3, pogo, s: Setup, r: int, b0: int, b1: int, seconds: float, arg
 
 
 # One leaf's rebuild in a fraud proof against an aggregate of k updates (benchmarks.gas,
-# aggregate_leaf_rebuild_k*, L = 4096; PROTOCOL.md D11): 12.9M gas at k = 2 and 27.4M at k = 7,
+# aggregate_leaf_rebuild_k*, L = 4096; PROTOCOL.md D11): 12.9M gas at k = 2 and 27.2M at k = 7,
 # about 2.9M a source; a whole proof adds about 0.35M.
 AGGREGATE_PROOF_GAS_BASE, AGGREGATE_PROOF_GAS_PER_SOURCE = 7.1e6 + 0.35e6, 2.9e6
 

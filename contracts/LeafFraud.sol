@@ -122,7 +122,11 @@ contract LeafFraud {
         }
         uint256[] memory sources = new uint256[](3 * k); // per source: its record's calldata offset, unit, nibbles
         for (uint256 s = 0; s < k; ++s) sources[3 * s] = _offset(records[s]);
-        malformed = _rebuild(prevLeaf, sources, k, valid, leaf, k == 1 ? 0 : Float32.reciprocal(k));
+        // float32(1/c) for c = 0..k movers of a group (D14); c = 0 takes 1: acc is +0 there.
+        uint256[] memory rcps = new uint256[](k + 1);
+        rcps[0] = Float32.reciprocal(1);
+        for (uint256 c = 1; c <= k; ++c) rcps[c] = Float32.reciprocal(c);
+        malformed = _rebuild(prevLeaf, sources, k, valid, leaf, rcps);
     }
 
     /// @notice The dense record a sparse one stands for (PROTOCOL.md D13): each group it names gets
@@ -198,7 +202,7 @@ contract LeafFraud {
     ///      element j at bits 224 - 32j. `sources` holds 3 words a source: its record's calldata
     ///      offset, then (scratch) this group's unit index and nibbles.
     function _rebuild(bytes calldata prevLeaf, uint256[] memory sources, uint256 nSources, uint256 valid,
-                      bytes memory leaf, uint256 rcp) internal pure returns (bool malformed)
+                      bytes memory leaf, uint256[] memory rcps) internal pure returns (bool malformed)
     {
         // Bit patterns of float32 are long hex literals, the element rule has many cases by nature,
         // and slither reads `r := ... leave` then `r := ...` as two writes (docs/SLITHER.md S11-S13, S17).
@@ -426,18 +430,23 @@ contract LeafFraud {
                 let p := mul(ma, mb)
                 r := roundBits(s, p, bitLength(p), sub(add(xa, xb), 149))
             }
-            // An aggregate of k >= 2 sources (section 7): acc = +0, acc = float32(acc + q_s 2^e_s) for
-            // each source, then float32(prev + float32(acc * rcp)); +0 in the padding.
-            function runAggregate(prevAt, srcs, kk, nScales, ok, out, r1k) -> bad {
+            // An aggregate of k >= 2 sources (section 7, D14): acc = +0, acc = float32(acc + q_s 2^e_s)
+            // for each source, then float32(prev + float32(acc * float32(1/c))), c the sources whose
+            // group has a non-zero nibble (table[c], table = rcps); +0 in the padding.
+            function runAggregate(prevAt, srcs, kk, nScales, ok, out, table) -> bad {
                 let end := add(srcs, mul(96, kk))
                 for { let g := 0 } lt(g, nScales) { g := add(g, 1) } {
+                    let movers := 0
                     for { let p := srcs } lt(p, end) { p := add(p, 96) } {
                         let at := mload(p)
                         let e8 := byte(0, calldataload(add(at, g)))
                         if or(lt(e8, 7), gt(e8, 247)) { bad := 1 leave }
                         mstore(add(p, 32), add(e8, 22))
-                        mstore(add(p, 64), reverse16(shr(128, calldataload(add(at, add(nScales, shl(4, g)))))))
+                        let nibbles := reverse16(shr(128, calldataload(add(at, add(nScales, shl(4, g))))))
+                        mstore(add(p, 64), nibbles)
+                        movers := add(movers, iszero(iszero(nibbles)))
                     }
+                    let r1k := mload(add(table, shl(5, add(movers, 1))))   // table[movers]
                     let lim := sub(ok, shl(5, g))                            // parameters in this group (signed)
                     for { let w := 0 } lt(w, 4) { w := add(w, 1) } {
                         let pos := add(shl(7, g), shl(5, w))
@@ -467,7 +476,7 @@ contract LeafFraud {
             }
             switch nSources
             case 1 { malformed := run(prevLeaf.offset, mload(add(sources, 32)), shr(7, prevLeaf.length), valid, add(leaf, 32)) }
-            default { malformed := runAggregate(prevLeaf.offset, add(sources, 32), nSources, shr(7, prevLeaf.length), valid, add(leaf, 32), rcp) }
+            default { malformed := runAggregate(prevLeaf.offset, add(sources, 32), nSources, shr(7, prevLeaf.length), valid, add(leaf, 32), rcps) }
         }
         // slither-disable-end write-after-write
         // slither-disable-end cyclomatic-complexity

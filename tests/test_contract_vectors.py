@@ -125,7 +125,8 @@ def test_leaf_rebuild_on_chain_matches_the_protocol(deployed):
 def test_update_and_aggregate_rebuilds_match_numpy_on_random_leaves(deployed):
     """The assembly fast path of LeafFraud.rebuild (one update) and the Solidity aggregate path
     against numpy on whole random leaves: weights of every size, random bit patterns (NaN, inf,
-    subnormals included), tiny and huge values, and scales over the whole range [7, 247]."""
+    subnormals included), tiny and huge values, scales over the whole range [7, 247], and sources
+    that leave groups all-zero (each group averaged over its movers, D14)."""
     import numpy as np
 
     from pogo.protocol import aggregate, difffile
@@ -182,12 +183,18 @@ def test_update_and_aggregate_rebuilds_match_numpy_on_random_leaves(deployed):
     got, _ = fraud.functions.rebuild(prev.tobytes(), [rec.tobytes()], n).call()
     diff = np.flatnonzero(np.frombuffer(got, "<u4") != expected.view("<u4"))
     assert diff.size == 0, ("edges", [(hex(prev.view("<u4")[i]), hex(expected.view("<u4")[i])) for i in diff[:3]])
-    for kind, k, low, high, valid in (("weights", 2, 100, 130, 1024), ("weights", 3, 100, 130, 1000),
-                                      ("bits", 2, 7, 247, 1024), ("tiny", 5, 7, 40, 1024), ("huge", 3, 200, 247, 1024)):
+    # `sparse`: the share of each source's groups left all-zero, as in sparse diffs (D14: every
+    # group averaged over its 0 to k movers)
+    for kind, k, low, high, valid, sparse in (("weights", 2, 100, 130, 1024, 0), ("weights", 3, 100, 130, 1000, 0),
+                                              ("bits", 2, 7, 247, 1024, 0), ("tiny", 5, 7, 40, 1024, 0),
+                                              ("huge", 3, 200, 247, 1024, 0), ("weights", 4, 100, 130, 1000, 0.6),
+                                              ("bits", 5, 7, 247, 1024, 0.5)):
         prev = leaf_of(kind, 1024)
         recs = [record(1024, low, high) for _ in range(k)]
         for r in recs:  # no update of the padding: elements from `valid` on keep q = 0
             r[1024 // 32 + valid // 2:] = 0
+            for g in np.flatnonzero(rng.random(1024 // 32) < sparse):
+                r[1024 // 32 + 16 * g:1024 // 32 + 16 * (g + 1)] = 0
         with np.errstate(all="ignore"):
             header_k = difffile.DiffHeader(valid, 1024, 32, bytes(32), bytes(32), bytes(32))
             expected = aggregate.aggregate(prev, [difffile.Diff(header_k, r.reshape(1, -1)) for r in recs])

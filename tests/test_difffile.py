@@ -157,6 +157,47 @@ def test_a_sparse_diff_carries_each_leafs_largest_groups():
     assert result.theta_new[32 * 5 + 7] == np.float32(0.5) and result.theta_new[32 * 2] == np.float32(-0.25)
 
 
+def test_an_aggregate_averages_each_group_over_the_updates_that_move_it():
+    """PROTOCOL.md D14. Sparse updates naming different groups: each group takes its one mover's
+    whole step (the plain 1/k average would halve it), bit for bit as applying both in turn."""
+    from pogo.protocol import aggregate
+
+    prev = np.random.default_rng(5).standard_normal(256).astype(np.float32)
+    steps = np.zeros((2, 256), np.float32)
+    steps[0, 32 * 1:32 * 2], steps[1, 32 * 6:32 * 7] = 0.25, -0.5      # disjoint groups: 1 and 6
+    steps[:, 32 * 3 + 4] = [0.125, 0.375]                                # group 3: both move it
+    a, b = (difffile.make_diff(prev, prev + s, 256, groups=3).diff for s in steps)
+    new, in_turn = aggregate.aggregate(prev, [a, b]), b.apply(a.apply(prev))
+    one_mover = np.ones(256, bool)
+    one_mover[32 * 3:32 * 4] = False
+    assert np.array_equal(new[one_mover].view(np.uint32), in_turn[one_mover].view(np.uint32))
+    assert new[32 * 3 + 4] == np.float32(prev[32 * 3 + 4] + np.float32(0.25))  # (0.125 + 0.375) / 2
+    assert new[32 * 6] == np.float32(prev[32 * 6] - np.float32(0.5))
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**16), k=st.integers(2, 6), groups=st.integers(0, 3))
+def test_an_aggregate_moves_no_weight_beyond_its_movers_steps(seed, k, groups):
+    """The bound D14 keeps: every weight of an aggregate moves by an average of the accepted steps
+    that moved its group, so never further than the largest of them (rounding aside), whatever
+    the updates, sparse (``groups`` = 1-3 of 4) or dense (0)."""
+    from pogo.protocol import aggregate
+
+    rng = np.random.default_rng(seed)
+    prev = rng.standard_normal(512).astype(np.float32)
+    diffs = [difffile.make_diff(prev, prev + (rng.standard_normal(512) * rng.choice([1e-3, 1e-1])).astype(np.float32),
+                                128, groups=groups).diff for _ in range(k)]
+    steps = np.stack([d.dequantize() for d in diffs]).astype(np.float64)
+    moved = np.repeat(np.stack([d.q_and_scales()[0].reshape(-1, 32).any(axis=1) for d in diffs]), 32, axis=1)
+    some = moved.any(axis=0)
+    low = np.where(moved, steps, np.inf).min(axis=0)[some]
+    high = np.where(moved, steps, -np.inf).max(axis=0)[some]
+    change = aggregate.aggregate(prev, diffs).astype(np.float64) - prev
+    slack = 1e-6 * (np.abs(prev) + np.abs(steps).max(axis=0))[some]  # float32 roundings: sum, product, add
+    assert ((change[some] >= low - slack) & (change[some] <= high + slack)).all()
+    assert (change[~some] == 0).all()
+
+
 def test_sparse_diffs_get_clear_errors():
     prev, raw = _models(300, 7)
     data = difffile.make_diff(prev, raw, 128, groups=2).diff.encode()

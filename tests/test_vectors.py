@@ -126,6 +126,7 @@ def test_leaf_vectors_are_what_the_protocol_computes():
 
     v = load("leaf")
     leaf = v["leaf_size"]
+    zero_groups = 0
     for case in v["cases"]:
         header = difffile.DiffHeader(case["valid"], leaf, 32, bytes(32), bytes(32), bytes(32))
         prev = np.frombuffer(b(case["prev"]), dtype="<f4")
@@ -139,3 +140,14 @@ def test_leaf_vectors_are_what_the_protocol_computes():
             new = diffs[0].apply(prev) if len(diffs) == 1 else aggregate.aggregate(prev, diffs)
         assert new.astype("<f4").tobytes() == b(case["new"])
         assert not new[case["valid"]:].any()  # the padding comes out +0 whatever the head's
+        if len(diffs) > 1:
+            q = np.stack([d.q_and_scales()[0].reshape(-1, 32).any(axis=1) for d in diffs])
+            movers = q.sum(axis=0)
+            zero_groups += int((movers < len(diffs)).sum())
+            # The plain 1/k average differs only in groups of 1 to k - 1 movers (none moved: both keep prev + 0).
+            with np.errstate(all="ignore"):
+                plain = prev + (sum(d.dequantize() for d in diffs) * np.float32(1 / len(diffs))).astype(np.float32)
+            fewer = np.repeat((movers > 0) & (movers < len(diffs)), 32)[:case["valid"]]
+            same = plain[:case["valid"]].view("<u4") == new[:case["valid"]].view("<u4")
+            assert same[~fewer].all() and (not fewer.any() or not same[fewer].all())
+    assert zero_groups == 3  # D14 is exercised: groups of 2 of 3, 1 of 3 and 0 of 2 movers

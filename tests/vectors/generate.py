@@ -217,7 +217,8 @@ def float32_vectors() -> dict:
 
 
 def leaf_vectors() -> dict:
-    """Whole-leaf rebuilds, the fraud proof's core: one update, and aggregates of 2, 3 and 5."""
+    """Whole-leaf rebuilds, the fraud proof's core: one update, aggregates of 2, 3 and 5, and
+    aggregates whose sources leave groups all-zero (D14: a group is averaged over its movers)."""
     from pogo.protocol import aggregate
 
     leaf = 64
@@ -225,11 +226,16 @@ def leaf_vectors() -> dict:
     prev = rng.standard_normal(leaf).astype(np.float32) * np.float32(0.02)
     prev.view(np.uint32)[:len(SPECIALS)] = SPECIALS                       # every special value in the leaf
     cases = []
-    for k, valid in ((1, leaf), (1, 40), (2, leaf), (3, leaf), (5, 50)):
+    # (sources, valid, groups each source leaves all-zero): the last two give groups of 2, 1 and 0 movers
+    shapes = ((1, leaf, ()), (1, 40, ()), (2, leaf, ()), (3, leaf, ()), (5, 50, ()),
+              (3, leaf, ((1,), (0,), (1,))), (2, leaf, ((1,), (1,))))
+    for k, valid, zero in shapes:
         records = []
         for s in range(k):
             q = rng.integers(-8, 8, leaf).astype(np.int8)
             q[valid:] = 0
+            for g in zero[s] if zero else ():
+                q[32 * g:32 * (g + 1)] = 0
             scales = rng.integers(mxint4.SCALE_MIN, mxint4.SCALE_MAX + 1, leaf // 32).astype(np.uint8)
             scales[0] = [mxint4.SCALE_MIN, mxint4.SCALE_MAX, 127 - 8][s % 3]  # both clamps and a usual scale
             records.append(difffile.encode_records(q, scales, leaf)[0])
