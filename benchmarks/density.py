@@ -4,8 +4,9 @@ exact average of dense MX-int4 diffs (section 7), or that of sparse MX-int4 diff
 each leaf's groups, with error feedback; prints JSON, one object per configuration, then a summary
 naming the sparsest density within 1 % of dense MX-int4.
 
-    python -m benchmarks.density [--rounds 20] [--miners 4] [--groups 32,8,2,1] [--steps K]
-                                 [--task examples/shakespeare-llama/task.toml] [--plot docs/density.png]
+    python -m benchmarks.density [--rounds 20] [--miners 4] [--configs fp32,dense,32,8,2,1] [--steps K]
+                                 [--warm R] [--judge] [--task examples/shakespeare-llama/task.toml]
+                                 [--plot docs/density.png]
 
 Real parts: the task as `pogo task create` prepares it (model, tokens, shards, leaf size), M
 DeepSpeed trainers with the task's recipe, and the protocol's own arithmetic: difffile.make_diff
@@ -17,14 +18,18 @@ a round (accept, pin, vote) does not change the head's bits. Shards rotate: mine
 upload_bytes    what a miner publishes a round: its diff file and its tree file
 compression     the fp32 model's bytes (4 P) over upload_bytes
 vs_dense        final loss / dense MX-int4's final loss - 1
+verdicts        (--judge) every update's verdict as a committee would reach it (verifier.checks.measure
+                against the head on the miner's shard), counted, and the least gain judged (micro-nats)
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +40,7 @@ from pogo.model import causal_lm, manifest
 from pogo.model.loss import evaluate
 from pogo.protocol import aggregate, checkpoint, difffile, merkle, treefile
 from pogo.protocol.taskspec import Verification
+from verifier import checks
 from workers.trainer import TrainConfig, Trainer
 
 WINDOWS = 64
@@ -53,10 +59,12 @@ def upload_bytes(n_params: int, leaf_size: int, groups: int) -> int:
 
 
 def run(task, groups: int | None, miners: int, rounds: int, steps: int, feedback: str = "start",
-        head: np.ndarray | None = None) -> tuple[list[float], np.ndarray]:
+        head: np.ndarray | None = None, verdicts: Counter | None = None) -> tuple[list[float], np.ndarray]:
     """Validation losses of the head before round 0 and after each round, and the last head.
     ``groups``: None for plain fp32 averaging, 0 for dense MX-int4, k for sparse; ``head``: where
-    to start (default: the task's initial weights)."""
+    to start (default: the task's initial weights). With ``verdicts``, each MX-int4 update is also
+    judged as a committee would (verifier.checks.measure against the head, on its shard) and the
+    verdicts counted there: an honest miner must never be HARMFUL, the one verdict that slashes."""
     spec, leaf = task.spec, task.spec.leaf_size
     n_params = spec.n_params
     net = causal_lm.build(spec.model)
@@ -67,6 +75,7 @@ def run(task, groups: int | None, miners: int, rounds: int, steps: int, feedback
         manifest.load_into(net, theta[:n_params])
         return evaluate(net, val, offsets, block)
 
+    rules = task.spec.verification.rules() if verdicts is not None else None
     trainers = [Trainer(spec.model, TrainConfig.from_recipe(spec.recipe, steps=steps, seed=i), spec.manifest_hash,
                         n_params) for i in range(miners)]
     # Fresh trainers for each configuration: the same optimizer state at the start of each (the
@@ -92,6 +101,13 @@ def run(task, groups: int | None, miners: int, rounds: int, steps: int, feedback
                 made = difffile.make_diff(head[:n_params], raw.astype(np.float32), leaf, groups=groups)
                 residuals[i] = made.residual[:n_params]
                 diffs.append(made.diff)
+                if verdicts is not None:
+                    shard = task.shards[(i + r) % (len(task.shards) - 1)]
+                    seed = hashlib.sha256(f"density {groups} {r} {i}".encode()).digest()
+                    judged = checks.measure(spec.model, block, head, made.theta_new, shard, val, seed, rules,
+                                            spec.manifest_hash, n_params)
+                    verdicts[judged.reason] += 1
+                    verdicts["least_gain"] = min(verdicts.get("least_gain", judged.improvement), judged.improvement)
             head = aggregate.aggregate(head, diffs)
         losses.append(loss(head))
         _say(f"{label(groups)} round {r}: {losses[-1]:.4f} ({time.perf_counter() - started:.1f} s)")
@@ -138,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
                              "does) or add the remainder to the trained model (add)")
     parser.add_argument("--warm", type=int, default=0,
                         help="start every configuration from the head after this many dense MX-int4 rounds")
+    parser.add_argument("--judge", action="store_true",
+                        help="judge every MX-int4 update as a committee would and count the verdicts (slow)")
     parser.add_argument("--plot", type=Path, help="write the loss curves here (PNG; needs matplotlib: .[bench])")
     args = parser.parse_args(argv)
     try:
@@ -161,7 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     start = run(task, 0, args.miners, args.warm, steps)[1] if args.warm else None
     for groups in configs:
-        losses, _ = run(task, groups, args.miners, args.rounds, steps, args.feedback, start)
+        verdicts = Counter() if args.judge and groups is not None else None
+        losses, _ = run(task, groups, args.miners, args.rounds, steps, args.feedback, start, verdicts)
         sent = fp32_bytes if groups is None else upload_bytes(task.spec.n_params, task.spec.leaf_size, groups)
         row = {"config": label(groups), "groups": groups, "leaf_size": task.spec.leaf_size,
                "density": 1.0 if not groups else groups * 32 / task.spec.leaf_size,
@@ -169,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
                "warm_rounds": args.warm, "feedback": args.feedback,
                "upload_bytes": sent, "compression": round(fp32_bytes / sent, 1),
                "final_loss": round(losses[-1], 4), "losses": [round(x, 4) for x in losses]}
+        if verdicts is not None:
+            row["verdicts"] = dict(verdicts)  # OK, NO_PROGRESS, ..., and the least gain judged (micro-nats)
         rows.append(row)
     dense = next((r["final_loss"] for r in rows if r["groups"] == 0), None)
     for row in rows:

@@ -7,9 +7,12 @@ from benchmarks import density
 
 
 def test_one_round_of_each_kind_reports_bytes_and_losses(capsys):
-    assert density.main(["--rounds", "1", "--miners", "1", "--steps", "2", "--configs", "fp32,dense,1"]) == 0
+    assert density.main(["--rounds", "1", "--miners", "1", "--steps", "2", "--configs", "fp32,dense,1", "--judge"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     fp32, dense, sparse, summary = rows
+    # --judge: each MX-int4 update judged as a committee would; two steps from scratch gain plenty
+    assert "verdicts" not in fp32 and dense["verdicts"]["OK"] == sparse["verdicts"]["OK"] == 1
+    assert sparse["verdicts"]["least_gain"] > 5_000 and len(sparse["verdicts"]) == 2
     assert (fp32["config"], dense["config"], sparse["config"]) == ("fp32", "dense", "k=1")
     assert all(len(r["losses"]) == 2 and r["losses"][1] < r["losses"][0] for r in (fp32, dense, sparse))
     # The demo GPT (470,528 parameters, 115 leaves): 19 bytes a leaf and the tree file, 100x and more.
