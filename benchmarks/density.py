@@ -4,7 +4,7 @@ exact average of dense MX-int4 diffs (section 7), or that of sparse MX-int4 diff
 each leaf's groups, with error feedback; prints JSON, one object per configuration, then a summary
 naming the sparsest density within 1 % of dense MX-int4.
 
-    python -m benchmarks.density [--rounds 20] [--miners 4] [--configs fp32,dense,32,8,2,1] [--steps K]
+    python -m benchmarks.density [--rounds 20] [--miners 4] [--configs fp32,dense,32,16,8,4,2,1] [--steps K]
                                  [--warm R] [--judge] [--task examples/shakespeare-llama/task.toml]
                                  [--plot docs/density.png]
 
@@ -143,9 +143,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--miners", type=int, default=4)
-    parser.add_argument("--configs", default="fp32,dense,32,8,2,1",
+    parser.add_argument("--configs", default="fp32,dense,32,16,8,4,2,1",
                         help="fp32 (plain averaging), dense (MX-int4) and sparse k values, groups of 32 a leaf "
-                             "(at L = 4096: 32, 8, 2, 1 are 25%%, 6.25%%, 1.56%%, 0.78%%)")
+                             "(at L = 4096: 32, 16, 8, 4, 2, 1 are 25%%, 12.5%%, 6.25%%, 3.1%%, 1.56%%, 0.78%%)")
     parser.add_argument("--steps", type=int, help="training steps a round (default: the task's recipe)")
     parser.add_argument("--task", type=Path, help="a task file (docs/TASKS.md; default: the demo task)")
     parser.add_argument("--leaf-size", type=int, help="the leaves' size (default: the task's)")

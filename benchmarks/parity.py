@@ -13,6 +13,7 @@ training shard, and is measured on the same validation windows.
 
 parity   (L0 - L_network) / (L0 - L_centralized): the share of the centralized loss reduction
          the network achieves (Proof of Training reports 85 %); docs/PARITY.md defines it.
+accepted_per_round   how many of the M updates each round's committees accepted
 """
 
 from __future__ import annotations
@@ -50,8 +51,9 @@ def _say(message: str) -> None:
 
 
 def network(state, workdir: Path, n_miners: int, rounds: int, steps: int | None,
-            task: TaskDefinition | None = None) -> tuple[Context, list[float]]:
-    """The validation loss of the head before round 0 and after each round."""
+            task: TaskDefinition | None = None) -> tuple[Context, list[float], list[int]]:
+    """The validation loss of the head before round 0 and after each round, and how many updates
+    each round accepted."""
     w3 = chain.connect(state.rpc_url)
     ipfs = Ipfs(state.ipfs_api)
     sc = scenario.build(w3, n_miners=n_miners, n_verifiers=4, miner_stake=5 * ETH, verifier_stake=10 * ETH,
@@ -65,14 +67,17 @@ def network(state, workdir: Path, n_miners: int, rounds: int, steps: int | None,
               for i in range(n_miners)]
     bots = [VerifierBot(ctx.as_signer(sc.as_(v), workdir / f"v{i}"), aggregator=(i == 0))
             for i, v in enumerate(sc.verifiers)]
-    losses = [validation_loss(ctx, VALIDATION_WINDOWS)]
+    losses, accepted = [validation_loss(ctx, VALIDATION_WINDOWS)], []
     for r in range(rounds):
         started = time.perf_counter()
+        round_ = sc.pogo.task(task).round
         sc.work(miners, task)
-        sc.drive(bots, task, sc.pogo.task(task).round + 1)
+        sc.drive(bots, task, round_ + 1)
         losses.append(validation_loss(ctx, VALIDATION_WINDOWS))
-        _say(f"M={n_miners} round {r}: validation loss {losses[-1]:.4f} ({time.perf_counter() - started:.1f} s)")
-    return ctx, losses
+        accepted.append(len(ctx.log.accepted_updates(task, round_)))
+        _say(f"M={n_miners} round {r}: validation loss {losses[-1]:.4f}, {accepted[-1]} of {n_miners} updates "
+             f"accepted ({time.perf_counter() - started:.1f} s)")
+    return ctx, losses, accepted
 
 
 def centralized(ctx: Context, total_steps: int, checkpoints: list[int]) -> list[float]:
@@ -141,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         state = devnet.up()
         try:
             for m in counts:
-                ctx, net_losses = network(state, Path(tmp) / f"m{m}", m, args.rounds, steps, task)
+                ctx, net_losses, accepted = network(state, Path(tmp) / f"m{m}", m, args.rounds, steps, task)
                 central = centralized(ctx, m * args.rounds * steps, [m * r * steps for r in range(args.rounds + 1)])
                 row = {"task": str(args.task or "demo"), "model": ctx.spec.model.get("config", {}).get("model_type", "pogo-gpt"),
                        "n_params": ctx.spec.n_params, "miners": m, "rounds": args.rounds, "steps_per_round": steps,
@@ -149,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
                        "initial_loss": round(net_losses[0], 4), "network_loss": round(net_losses[-1], 4),
                        "centralized_loss": round(central[-1], 4),
                        "parity": round(parity(net_losses[0], net_losses[-1], central[-1]), 4),
+                       "density": ctx.spec.density, "accepted_per_round": accepted,
                        "network_losses": [round(x, 4) for x in net_losses],
                        "centralized_losses": [round(x, 4) for x in central]}
                 rows.append(row)
