@@ -127,7 +127,7 @@ def plot(rows: list[dict], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(6.4, 4))
     for row in rows:
         name = "fp32 averaging" if row["groups"] is None else f"dense MX-int4 ({row['compression']:.1f}x)" \
-            if row["groups"] == 0 else f"sparse {100 * row['density']:.2g}% ({row['compression']:.0f}x)"
+            if row["groups"] == 0 else f"sparse {100 * row['density']:.3g}% ({row['compression']:.0f}x)"
         ax.plot(range(len(row["losses"])), row["losses"], label=name)
     ax.set_xlabel("round")
     ax.set_ylabel("validation loss (nats)")

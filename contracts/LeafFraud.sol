@@ -14,7 +14,8 @@ import {IPoGO} from "./interfaces/IPoGO.sol";
 /// @dev The rule (PROTOCOL.md sections 3 and 7), per element j of the leaf:
 ///        one update:  new_j = float32(prev_j + float32(q_j 2^e))
 ///        k >= 2 accepted updates (an aggregate), in ascending submission id:
-///          acc = +0; acc = float32(acc + q_j 2^e) for each; new_j = float32(prev_j + float32(acc * float32(1/k)))
+///          acc = +0; acc = float32(acc + q_j 2^e) for each; new_j = float32(prev_j + float32(acc * float32(1/c)))
+///          with c the updates whose record holds a non-zero q in j's 32-element group (D14; c = 0: acc = +0)
 ///      With k = 1 the second rule is the first (+0 + x = x, x * 1 = x), so one path serves both.
 ///      Leaves are little-endian float32; a record is L/32 scale bytes then L/2 nibble bytes
 ///      (element 2i in the low nibble of byte i, two's complement), or a sparse record (D13) that
@@ -29,6 +30,8 @@ contract LeafFraud {
     uint256 internal constant NIBBLE_BYTES = GROUP / 2;
     /// @dev The scale byte of an all-zero group: e = -120, the smallest (section 3).
     bytes1 internal constant EMPTY_SCALE = 0x07;
+    /// @dev float32 1.0: the divisor's reciprocal for a group no source moves (its sum is +0).
+    uint256 internal constant ONE = 0x3F800000;
 
     /// @notice The PoGO contract that created this checker and whose submissions it judges.
     IPoGO public immutable pogo;
@@ -122,10 +125,13 @@ contract LeafFraud {
         }
         uint256[] memory sources = new uint256[](3 * k); // per source: its record's calldata offset, unit, nibbles
         for (uint256 s = 0; s < k; ++s) sources[3 * s] = _offset(records[s]);
-        // float32(1/c) for c = 0..k movers of a group (D14); c = 0 takes 1: acc is +0 there.
+        // float32(1/c) for c = 0..k movers of a group (D14); c = 0 takes 1.0: acc is +0 there. One
+        // update takes the `run` path, which reads no table.
         uint256[] memory rcps = new uint256[](k + 1);
-        rcps[0] = Float32.reciprocal(1);
-        for (uint256 c = 1; c <= k; ++c) rcps[c] = Float32.reciprocal(c);
+        if (k > 1) {
+            rcps[0] = ONE;
+            for (uint256 c = 1; c <= k; ++c) rcps[c] = Float32.reciprocal(c);
+        }
         malformed = _rebuild(prevLeaf, sources, k, valid, leaf, rcps);
     }
 

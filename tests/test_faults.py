@@ -140,7 +140,7 @@ def test_honest_data_that_arrives_after_the_draw_but_within_the_window_is_accept
     trainer = miner.trainer
     trainer.load(prev)
     trainer.train(ctx.shard(0))
-    built = build_honest(prev, trainer.theta(), task.head_root, LEAF)
+    built = build_honest(prev, trainer.theta(), task.head_root, LEAF, ctx.spec.sparse_groups)
     # The CIDs the data will have, computed without publishing anything yet.
     cids = [ipfs.client.add_bytes(b, opts={"only-hash": "true"}) for b in (built.diff, built.tree)]
     sid = sc.submit(sc.miners[2], net["task"], built.new_root, built.diff_root, diff_cid=cids[0], tree_cid=cids[1])
@@ -208,7 +208,7 @@ def test_an_oversize_diff_is_malformed_without_reading_it(net):
     sc, ctx, ipfs = net["sc"], net["ctx"], net["ipfs"]
     task = sc.pogo.task(net["task"])
     prev = ctx.head()
-    built = build_honest(prev, prev[: ctx.spec.n_params] + np.float32(1e-3), task.head_root, LEAF)
+    built = build_honest(prev, prev[: ctx.spec.n_params] + np.float32(1e-3), task.head_root, LEAF, ctx.spec.sparse_groups)
     errors = [bot.errors for bot in net["bots"]]
     huge = built.diff + bytes(64 << 20)
     cid = ipfs.add_bytes(huge)

@@ -6,8 +6,8 @@
     theta_prev + 0 where no diff moves the group, and +0 in the padding
 
 Each group is averaged over the updates that move it: a sparse update (D13) that leaves a group
-out does not pull it towards zero. With dense updates every group has k movers, so this is the
-plain 1/k average.
+out does not pull it towards zero. In every group that all k updates move (almost every group of
+dense updates) this is the plain 1/k average.
 
 An aggregate has no diff file of its own: its ``diff_root`` is the Merkle root (section 2
 rules) over the accepted updates' diff roots in the same order, leaf_i = sha256(0x00 || root_i),
@@ -41,8 +41,9 @@ def aggregate(theta_prev_padded: np.ndarray, diffs: Sequence[Diff]) -> np.ndarra
 
 
 def reciprocals(k: int) -> np.ndarray:
-    """float32(1/c) for c = 0..k, as every node and the EVM compute it; c = 0 (no mover: acc is +0)
-    takes 1, which leaves the weight at theta_prev + 0."""
+    """float32(1/c) for c = 0..k, correctly rounded as the EVM's Float32.reciprocal (exact for
+    k <= 2^24, far past the sources a proof can carry); c = 0 (no mover: acc is +0) takes 1, which
+    leaves the weight at theta_prev + 0."""
     c = np.arange(k + 1, dtype=np.float32)
     c[0] = 1
     return (np.float32(1.0) / c).astype(np.float32)
