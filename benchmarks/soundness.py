@@ -320,7 +320,7 @@ def honest_trial(st: Setup, i: int, target: float, seat_repeat: bool) -> dict:
     if seat_repeat:
         seats = [(m.reason, m.improvement, m.windows, m.detail)]
         for _ in range(3):  # the other seats: fresh model objects, as in another process
-            checks._models.cache_clear()
+            checks.forget_models()
             again = measured(st, curve.theta(alpha), s, seed)
             seats.append((again.reason, again.improvement, again.windows, again.detail))
         row["seats"] = seats

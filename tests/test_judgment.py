@@ -122,3 +122,9 @@ def test_measurements_in_threads_score_their_own_models():
     with ThreadPoolExecutor(6) as pool:
         together = list(pool.map(run, jobs))
     assert together == [alone[id(t)] for t in jobs]
+    # Fresh models, as another seat's process builds them (benchmarks.soundness): the same verdict.
+    from verifier import checks
+
+    pair = checks._models(cfg, None, None)
+    checks.forget_models()
+    assert checks._models(cfg, None, None)[0] is not pair[0] and run(trained) == alone[id(trained)]

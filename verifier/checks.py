@@ -87,6 +87,12 @@ def _models(model: dict, manifest_hash: str | None, n_params: int | None
     return cached[1]
 
 
+def forget_models() -> None:
+    """Drop this thread's model pair: the next measurement builds fresh ones, as another seat's
+    process would (benchmarks.soundness checks that seats agree)."""
+    _thread.models = None
+
+
 class UpdateChecker:
     """Checks one seat's share of a submission against the task's current head."""
 
