@@ -5,7 +5,7 @@ each leaf's groups, with error feedback; prints JSON, one object per configurati
 naming the sparsest density within 1 % of dense MX-int4.
 
     python -m benchmarks.density [--rounds 20] [--miners 4] [--configs fp32,dense,32,16,8,4,2,1] [--steps K]
-                                 [--warm R] [--judge] [--task examples/shakespeare-llama/task.toml]
+                                 [--warm R] [--seed S] [--judge] [--task examples/shakespeare-llama/task.toml]
                                  [--plot docs/density.png]
 
 Real parts: the task as `pogo task create` prepares it (model, tokens, shards, leaf size), M
@@ -59,10 +59,11 @@ def upload_bytes(n_params: int, leaf_size: int, groups: int) -> int:
 
 
 def run(task, groups: int | None, miners: int, rounds: int, steps: int, feedback: str = "start",
-        head: np.ndarray | None = None, verdicts: Counter | None = None) -> tuple[list[float], np.ndarray]:
+        head: np.ndarray | None = None, verdicts: Counter | None = None, seed: int = 0) -> tuple[list[float], np.ndarray]:
     """Validation losses of the head before round 0 and after each round, and the last head.
     ``groups``: None for plain fp32 averaging, 0 for dense MX-int4, k for sparse; ``head``: where
-    to start (default: the task's initial weights). With ``verdicts``, each MX-int4 update is also
+    to start (default: the task's initial weights); ``seed``: the trainers' (miner i samples with
+    seed 1000 seed + i; 0 is the recorded runs'). With ``verdicts``, each MX-int4 update is also
     judged as a committee would (verifier.checks.measure against the head, on its shard) and the
     verdicts counted there: an honest miner must never be HARMFUL, the one verdict that slashes."""
     spec, leaf = task.spec, task.spec.leaf_size
@@ -76,7 +77,7 @@ def run(task, groups: int | None, miners: int, rounds: int, steps: int, feedback
         return evaluate(net, val, offsets, block)
 
     rules = task.spec.verification.rules() if verdicts is not None else None
-    trainers = [Trainer(spec.model, TrainConfig.from_recipe(spec.recipe, steps=steps, seed=i), spec.manifest_hash,
+    trainers = [Trainer(spec.model, TrainConfig.from_recipe(spec.recipe, steps=steps, seed=1000 * seed + i), spec.manifest_hash,
                         n_params) for i in range(miners)]
     # Fresh trainers for each configuration: the same optimizer state at the start of each (the
     # process group stays: it is the process's, not a trainer's).
@@ -154,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
                              "does) or add the remainder to the trained model (add)")
     parser.add_argument("--warm", type=int, default=0,
                         help="start every configuration from the head after this many dense MX-int4 rounds")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="the miners' sampling seeds (1000 S + i for miner i; 0: the recorded runs)")
     parser.add_argument("--judge", action="store_true",
                         help="judge every MX-int4 update as a committee would and count the verdicts (slow)")
     parser.add_argument("--plot", type=Path, help="write the loss curves here (PNG; needs matplotlib: .[bench])")
@@ -177,15 +180,15 @@ def main(argv: list[str] | None = None) -> int:
     steps = args.steps or task.spec.recipe.steps
     fp32_bytes = 4 * task.spec.n_params
     rows = []
-    start = run(task, 0, args.miners, args.warm, steps)[1] if args.warm else None
+    start = run(task, 0, args.miners, args.warm, steps, seed=args.seed)[1] if args.warm else None
     for groups in configs:
         verdicts = Counter() if args.judge and groups is not None else None
-        losses, _ = run(task, groups, args.miners, args.rounds, steps, args.feedback, start, verdicts)
+        losses, _ = run(task, groups, args.miners, args.rounds, steps, args.feedback, start, verdicts, args.seed)
         sent = fp32_bytes if groups is None else upload_bytes(task.spec.n_params, task.spec.leaf_size, groups)
         row = {"config": label(groups), "groups": groups, "leaf_size": task.spec.leaf_size,
                "density": 1.0 if not groups else groups * 32 / task.spec.leaf_size,
                "n_params": task.spec.n_params, "miners": args.miners, "rounds": args.rounds, "steps_per_round": steps,
-               "warm_rounds": args.warm, "feedback": args.feedback,
+               "warm_rounds": args.warm, "feedback": args.feedback, "seed": args.seed,
                "upload_bytes": sent, "compression": round(fp32_bytes / sent, 1),
                "final_loss": round(losses[-1], 4), "losses": [round(x, 4) for x in losses]}
         if verdicts is not None:

@@ -18,6 +18,11 @@ def test_one_round_of_each_kind_reports_bytes_and_losses(capsys):
     # The demo GPT (470,528 parameters, 115 leaves): 19 bytes a leaf and the tree file, 100x and more.
     assert dense["compression"] == 7.3 and sparse["compression"] > 100 and sparse["density"] == 1 / 128
     assert summary["summary"] and summary["within"] == 0.01
+    # Another sampling seed is another run: the same start, a different first round.
+    assert density.main(["--rounds", "1", "--miners", "1", "--steps", "2", "--configs", "dense", "--seed", "1"]) == 0
+    other = json.loads(capsys.readouterr().out.splitlines()[0])
+    assert (dense["seed"], other["seed"]) == (0, 1)
+    assert other["losses"][0] == dense["losses"][0] and other["losses"][1] != dense["losses"][1]
 
 
 def test_a_bad_configuration_is_one_line(capsys):
