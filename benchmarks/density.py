@@ -86,13 +86,13 @@ def run(task, groups: int | None, miners: int, rounds: int, steps: int, feedback
     losses = [loss(head)]
     for r in range(rounds):
         started = time.perf_counter()
-        raws = []
+        raws, shards = [], [task.shards[(i + r) % (len(task.shards) - 1)] for i in range(miners)]
         for i, trainer in enumerate(trainers):
             # Error feedback as workers.miner does it: train from the head plus what this miner's
             # earlier diffs left out, so the update re-learns none of it (--feedback add: add it after).
             start = head[:n_params] + residuals[i] if feedback == "start" else head[:n_params]
             trainer.load(start.astype(np.float32))
-            trainer.train(task.shards[(i + r) % (len(task.shards) - 1)])
+            trainer.train(shards[i])
             raws.append(trainer.theta() + (residuals[i] if feedback == "add" else 0))
         if groups is None:
             head = checkpoint.pad(np.mean(np.stack(raws).astype(np.float64), axis=0).astype(np.float32), leaf)
@@ -103,9 +103,8 @@ def run(task, groups: int | None, miners: int, rounds: int, steps: int, feedback
                 residuals[i] = made.residual[:n_params]
                 diffs.append(made.diff)
                 if verdicts is not None:
-                    shard = task.shards[(i + r) % (len(task.shards) - 1)]
-                    seed = hashlib.sha256(f"density {groups} {r} {i}".encode()).digest()
-                    judged = checks.measure(spec.model, block, head, made.theta_new, shard, val, seed, rules,
+                    windows = hashlib.sha256(f"density {groups} {r} {i}".encode()).digest()  # the committee's seed
+                    judged = checks.measure(spec.model, block, head, made.theta_new, shards[i], val, windows, rules,
                                             spec.manifest_hash, n_params)
                     verdicts[judged.reason] += 1
                     verdicts["least_gain"] = min(verdicts.get("least_gain", judged.improvement), judged.improvement)
