@@ -361,7 +361,7 @@ class VerifierBot:
         task = self.pogo.task(self.ctx.task_id)
         if task.open > 0:
             return
-        if task.aggregating and self.aggregator:
+        if task.aggregating and self.aggregator and not self._average_refused(task):
             # Propose before anything else: closing an aggregating round whose window has
             # passed would give up on this round's average.
             self.propose_aggregate(task.round)
@@ -371,6 +371,18 @@ class VerifierBot:
             task = self.pogo.task(self.ctx.task_id)
             if task.aggregating and self.aggregator:
                 self.propose_aggregate(task.round)
+
+    def _average_refused(self, task) -> bool:
+        """Whether a committee judged this round's exact average harmful (NOT_ACCEPTED, PROTOCOL.md
+        D15). The average is the same whoever builds it, so proposing it again would only be
+        refused again: the round closes with the head unchanged once its window has passed. A
+        wrong aggregate is REJECTED (a fault), which leaves the honest one still to propose."""
+        for p in self.ctx.log.submissions_on(self.ctx.task_id, task.head_root, self.pogo.w3.eth.block_number):
+            if p.kind == 1:
+                s = self.pogo.submission(p.submission_id)
+                if s.round == task.round and s.status == Status.NOT_ACCEPTED:
+                    return True
+        return False
 
     def propose_aggregate(self, round_: int) -> int | None:
         """Average the round's accepted updates, publish the result as a snapshot, and propose it."""

@@ -248,9 +248,36 @@ def measure(model: dict, block: int, prev: np.ndarray, theta_new: np.ndarray, tr
     return Measurement(judgment.OK, gain, ev.n, detail)
 
 
+def measure_aggregate(model: dict, block: int, prev: np.ndarray, theta_new: np.ndarray, val_tokens: np.ndarray,
+                      seed: bytes, rules: judgment.Rules, manifest_hash: str | None = None,
+                      n_params: int | None = None) -> Measurement:
+    """The aggregate's loss check (PROTOCOL.md D15): the paired rise of the validation loss from
+    the head to the aggregate, on the submission's shared validation windows, in looks."""
+    net_prev, net_new = _models(model, manifest_hash, n_params)
+    manifest.load_into(net_prev, prev)
+    manifest.load_into(net_new, theta_new)
+    device = _device()
+    lp, ln = np.zeros(0), np.zeros(0)
+    looks = rules.looks()
+    for n in looks:
+        more = seedstream.batch_offsets(seed, seedstream.VAL_BATCH, SHARED_SEAT, n, len(val_tokens), block,
+                                        start=lp.size)
+        lp = np.concatenate([lp, window_losses(net_prev, val_tokens, more, block, device)])
+        ln = np.concatenate([ln, window_losses(net_new, val_tokens, more, block, device)])
+        rise = judgment.Evidence.paired(ln, lp)
+        verdict = judgment.judge_aggregate(rise, rules, last_look=(n == looks[-1]))
+        if verdict is not None:
+            break
+    detail = (f"validation loss rose {rise.mean:.0f} ± {rise.se:.0f} micro-nats over {rise.n} windows "
+              f"(harm margin {rules.harm_margin:.0f})")
+    gain = -round(rise.mean) if rise.finite else 0
+    return Measurement(verdict, gain, rise.n, detail)
+
+
 class AggregateChecker(UpdateChecker):
     """An aggregate is checked like an update, steps 1-4: it must be exactly the average, and
-    its snapshot checkpoint exactly that model (newcomers start from it)."""
+    its snapshot checkpoint exactly that model (newcomers start from it). Then its loss check
+    (D15): an exact average that clearly harms the validation loss is refused, not slashed."""
 
     def check_aggregate(self, sub: Published, seat: int, seed: bytes, round_: int, head_root: bytes) -> Verdict:
         prev = self.ctx.model(head_root)
@@ -275,6 +302,10 @@ class AggregateChecker(UpdateChecker):
             self._commitments(sub, tree, expected, seat, seed, prev, diffs, tuple(p.submission_id for p in sources))
             if snapshot != expected.tobytes():
                 raise Rejected(Reason.ROOT_MISMATCH, "the snapshot checkpoint is not the exact average")
+            m = measure_aggregate(self.spec.model, self.spec.recipe.seq_len, prev, expected, self.ctx.validation_shard(),
+                                  seed, self.v.rules(), self.spec.manifest_hash, self.spec.n_params)
+            if m.reason != judgment.OK:
+                raise Rejected(Reason[m.reason], f"the exact average harms: {m.detail}", m.improvement, m.windows)
         except Rejected as rejected:
             return rejected.verdict
-        return Verdict(Reason.OK, 0, "the aggregate is the exact average")
+        return Verdict(Reason.OK, m.improvement, f"the aggregate is the exact average; {m.detail}", m.windows)

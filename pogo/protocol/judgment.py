@@ -113,3 +113,22 @@ def judge_validation(rise: Evidence, rules: Rules) -> str:
     if rise.mean - rules.t(rise.n) * rise.se > rules.max_validation_rise:
         return OVERFIT
     return OK
+
+
+def judge_aggregate(rise: Evidence, rules: Rules, last_look: bool) -> str | None:
+    """The aggregate's loss check (PROTOCOL.md D15) after one look, or None: look again.
+
+    ``rise`` is Evidence.paired(new, prev) on validation windows: positive when the aggregate
+    raised the loss. An exact aggregate is refused (OVERFIT, a judgment: the aggregator followed
+    the rule and is never slashed) when it raised the loss by more than ``harm_margin`` beyond
+    doubt, and when its loss is not finite; it is accepted as soon as its rise is within the
+    margin beyond doubt, and at the cap when harm was not shown. An aggregate whose true rise
+    is at most the margin is refused with probability at most ``error_rate``."""
+    if not rise.finite:
+        return OVERFIT
+    t = rules.t(rise.n)
+    if rise.mean - t * rise.se > rules.harm_margin:
+        return OVERFIT
+    if rise.mean + t * rise.se <= rules.harm_margin or last_look:
+        return OK
+    return None
