@@ -19,7 +19,9 @@ upload_bytes    what a miner publishes a round: its diff file and its tree file
 compression     the fp32 model's bytes (4 P) over upload_bytes
 vs_dense        final loss / dense MX-int4's final loss - 1
 verdicts        (--judge) every update's verdict as a committee would reach it (verifier.checks.measure
-                against the head on the miner's shard), counted, and the least gain judged (micro-nats)
+                against the head on the miner's shard), counted, and the least gain judged (micro-nats);
+                every aggregate's verdict under its loss check (D15: aggregate_OK, aggregate_OVERFIT) and
+                the largest validation rise an aggregate brought (micro-nats). All are averaged regardless.
 """
 
 from __future__ import annotations
@@ -108,7 +110,15 @@ def run(task, groups: int | None, miners: int, rounds: int, steps: int, feedback
                                             spec.manifest_hash, n_params)
                     verdicts[judged.reason] += 1
                     verdicts["least_gain"] = min(verdicts.get("least_gain", judged.improvement), judged.improvement)
-            head = aggregate.aggregate(head, diffs)
+            new_head = aggregate.aggregate(head, diffs)
+            if verdicts is not None and len(diffs) > 1:  # the aggregate's own check (PROTOCOL.md D15)
+                windows = hashlib.sha256(f"density {groups} {r} aggregate".encode()).digest()
+                judged = checks.measure_aggregate(spec.model, block, head, new_head, val, windows, rules,
+                                                  spec.manifest_hash, n_params)
+                verdicts[f"aggregate_{judged.reason}"] += 1
+                verdicts["largest_aggregate_rise"] = max(verdicts.get("largest_aggregate_rise", -judged.improvement),
+                                                         -judged.improvement)
+            head = new_head
         losses.append(loss(head))
         _say(f"{label(groups)} round {r}: {losses[-1]:.4f} ({time.perf_counter() - started:.1f} s)")
     return losses, head

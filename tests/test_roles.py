@@ -512,3 +512,54 @@ def test_a_sparse_task_accepts_and_aggregates_honest_updates_and_catches_cheats(
     np.save(residual_path(m.ctx), residual[:-1])
     run_job(m.ctx, rec, job)
     assert np.array_equal(rec.loaded, head[:ctx.spec.n_params])
+
+
+def test_an_average_that_harms_is_refused_and_the_round_keeps_its_head(net):
+    """SECURITY.md #28 on chain (PROTOCOL.md D15): two colluders each send half of an honest
+    update plus one piece of a change that harms only together (the final layer norm x6, the
+    output layer x1.5: the logits x9). Each piece is accepted on its own gain; the exact average
+    lands both whole, its committee refuses it (OVERFIT: NOT_ACCEPTED, the aggregator keeps its
+    bond less the fee), the aggregator does not propose it again, and the round closes with the
+    head unchanged. A fresh task: the pieces are tuned to a head near its initial weights."""
+    from deploy.task import TaskDefinition
+
+    sc = net["sc"]
+    task = publish_task(sc.pogo, net["ipfs"], TaskParams(round_blocks=60, vote_blocks=200, verifier_bond=ETH // 10),
+                        verification=Verification(fetch_timeout_s=2.0, availability_blocks=4), funding=10 * ETH,
+                        definition=TaskDefinition(model=TINY, n_shards=4, leaf_size=LEAF, density=1.0))
+    root = net["root"] / "colluders"
+    ctx = Context.open(sc.pogo, net["ipfs"], task, root / "owner")
+    bots = [VerifierBot(ctx.as_signer(sc.as_(v), root / f"v{i}"), aggregator=(i == 0)) for i, v in enumerate(sc.verifiers)]
+    offsets, at = {}, 0
+    for name, p in ctx.build_model().named_parameters():
+        offsets[name], at = (at // 32, (at + p.numel()) // 32), at + p.numel()
+
+    def within(group: np.ndarray, name: str) -> np.ndarray:
+        return (group >= offsets[name][0]) & (group < offsets[name][1])
+
+    def piece(scaled: str, factor: float, parity: int):
+        def build(prev_padded, raw, prev_root, leaf, groups=0):
+            group = np.arange(raw.size) // 32
+            rest = ~within(group, "ln_f.weight") & ~within(group, "lm_head.weight")
+            honest_half = np.where(rest & (group % 2 == parity), raw, prev_padded[:raw.size])
+            theta = np.where(within(group, scaled), factor * raw, honest_half).astype(np.float32)
+            return build_honest(prev_padded, theta, prev_root, leaf, groups)
+        return build
+
+    trainer = Trainer(TINY, TrainConfig(steps=30, batch_size=8, lr=3e-3))
+    colluders = [Miner(ctx.as_signer(sc.as_(sc.miners[i]), root / f"m{i}"), trainer, b)
+                 for i, b in [(11, piece("ln_f.weight", 6.0, 0)), (12, piece("lm_head.weight", 1.5, 1))]]
+    head_root = ctx.head_root()
+    sids = [r.submission_id for r in sc.work(colluders, task)]
+    proposals = []
+    proposed = bots[0].propose_aggregate
+    bots[0].propose_aggregate = lambda r: proposals.append(proposed(r)) or proposals[-1]
+    votes = sc.drive(bots, task, 1)
+    assert [sc.pogo.submission(s).status for s in sids] == [Status.ACCEPTED, Status.ACCEPTED], \
+        {(v.submission_id, v.verdict.reason.name, v.verdict.detail) for v in votes}
+    assert len(proposals) == 1 and proposals[0] is not None  # proposed once, never again
+    refused = sc.pogo.submission(proposals[0])
+    assert refused.status == Status.NOT_ACCEPTED and refused.kind == 1 and refused.faults == 0  # judged, not slashed
+    assert {v.verdict.reason.name for v in votes if v.submission_id == proposals[0]} == {"OVERFIT"}
+    assert ctx.head_root() == head_root and sc.pogo.task(task).round == 1 and not sc.pogo.task(task).aggregating
+    assert all(b.errors == 0 for b in bots)
