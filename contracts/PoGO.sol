@@ -219,6 +219,11 @@ contract PoGO is IPoGO, Staking {
                               string calldata treeCid, string calldata checkpointCid) external returns (uint256 id) {
         Task storage t = _task(taskId);
         if (!t.aggregating) revert NotAggregating();
+        // Proposals end with the window's commit part: those still open then finalize or expire
+        // in bounded time, so closeRound can end a round whose average was refused (D15) even
+        // if someone keeps proposing copies of it.
+        uint256 proposeEnd = t.roundStart + t.p.roundBlocks;
+        if (block.number >= proposeEnd) revert WindowClosed(proposeEnd - 1);
         id = _openSubmission(t, taskId, Kind.Aggregate, t.headRoot, newRoot, diffRoot);
         emit UpdateSubmitted(id, taskId, t.round, msg.sender, Kind.Aggregate, t.headRoot, newRoot, diffRoot,
                              diffCid, treeCid, checkpointCid, 0, 0);

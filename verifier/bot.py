@@ -31,12 +31,14 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 
+import numpy as np
+
 from pogo.context import Context, HeadUnavailable
 from pogo.errors import PogoError, raised_at
 from pogo.net.chain import ChainError
 from pogo.net.contract import Reason, Status
 from pogo.net.loop import NODE_AWAY
-from pogo.protocol import aggregate, commitment
+from pogo.protocol import aggregate, checkpoint, commitment
 from pogo.protocol.atomicfile import write_bytes_atomic
 from verifier.checks import AggregateChecker, Unavailable, Verdict
 
@@ -83,6 +85,7 @@ class VerifierBot:
         self.pogo = ctx.pogo
         self.address = ctx.pogo.client.address
         self.checker = AggregateChecker(ctx)
+        self._refused_round = -1  # the round whose exact average a committee refused (D15)
         self.state_path = ctx.workdir / "verifier.json"
         self.state = BotState(**json.loads(self.state_path.read_text())) if self.state_path.exists() else BotState()
         self._saved_scan = self.state.scanned_to
@@ -375,21 +378,33 @@ class VerifierBot:
     def _average_refused(self, task) -> bool:
         """Whether a committee judged this round's exact average harmful (NOT_ACCEPTED, PROTOCOL.md
         D15). The average is the same whoever builds it, so proposing it again would only be
-        refused again: the round closes with the head unchanged once its window has passed. A
-        wrong aggregate is REJECTED (a fault), which leaves the honest one still to propose."""
+        refused again: a keeper closes the round with the head unchanged once its window has
+        passed. Only the exact average counts: a wrong aggregate that a committee left
+        NOT_ACCEPTED (judgment votes from a faulty minority) or that a proof caught leaves the
+        honest one still to propose."""
+        if self._refused_round == task.round:
+            return True
+        refused = []
         for p in self.ctx.log.submissions_on(self.ctx.task_id, task.head_root, self.pogo.w3.eth.block_number):
-            if p.kind == 1:
+            if p.kind == 1:  # an aggregate
                 s = self.pogo.submission(p.submission_id)
-                if s.round == task.round and s.status == Status.NOT_ACCEPTED:
-                    return True
+                if s.round == task.round and s.status == Status.NOT_ACCEPTED and not s.fraud:
+                    refused.append(s.new_root)
+        if refused and checkpoint.model_root(self._average(task.round)[0], self.ctx.spec.leaf_size) in refused:
+            self._refused_round = task.round  # rebuilt once, not on every poll until the round closes
+            self.progress(f"round {task.round}: its average was refused (D15); the head stays when the round closes")
+            return True
         return False
+
+    def _average(self, round_: int) -> tuple[np.ndarray, list]:
+        """This round's exact average and its sources (section 7, D14)."""
+        sources = self.ctx.log.accepted_updates(self.ctx.task_id, round_)
+        return aggregate.aggregate(self.ctx.head(), [self.ctx.diff(p.diff_cid) for p in sources]), sources
 
     def propose_aggregate(self, round_: int) -> int | None:
         """Average the round's accepted updates, publish the result as a snapshot, and propose it."""
-        sources = self.ctx.log.accepted_updates(self.ctx.task_id, round_)
-        prev = self.ctx.head()
-        diffs = [self.ctx.diff(p.diff_cid) for p in sources]
-        model = self.ctx.ipfs.add_model(aggregate.aggregate(prev, diffs), self.ctx.spec.leaf_size)
+        average, sources = self._average(round_)
+        model = self.ctx.ipfs.add_model(average, self.ctx.spec.leaf_size)
         receipt = self._try(self.pogo.propose_aggregate, self.ctx.task_id, model.root,
                             aggregate.sources_root([p.diff_root for p in sources]), "", model.tree_cid,
                             model.checkpoint_cid)

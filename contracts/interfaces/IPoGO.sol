@@ -297,6 +297,7 @@ interface IPoGO is IStaking {
 
     /// @notice Propose the average of a round's accepted updates as the next head (section 7).
     ///         It is verified by a committee like an update and bonds the aggregator the same way.
+    ///         Only in the first `roundBlocks` of the aggregation window (else WindowClosed; D15).
     /// @param newRoot the Merkle root of the averaged model
     /// @param diffRoot the Merkle root of the aggregate's diff records
     /// @param diffCid IPFS CID of the aggregate's diff file (event only)
