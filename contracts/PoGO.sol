@@ -308,13 +308,15 @@ contract PoGO is IPoGO, Staking {
         Status outcome = Status.None; // every path below assigns it or reverts
         if (s.status == uint8(Status.Voting)) {
             bool closed = block.number > s.voteDeadline + t.p.voteBlocks;
-            // Seats that may still reveal could turn a judgment quorum into a fault quorum: while
-            // commitments are open any seat may, afterwards only the seats that committed.
-            uint256 mayVote = block.number <= s.voteDeadline ? s.seats : s.commits;
-            uint256 unvoted = closed ? 0 : mayVote - s.approvals - s.rejections;
+            // Before the reveals close, decide only once every seat that committed has revealed:
+            // a committed seat left unrevealed pays the liveness share (review #17), so none may
+            // be cut off, and no late reveal can turn a judgment quorum into a fault quorum.
+            if (!closed && (block.number <= s.voteDeadline || s.approvals + s.rejections < s.commits)) {
+                revert NotDecided();
+            }
             if (s.approvals >= quorum) outcome = Status.Accepted;
             else if (s.faults >= quorum) outcome = Status.Rejected;
-            else if (s.rejections >= quorum && s.faults + unvoted < quorum) outcome = Status.NotAccepted;
+            else if (s.rejections >= quorum) outcome = Status.NotAccepted;
             else if (closed) outcome = Status.Expired;
             else revert NotDecided();
         } else if (s.status == uint8(Status.Pending) && block.number > s.submitBlock + 1 + SEED_HORIZON) {
@@ -372,9 +374,16 @@ contract PoGO is IPoGO, Staking {
         // nobody (least of all the task's creator, who set the rates) profits from a slash.
         uint256 paid = 0;
         uint256 slashed = 0;
+        bool provenEarly = s.fraud && s.status == uint8(Status.Rejected); // rejected by a proof: seats go free
         if (s.status == uint8(Status.Expired)) {
             if (!v.voted) slashed = _slash(member, uint256(t.p.verifierBond) * t.p.livenessSlashBps / BPS, submissionId, SlashReason.Liveness);
-        } else if (v.voted && !(s.fraud && s.status == uint8(Status.Rejected))) { // rejected by a proof: seats go free
+        } else if (!v.voted) {
+            // Committed, then silent once the others' votes were out (review #17): finalize waited
+            // for this seat's reveal, so leaving it unrevealed was a choice, not a cut-off.
+            if (v.commitment != bytes20(0) && !provenEarly) {
+                slashed = _slash(member, uint256(t.p.verifierBond) * t.p.livenessSlashBps / BPS, submissionId, SlashReason.Liveness);
+            }
+        } else if (!provenEarly) {
             bool accepted = s.status == uint8(Status.Accepted);
             bool fault = _isFault(v.reason);
             if (v.approve == accepted) {

@@ -180,6 +180,41 @@ def test_a_judgment_quorum_is_not_accepted_and_costs_the_miner_only_the_evaluati
     assert balanced(sc)
 
 
+def test_a_committed_seat_that_stays_silent_pays_the_liveness_share(sc, task):
+    """SECURITY.md #17: a member that committed could wait for the others' reveals and, on the
+    losing side, never reveal, escaping the minority slash. finalize now waits for every
+    committed seat until the reveals close, and a committed seat left unrevealed pays the
+    liveness share, as a silent seat of an expired submission does; a seat that never committed
+    on a decided submission is neither paid nor slashed, and does not hold the decision up."""
+    hidden, quiet = submit_all(sc, task, [(0, ROOT_A), (1, ROOT_B)])
+    members = draw(sc, hidden)
+    votes = ballots(members, [Reason.OK, Reason.OK, Reason.OK, Reason.ROOT_MISMATCH], improvement=10)
+    salts = sc.commit_votes(hidden, votes)
+    quiet_members = draw(sc, quiet)
+    vote(sc, quiet, quiet_members, [(True, 10)] * 3 + [None])  # one seat never commits
+    sc.pogo.finalize(quiet)
+    before = sc.pogo.account(quiet_members[3])["stake"], sc.pogo.withdrawable(quiet_members[3])
+    sc.pogo.settle_seat(quiet, 3)
+    assert (sc.pogo.account(quiet_members[3])["stake"], sc.pogo.withdrawable(quiet_members[3])) == before
+
+    sc.to_vote_reveals(hidden)
+    sc.reveal_votes(hidden, votes[:3], salts[:3])  # an approval quorum; the fault claim stays hidden
+    with expect("NotDecided"):  # the committed seat may still reveal
+        sc.pogo.finalize(hidden)
+    sc.mine(20)  # the reveals close
+    with expect("WindowClosed"):
+        sc.reveal_votes(hidden, votes[3:], salts[3:])
+    sc.pogo.finalize(hidden)
+    assert sc.pogo.submission(hidden).status == Status.ACCEPTED
+    stakes = [sc.pogo.account(m)["stake"] for m in members]
+    paid = [sc.pogo.withdrawable(m) for m in members]
+    settle_all(sc, hidden)
+    for i in (0, 1, 2):
+        assert sc.pogo.withdrawable(members[i]) == paid[i] + 10**16 and sc.pogo.account(members[i])["stake"] == stakes[i]
+    assert sc.pogo.account(members[3])["stake"] == stakes[3] - ETH * 200 // 10_000  # 2 % of the bond, not 10 %
+    assert balanced(sc)
+
+
 def test_a_rejection_quorum_waits_while_the_last_seat_could_still_make_it_a_fault(sc, task):
     sid = submit(sc, task)
     members = draw(sc, sid)

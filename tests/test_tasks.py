@@ -306,3 +306,16 @@ def test_scoring_memory_is_bounded_whatever_the_window(monkeypatch):
     monkeypatch.setattr(loss, "batch", spy)
     assert np.allclose(loss.window_losses(net, tokens, offsets, 64), whole, atol=1e-6)
     assert max(seen) == 7 and sum(seen) == len(offsets)
+
+
+def test_the_density_help_names_the_default_the_task_uses():
+    """`pogo task create --help` keeps deploy.task (and torch) out of its imports, so it names the
+    default density by hand: this keeps the two in step."""
+    import subprocess
+    import sys
+
+    from deploy.task import DEFAULT_DENSITY
+
+    shown = subprocess.run([sys.executable, "-m", "pogo", "task", "create", "--help"], capture_output=True, text=True,
+                           check=True).stdout
+    assert f"default {DEFAULT_DENSITY})" in " ".join(shown.split())

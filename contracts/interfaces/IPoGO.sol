@@ -328,10 +328,10 @@ interface IPoGO is IStaking {
     function revealVote(uint256 submissionId, uint256 seat, bool approve, int64 improvement, uint8 reason,
                         bytes32 salt) external;
 
-    /// @notice Decide a submission once a quorum agrees or its window has closed; anyone may call.
-    ///         A quorum of approvals accepts; a quorum of fault votes rejects and slashes; a
-    ///         quorum of rejections that can no longer become a quorum of faults (or the window
-    ///         closing on one) makes the update NotAccepted: no reward, no slash, the evaluation fee.
+    /// @notice Decide a submission once every committed seat has revealed or its window has closed;
+    ///         anyone may call. A quorum of approvals accepts; a quorum of fault votes rejects and
+    ///         slashes; a quorum of rejections that is not one of faults makes the update
+    ///         NotAccepted: no reward, no slash, the evaluation fee.
     function finalize(uint256 submissionId) external;
 
     /// @notice Pay or slash one committee seat of a finalized submission; anyone may call.
@@ -339,7 +339,8 @@ interface IPoGO is IStaking {
     ///         share of the miner's slash). A vote is slashed (verifierSlashBps of the seat bond) only
     ///         where it contradicts a provable outcome: an approval of a Rejected update, or a
     ///         fault claimed against an Accepted one. A judgment that differs from the outcome is
-    ///         neither paid nor slashed. On expiry, members who did not vote lose livenessSlashBps.
+    ///         neither paid nor slashed. Members who did not vote on an expired submission, and
+    ///         members who committed but did not reveal on any other, lose livenessSlashBps.
     /// @param members the committee, as CommitteeDrawn listed it
     function settleSeat(uint256 submissionId, uint256 seat, address[] calldata members) external;
 
