@@ -187,8 +187,7 @@ contract PoGO is IPoGO, Staking {
         Task storage t = _task(taskId);
         if (t.ended) revert TaskIsEnded();
         if (t.aggregating) revert Aggregating();
-        uint256 commitEnd = t.roundStart + t.p.roundBlocks;
-        if (block.number >= commitEnd) revert WindowClosed(commitEnd - 1);
+        _beforeCommitEnd(t);
         updateCommitments[keccak256(abi.encode(taskId, msg.sender))] = commitment;
         emit UpdateCommitted(taskId, t.round, msg.sender, commitment);
     }
@@ -222,8 +221,7 @@ contract PoGO is IPoGO, Staking {
         // Proposals end with the window's commit part: those still open then finalize or expire
         // in bounded time, so closeRound can end a round whose average was refused (D15) even
         // if someone keeps proposing copies of it.
-        uint256 proposeEnd = t.roundStart + t.p.roundBlocks;
-        if (block.number >= proposeEnd) revert WindowClosed(proposeEnd - 1);
+        _beforeCommitEnd(t);
         id = _openSubmission(t, taskId, Kind.Aggregate, t.headRoot, newRoot, diffRoot);
         emit UpdateSubmitted(id, taskId, t.round, msg.sender, Kind.Aggregate, t.headRoot, newRoot, diffRoot,
                              diffCid, treeCid, checkpointCid, 0, 0);
@@ -310,10 +308,9 @@ contract PoGO is IPoGO, Staking {
             bool closed = block.number > s.voteDeadline + t.p.voteBlocks;
             // Before the reveals close, decide only once every seat that committed has revealed:
             // a committed seat left unrevealed pays the liveness share (review #17), so none may
-            // be cut off, and no late reveal can turn a judgment quorum into a fault quorum.
-            if (!closed && (block.number <= s.voteDeadline || s.approvals + s.rejections < s.commits)) {
-                revert NotDecided();
-            }
+            // be cut off, and no late reveal can turn a judgment quorum into a fault quorum. (No
+            // vote is revealed while commitments are taken, so no quorum can be reached then.)
+            if (!closed && s.approvals + s.rejections < s.commits) revert NotDecided();
             if (s.approvals >= quorum) outcome = Status.Accepted;
             else if (s.faults >= quorum) outcome = Status.Rejected;
             else if (s.rejections >= quorum) outcome = Status.NotAccepted;
@@ -373,17 +370,14 @@ contract PoGO is IPoGO, Staking {
         // A member risks its seat bond, never its whole stake; what it loses is burned, so that
         // nobody (least of all the task's creator, who set the rates) profits from a slash.
         uint256 paid = 0;
-        uint256 slashed = 0;
-        bool provenEarly = s.fraud && s.status == uint8(Status.Rejected); // rejected by a proof: seats go free
-        if (s.status == uint8(Status.Expired)) {
-            if (!v.voted) slashed = _slash(member, uint256(t.p.verifierBond) * t.p.livenessSlashBps / BPS, submissionId, SlashReason.Liveness);
-        } else if (!v.voted) {
-            // Committed, then silent once the others' votes were out (review #17): finalize waited
-            // for this seat's reveal, so leaving it unrevealed was a choice, not a cut-off.
-            if (v.commitment != bytes20(0) && !provenEarly) {
-                slashed = _slash(member, uint256(t.p.verifierBond) * t.p.livenessSlashBps / BPS, submissionId, SlashReason.Liveness);
-            }
-        } else if (!provenEarly) {
+        uint256 slashBps = 0;
+        SlashReason why = SlashReason.Liveness;
+        if (!v.voted) {
+            // Silent on an expired submission; or committed, then silent once the others' votes
+            // were out (review #17): finalize waited for this seat's reveal, so that was a choice.
+            // A seat a proof cut off early goes free.
+            if (s.status == uint8(Status.Expired) || (v.commitment != bytes20(0) && !s.fraud)) slashBps = t.p.livenessSlashBps;
+        } else if (s.status != uint8(Status.Expired) && !(s.fraud && s.status == uint8(Status.Rejected))) {
             bool accepted = s.status == uint8(Status.Accepted);
             bool fault = _isFault(v.reason);
             if (v.approve == accepted) {
@@ -393,9 +387,10 @@ contract PoGO is IPoGO, Staking {
                 paid = fee + share;
                 _payFromEscrow(member, paid);
             } else if ((v.approve && s.status == uint8(Status.Rejected)) || (!v.approve && fault)) {
-                slashed = _slash(member, uint256(t.p.verifierBond) * t.p.verifierSlashBps / BPS, submissionId, SlashReason.Minority);
+                (slashBps, why) = (t.p.verifierSlashBps, SlashReason.Minority);
             }
         }
+        uint256 slashed = slashBps == 0 ? 0 : _slash(member, uint256(t.p.verifierBond) * slashBps / BPS, submissionId, why);
         _burn(slashed);
         emit SeatSettled(submissionId, seat, member, paid, slashed);
     }
@@ -440,7 +435,13 @@ contract PoGO is IPoGO, Staking {
         Round storage r = rounds[taskId][t.round];
 
         if (t.aggregating) {
-            // No aggregate was accepted within a whole window: keep the head.
+            // No aggregate was accepted within a whole window: keep the head. The round's updates
+            // never reached it, so their pot goes back to the pool (D15, SECURITY.md #31): pieces
+            // whose average was refused earn nothing.
+            uint256 returned = r.rewardPot;
+            r.rewardPot = 0;
+            t.pool += uint128(returned);
+            emit RoundPotReturned(taskId, t.round, returned);
             _nextRound(t);
             return;
         }
@@ -465,7 +466,9 @@ contract PoGO is IPoGO, Staking {
         Submission storage s = _submission(submissionId);
         if (s.status != uint8(Status.Accepted) || s.kind != uint8(Kind.Update)) revert WrongStatus(s.status);
         Round storage r = rounds[s.taskId][s.round];
-        if (!r.closed) revert RoundNotClosed();
+        Task storage t = tasks[s.taskId];
+        // A round of several updates pays once their aggregate is the head (or nothing: D15).
+        if (!r.closed || (t.aggregating && t.round == s.round)) revert RoundNotClosed();
         if (s.rewardClaimed) revert NothingToClaim();
         s.rewardClaimed = true;
         uint256 amount = uint256(r.rewardPot) * uint256(int256(s.improvement)) / r.sumImprovement;
@@ -634,6 +637,12 @@ contract PoGO is IPoGO, Staking {
         t.headRoot = root;
         emit HeadAdvanced(taskId, t.round + 1, root, fromSubmission);
         _nextRound(t);
+    }
+
+    /// @dev Reverts once the commit part of the task's current window (round or aggregation) is over.
+    function _beforeCommitEnd(Task storage t) internal view {
+        uint256 commitEnd = t.roundStart + t.p.roundBlocks;
+        if (block.number >= commitEnd) revert WindowClosed(commitEnd - 1);
     }
 
     function _nextRound(Task storage t) internal {

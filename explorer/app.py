@@ -75,9 +75,11 @@ def create_app(indexer: Indexer) -> FastAPI:
         out = task_summary(pogo, task_id)
         closed = {e["round"]: e for e in indexer.query(events.c.task_id == task_id, names=("RoundClosed",))}
         heads = {e["round"]: e["root"] for e in indexer.query(events.c.task_id == task_id, names=("HeadAdvanced",))}
+        # a round whose aggregate was never accepted paid nothing: its pot went back (PROTOCOL.md D15)
+        returned = {e["round"] for e in indexer.query(events.c.task_id == task_id, names=("RoundPotReturned",))}
         subs = submissions(events.c.task_id == task_id)
         out["rounds"] = [{"round": r, "closed": r in closed, "accepted": closed[r]["accepted"] if r in closed else None,
-                          "reward_pot_eth": eth(closed[r]["rewardPot"]) if r in closed else None,
+                          "reward_pot_eth": (eth(0) if r in returned else eth(closed[r]["rewardPot"])) if r in closed else None,
                           "base_head": heads.get(r), "new_head": heads.get(r + 1),  # what it built on, made
                           "submissions": sum(1 for s in subs if s.get("round") == r),
                           "mean_claimed_loss_last": _mean([s["claimed_loss_last"] for s in subs

@@ -311,9 +311,8 @@ def test_several_accepted_updates_share_the_reward_and_wait_for_an_aggregate(sc,
     assert t.aggregating and t.round == 0 and t.head_root != ROOT_A
     with expect("Aggregating"):
         submit(sc, task, miner=2)
-    for sid, share in zip(sids, (ETH * 3 // 4, ETH * 9 // 4)):
-        sc.pogo.claim_reward(sid)
-        assert sc.pogo.withdrawable(sc.pogo.submission(sid).miner) == share
+    with expect("RoundNotClosed"):  # the round pays once its updates are in the head (D15)
+        sc.pogo.claim_reward(sids[0])
 
     aggregate_root = hashlib.sha256(b"average").digest()
     agg, _ = sc.as_(sc.miners[2]).propose_aggregate(task, aggregate_root, DIFF, "d", "t", "c")
@@ -322,6 +321,9 @@ def test_several_accepted_updates_share_the_reward_and_wait_for_an_aggregate(sc,
     sc.pogo.finalize(agg)
     t = sc.pogo.task(task)
     assert not t.aggregating and t.round == 1 and t.head_root == aggregate_root
+    for sid, share in zip(sids, (ETH * 3 // 4, ETH * 9 // 4)):
+        sc.pogo.claim_reward(sid)
+        assert sc.pogo.withdrawable(sc.pogo.submission(sid).miner) == share
     with expect("WrongStatus"):
         sc.pogo.claim_reward(agg)  # aggregates earn no round reward
     with expect("NotAggregating"):
@@ -330,7 +332,10 @@ def test_several_accepted_updates_share_the_reward_and_wait_for_an_aggregate(sc,
 
 
 def test_a_round_without_an_accepted_aggregate_keeps_its_head(sc, task):
-    for sid in submit_all(sc, task, [(0, ROOT_A), (1, ROOT_B)]):
+    """...and returns its pot to the pool: its updates never reached the head, and pieces whose
+    average a committee refused must not be paid (PROTOCOL.md D15, SECURITY.md #31)."""
+    sids = submit_all(sc, task, [(0, ROOT_A), (1, ROOT_B)])
+    for sid in sids:
         vote(sc, sid, draw(sc, sid), [(True, 1)] * 3 + [None])
         sc.pogo.finalize(sid)
     sc.to_close(task)
@@ -345,9 +350,17 @@ def test_a_round_without_an_accepted_aggregate_keeps_its_head(sc, task):
     sc.to_close(task)
     with expect("WindowClosed"):  # D15: no copies after the window's commit part, so the round can close
         sc.as_(sc.miners[2]).propose_aggregate(task, ROOT_A, DIFF)
-    sc.pogo.close_round(task)
+    with expect("RoundNotClosed"):
+        sc.pogo.claim_reward(sids[0])
+    pool = sc.pogo.task(task).pool
+    receipt = sc.pogo.close_round(task)
     t = sc.pogo.task(task)
     assert t.round == 1 and t.head_root == head and not t.aggregating
+    assert sc.pogo.events(receipt, "RoundPotReturned")[0]["amount"] == 3 * ETH and t.pool == pool + 3 * ETH
+    for sid in sids:
+        assert sc.pogo.events(sc.pogo.claim_reward(sid), "Rewarded")[0]["amount"] == 0
+        assert sc.pogo.withdrawable(sc.pogo.submission(sid).miner) == 0
+    assert balanced(sc)
 
 
 def test_a_round_with_no_accepted_update_opens_the_next(sc, task):
@@ -804,6 +817,9 @@ def test_an_extreme_improvement_claims_no_more_than_the_cap_and_sums_cannot_over
     assert sc.pogo.submission(sids[0]).improvement == 10_000_000  # the task's maxImprovement
     sc.to_close(task)
     sc.pogo.close_round(task)
+    agg, _ = sc.as_(sc.miners[2]).propose_aggregate(task, ROOT_A, DIFF)
+    vote(sc, agg, draw(sc, agg), [(True, 0)] * 4)
+    sc.pogo.finalize(agg)  # the aggregate is the head: the round pays
     for i, sid in enumerate(sids):
         sc.as_(sc.miners[i]).claim_reward(sid)
     paid = [sc.pogo.withdrawable(sc.miners[i].address) for i in (0, 1)]

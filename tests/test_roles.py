@@ -520,7 +520,8 @@ def test_an_average_that_harms_is_refused_and_the_round_keeps_its_head(net):
     output layer x1.5: the logits x9). Each piece is accepted on its own gain; the exact average
     lands both whole, its committee refuses it (OVERFIT: NOT_ACCEPTED, the aggregator keeps its
     bond less the fee), the aggregator does not propose it again, and the round closes with the
-    head unchanged. A fresh task: the pieces are tuned to a head near its initial weights."""
+    head unchanged and pays the colluders nothing. A fresh task: the pieces are tuned to a head
+    near its initial weights."""
     from deploy.task import TaskDefinition
 
     sc = net["sc"]
@@ -562,4 +563,5 @@ def test_an_average_that_harms_is_refused_and_the_round_keeps_its_head(net):
     assert refused.status == Status.NOT_ACCEPTED and refused.kind == 1 and refused.faults == 0  # judged, not slashed
     assert {v.verdict.reason.name for v in votes if v.submission_id == proposals[0]} == {"OVERFIT"}
     assert ctx.head_root() == head_root and sc.pogo.task(task).round == 1 and not sc.pogo.task(task).aggregating
+    assert [m.claim() for m in colluders] == [0, 0]  # the round's pot went back to the pool (#31)
     assert all(b.errors == 0 for b in bots)

@@ -159,6 +159,9 @@ interface IPoGO is IStaking {
     ///         `aggregating` when an aggregate of them must be proposed and checked next.
     event RoundClosed(uint256 indexed taskId, uint256 indexed round, uint256 accepted, uint256 rewardPot,
                       bool aggregating);
+    /// @notice Round `round` of task `taskId` ended without an accepted aggregate (PROTOCOL.md D15):
+    ///         its `amount` of reward went back to the task pool and its updates earn nothing.
+    event RoundPotReturned(uint256 indexed taskId, uint256 indexed round, uint256 amount);
     /// @notice `root` became task `taskId`'s head, the model that round `round` builds on, from
     ///         submission `fromSubmission` (0: the task's initial checkpoint).
     event HeadAdvanced(uint256 indexed taskId, uint256 indexed round, bytes32 root, uint256 fromSubmission);
@@ -211,7 +214,7 @@ interface IPoGO is IStaking {
     error NotDecided();
     /// @notice `open` submissions of the round are not final yet.
     error RoundStillOpen(uint256 open);
-    /// @notice The submission's round has not closed: its rewards are not fixed yet.
+    /// @notice The submission's round has not closed, or waits for its aggregate: its rewards are not final yet.
     error RoundNotClosed();
     /// @notice The seat was already settled.
     error AlreadySettled();
@@ -356,11 +359,14 @@ interface IPoGO is IStaking {
     /// @notice Close the task's round once its window has passed and every update is final:
     ///         fix the round's reward pot, and advance the head to the one accepted update, or
     ///         wait for an aggregate when there are several. A round waiting for an aggregate
-    ///         that no committee accepted closes without moving the head after another window.
+    ///         that no committee accepted closes without moving the head after another window, and
+    ///         its reward pot goes back to the task pool (RoundPotReturned).
     function closeRound(uint256 taskId) external;
 
     /// @notice Credit an accepted update's share of its round's reward, pot * improvement / sum,
-    ///         to its miner's withdrawable balance; anyone may call.
+    ///         to its miner's withdrawable balance; anyone may call. A round of several accepted
+    ///         updates pays once their aggregate is accepted (RoundNotClosed until then), and
+    ///         nothing when none was (its pot went back to the pool).
     function claimReward(uint256 submissionId) external;
 
     /// @notice The bounds every task's parameters must respect (the fields of Bounds).
