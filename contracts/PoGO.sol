@@ -372,12 +372,12 @@ contract PoGO is IPoGO, Staking {
         uint256 paid = 0;
         uint256 slashBps = 0;
         SlashReason why = SlashReason.Liveness;
+        bool proven = s.fraud && s.status == uint8(Status.Rejected); // rejected by a proof: seats go free
         if (!v.voted) {
             // Silent on an expired submission; or committed, then silent once the others' votes
             // were out (review #17): finalize waited for this seat's reveal, so that was a choice.
-            // A seat a proof cut off early goes free.
-            if (s.status == uint8(Status.Expired) || (v.commitment != bytes20(0) && !s.fraud)) slashBps = t.p.livenessSlashBps;
-        } else if (s.status != uint8(Status.Expired) && !(s.fraud && s.status == uint8(Status.Rejected))) {
+            if (s.status == uint8(Status.Expired) || (v.commitment != bytes20(0) && !proven)) slashBps = t.p.livenessSlashBps;
+        } else if (s.status != uint8(Status.Expired) && !proven) {
             bool accepted = s.status == uint8(Status.Accepted);
             bool fault = _isFault(v.reason);
             if (v.approve == accepted) {
@@ -466,9 +466,9 @@ contract PoGO is IPoGO, Staking {
         Submission storage s = _submission(submissionId);
         if (s.status != uint8(Status.Accepted) || s.kind != uint8(Kind.Update)) revert WrongStatus(s.status);
         Round storage r = rounds[s.taskId][s.round];
-        Task storage t = tasks[s.taskId];
-        // A round of several updates pays once their aggregate is the head (or nothing: D15).
-        if (!r.closed || (t.aggregating && t.round == s.round)) revert RoundNotClosed();
+        // Its round has closed and, with several updates, their aggregate is the head (or none
+        // was and the pot went back: D15): until both, the task is still in the update's round.
+        if (tasks[s.taskId].round == s.round) revert RoundNotClosed();
         if (s.rewardClaimed) revert NothingToClaim();
         s.rewardClaimed = true;
         uint256 amount = uint256(r.rewardPot) * uint256(int256(s.improvement)) / r.sumImprovement;

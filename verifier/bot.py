@@ -258,11 +258,10 @@ class VerifierBot:
             self._params = self.pogo.task(self.ctx.task_id).params
         size, vote_blocks = self._params.committee_size, self._params.vote_blocks
         quorum = 2 * ((size - 1) // 3) + 1  # the contract's PBFT quorum, 2f + 1 of 3f + 1
-        closed = block > s.vote_deadline + vote_blocks  # the reveals have closed
-        may_vote = s.seats if block <= s.vote_deadline else s.commits
-        unvoted = 0 if closed else may_vote - s.approvals - s.rejections
-        return (s.approvals >= quorum or s.faults >= quorum or closed
-                or (s.rejections >= quorum and s.faults + unvoted < quorum))
+        if block > s.vote_deadline + vote_blocks:  # the reveals have closed
+            return True
+        # Before that, only once every seat that committed has revealed (SECURITY.md #17).
+        return s.approvals + s.rejections >= s.commits and quorum <= max(s.approvals, s.faults, s.rejections)
 
     def _vote(self, sid: int, seat: int, s, latest: int) -> None:
         earlier = self.state.ballots.get(str(sid))

@@ -343,7 +343,8 @@ interface IPoGO is IStaking {
     ///         where it contradicts a provable outcome: an approval of a Rejected update, or a
     ///         fault claimed against an Accepted one. A judgment that differs from the outcome is
     ///         neither paid nor slashed. Members who did not vote on an expired submission, and
-    ///         members who committed but did not reveal on any other, lose livenessSlashBps.
+    ///         members who committed but did not reveal on any other, lose livenessSlashBps. The
+    ///         seats of a submission a leaf fraud proof rejected go free.
     /// @param members the committee, as CommitteeDrawn listed it
     function settleSeat(uint256 submissionId, uint256 seat, address[] calldata members) external;
 
