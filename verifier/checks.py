@@ -223,29 +223,40 @@ def measure(model: dict, block: int, prev: np.ndarray, theta_new: np.ndarray, tr
     manifest.load_into(net_prev, prev)
     manifest.load_into(net_new, theta_new)
     device = _device()
-    lp, ln = np.zeros(0), np.zeros(0)
-    looks = rules.looks()
-    verdict, ev = None, None
-    for n in looks:
-        more = seedstream.batch_offsets(seed, seedstream.TRAIN_BATCH, SHARED_SEAT, n, len(train_tokens), block,
-                                        start=lp.size)
-        lp = np.concatenate([lp, window_losses(net_prev, train_tokens, more, block, device)])
-        ln = np.concatenate([ln, window_losses(net_new, train_tokens, more, block, device)])
+
+    def gain(lp: np.ndarray, ln: np.ndarray, last_look: bool) -> tuple[str | None, judgment.Evidence]:
         ev = judgment.Evidence.paired(lp, ln)
-        verdict = judgment.judge_gain(ev, rules, last_look=(n == looks[-1]))
-        if verdict is not None:
-            break
-    gain = round(ev.mean) if ev.finite else 0
-    detail = f"paired gain {gain} ± {ev.se:.0f} micro-nats over {ev.n} windows (threshold {rules.threshold:.0f})"
+        return judgment.judge_gain(ev, rules, last_look), ev
+
+    verdict, ev = _in_looks(net_prev, net_new, train_tokens, seedstream.TRAIN_BATCH, seed, block, rules, device, gain)
+    mean = round(ev.mean) if ev.finite else 0
+    detail = f"paired gain {mean} ± {ev.se:.0f} micro-nats over {ev.n} windows (threshold {rules.threshold:.0f})"
     if verdict != judgment.OK:
-        return Measurement(verdict, gain, ev.n, detail)
+        return Measurement(verdict, mean, ev.n, detail)
     val_at = seedstream.batch_offsets(seed, seedstream.VAL_BATCH, SHARED_SEAT, ev.n, len(val_tokens), block)
     rise = judgment.Evidence.paired(window_losses(net_new, val_tokens, val_at, block, device),
                                     window_losses(net_prev, val_tokens, val_at, block, device))
     verdict = judgment.judge_validation(rise, rules)
     if verdict != judgment.OK:
-        return Measurement(verdict, gain, ev.n, f"validation loss rose {rise.mean:.0f} ± {rise.se:.0f} micro-nats")
-    return Measurement(judgment.OK, gain, ev.n, detail)
+        return Measurement(verdict, mean, ev.n, f"validation loss rose {rise.mean:.0f} ± {rise.se:.0f} micro-nats")
+    return Measurement(judgment.OK, mean, ev.n, detail)
+
+
+def _in_looks(net_prev, net_new, tokens: np.ndarray, tag: str, seed: bytes, block: int, rules: judgment.Rules,
+              device: torch.device, decide) -> tuple[str, judgment.Evidence]:
+    """Score both models on the submission's shared windows of ``tag``, in the rules' looks (64,
+    128, ... windows), until ``decide(losses_prev, losses_new, last_look)`` gives a verdict: the
+    sequential part of section 6 that an update's and an aggregate's judgments share."""
+    lp, ln = np.zeros(0), np.zeros(0)
+    looks = rules.looks()
+    for n in looks:
+        more = seedstream.batch_offsets(seed, tag, SHARED_SEAT, n, len(tokens), block, start=lp.size)
+        lp = np.concatenate([lp, window_losses(net_prev, tokens, more, block, device)])
+        ln = np.concatenate([ln, window_losses(net_new, tokens, more, block, device)])
+        verdict, evidence = decide(lp, ln, n == looks[-1])
+        if verdict is not None:
+            return verdict, evidence
+    raise AssertionError("the last look always decides")
 
 
 def measure_aggregate(model: dict, block: int, prev: np.ndarray, theta_new: np.ndarray, val_tokens: np.ndarray,
@@ -256,18 +267,12 @@ def measure_aggregate(model: dict, block: int, prev: np.ndarray, theta_new: np.n
     net_prev, net_new = _models(model, manifest_hash, n_params)
     manifest.load_into(net_prev, prev)
     manifest.load_into(net_new, theta_new)
-    device = _device()
-    lp, ln = np.zeros(0), np.zeros(0)
-    looks = rules.looks()
-    for n in looks:
-        more = seedstream.batch_offsets(seed, seedstream.VAL_BATCH, SHARED_SEAT, n, len(val_tokens), block,
-                                        start=lp.size)
-        lp = np.concatenate([lp, window_losses(net_prev, val_tokens, more, block, device)])
-        ln = np.concatenate([ln, window_losses(net_new, val_tokens, more, block, device)])
-        rise = judgment.Evidence.paired(ln, lp)
-        verdict = judgment.judge_aggregate(rise, rules, last_look=(n == looks[-1]))
-        if verdict is not None:
-            break
+
+    def harm(lp: np.ndarray, ln: np.ndarray, last_look: bool) -> tuple[str | None, judgment.Evidence]:
+        rise = judgment.Evidence.paired(ln, lp)  # positive when the aggregate raised the loss
+        return judgment.judge_aggregate(rise, rules, last_look), rise
+
+    verdict, rise = _in_looks(net_prev, net_new, val_tokens, seedstream.VAL_BATCH, seed, block, rules, _device(), harm)
     detail = (f"validation loss rose {rise.mean:.0f} ± {rise.se:.0f} micro-nats over {rise.n} windows "
               f"(harm margin {rules.harm_margin:.0f})")
     gain = -round(rise.mean) if rise.finite else 0
