@@ -177,8 +177,8 @@ def cmd_prove_fraud(args: argparse.Namespace) -> int:
         diffs, sources = [ctx.diff(p.diff_cid)], ()
         expected = diffs[0].apply(prev)
     else:
-        accepted = ctx.log.accepted_updates(ctx.task_id, s.round)
-        diffs, sources = [ctx.diff(a.diff_cid) for a in accepted], tuple(a.submission_id for a in accepted)
+        accepted, diffs = ctx.round_updates(s.round)
+        sources = tuple(a.submission_id for a in accepted)
         expected = aggregate.aggregate(prev, diffs)
     leaves = None if args.leaf is None else [args.leaf]
     proof = fraudproof.build(prev, expected, ctx.spec.leaf_size, tree, p.new_root, diffs, sources, leaves)

@@ -115,6 +115,12 @@ class Context:
             self.remember_diff(cid, raw)
         return diff
 
+    def round_updates(self, round_: int) -> tuple[list[Published], list[difffile.Diff]]:
+        """A round's accepted updates in ascending submission id (an aggregate's sources, section
+        7) and their diffs; FormatError or DataUnavailable as ``diff``."""
+        sources = self.log.accepted_updates(self.task_id, round_)
+        return sources, [self.diff(p.diff_cid) for p in sources]
+
     def remember_diff(self, cid: str, raw: bytes) -> None:
         path = self.workdir / "diffs" / cid
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -209,7 +215,7 @@ class Context:
             if p.kind == 0:
                 return quantize.rebuild(prev, self.diff(p.diff_cid))
             round_ = self.pogo.submission(p.submission_id).round
-            return aggregate.aggregate(prev, [self.diff(s.diff_cid) for s in self.log.accepted_updates(self.task_id, round_)])
+            return aggregate.aggregate(prev, self.round_updates(round_)[1])
         except (DataUnavailable, FormatError) as exc:
             raise HeadUnavailable(f"the head after submission {p.submission_id} cannot be rebuilt: {exc}") from None
 

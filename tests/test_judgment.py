@@ -190,9 +190,7 @@ def test_an_aggregate_of_pieces_each_accepted_alone_but_harmful_together_is_refu
     torch.manual_seed(0)
     net = causal_lm.build(cfg)
     prev = checkpoint.pad(manifest.flatten(net), leaf)
-    offsets, at = {}, 0
-    for name, p in net.named_parameters():
-        offsets[name], at = (at // 32, (at + p.numel()) // 32), at + p.numel()
+    offsets = {e.name: (e.offset // 32, (e.offset + e.size) // 32) for e in manifest.of_module(net).entries}
     train_plain(net, train, 30, 8, seed=1, lr=3e-3)
     trained = checkpoint.pad(manifest.flatten(net), leaf)
     group = np.arange(prev.size) // 32

@@ -531,9 +531,7 @@ def test_an_average_that_harms_is_refused_and_the_round_keeps_its_head(net):
     root = net["root"] / "colluders"
     ctx = Context.open(sc.pogo, net["ipfs"], task, root / "owner")
     bots = [VerifierBot(ctx.as_signer(sc.as_(v), root / f"v{i}"), aggregator=(i == 0)) for i, v in enumerate(sc.verifiers)]
-    offsets, at = {}, 0
-    for name, p in ctx.build_model().named_parameters():
-        offsets[name], at = (at // 32, (at + p.numel()) // 32), at + p.numel()
+    offsets = {e.name: (e.offset // 32, (e.offset + e.size) // 32) for e in manifest.of_module(ctx.build_model()).entries}
 
     def within(group: np.ndarray, name: str) -> np.ndarray:
         return (group >= offsets[name][0]) & (group < offsets[name][1])

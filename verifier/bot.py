@@ -261,7 +261,7 @@ class VerifierBot:
         if block > s.vote_deadline + vote_blocks:  # the reveals have closed
             return True
         # Before that, only once every seat that committed has revealed (SECURITY.md #17).
-        return s.approvals + s.rejections >= s.commits and quorum <= max(s.approvals, s.faults, s.rejections)
+        return s.approvals + s.rejections >= s.commits and max(s.approvals, s.rejections) >= quorum  # faults <= rejections
 
     def _vote(self, sid: int, seat: int, s, latest: int) -> None:
         earlier = self.state.ballots.get(str(sid))
@@ -397,8 +397,8 @@ class VerifierBot:
 
     def _average(self, round_: int) -> tuple[np.ndarray, list]:
         """This round's exact average and its sources (section 7, D14)."""
-        sources = self.ctx.log.accepted_updates(self.ctx.task_id, round_)
-        return aggregate.aggregate(self.ctx.head(), [self.ctx.diff(p.diff_cid) for p in sources]), sources
+        sources, diffs = self.ctx.round_updates(round_)
+        return aggregate.aggregate(self.ctx.head(), diffs), sources
 
     def propose_aggregate(self, round_: int) -> int | None:
         """Average the round's accepted updates, publish the result as a snapshot, and propose it."""

@@ -290,8 +290,7 @@ class AggregateChecker(UpdateChecker):
             try:
                 tree = self._tree(sub.tree_cid)
                 snapshot = self.ctx.fetch_exact(sub.checkpoint_cid, self.ctx.checkpoint_bytes, "snapshot")
-                sources = self.ctx.log.accepted_updates(self.ctx.task_id, round_)
-                diffs = [self.ctx.diff(p.diff_cid) for p in sources]
+                sources, diffs = self.ctx.round_updates(round_)
             except DaemonUnreachable:
                 raise
             except DataUnavailable as exc:
