@@ -218,10 +218,12 @@ contract PoGO is IPoGO, Staking {
                               string calldata treeCid, string calldata checkpointCid) external returns (uint256 id) {
         Task storage t = _task(taskId);
         if (!t.aggregating) revert NotAggregating();
-        // Proposals end with the window's commit part: those still open then finalize or expire
-        // in bounded time, so closeRound can end a round whose average was refused (D15) even
-        // if someone keeps proposing copies of it.
-        _beforeCommitEnd(t);
+        // Proposals end max(roundBlocks, voteBlocks) into the window: those still open then
+        // finalize or expire in bounded time, so closeRound can end a round whose average was
+        // refused (D15) even if someone keeps proposing copies of it. The voteBlocks floor gives
+        // aggregators time on a task with very short rounds (SECURITY.md #37).
+        uint256 proposeEnd = t.roundStart + (t.p.roundBlocks > t.p.voteBlocks ? t.p.roundBlocks : t.p.voteBlocks);
+        if (block.number >= proposeEnd) revert WindowClosed(proposeEnd - 1);
         id = _openSubmission(t, taskId, Kind.Aggregate, t.headRoot, newRoot, diffRoot);
         emit UpdateSubmitted(id, taskId, t.round, msg.sender, Kind.Aggregate, t.headRoot, newRoot, diffRoot,
                              diffCid, treeCid, checkpointCid, 0, 0);
@@ -249,11 +251,10 @@ contract PoGO is IPoGO, Staking {
         s.seats = uint8(members.length);
         s.voteDeadline = uint48(block.number + t.p.voteBlocks);
         s.committee = keccak256(abi.encode(members));
-        for (uint256 i = 0; i < members.length; ++i) {
-            Account storage a = accounts[members[i]];
-            a.openSeats += 1;
-            a.locked += uint112(t.p.verifierBond); // all the seat risks; it cannot be unstaked meanwhile
-        }
+        // A seat locks no stake (D16): the member's stake and unbonding stay slashable until it
+        // settles, since withdraw waits for openSeats == 0. A lock would let anyone bond honest
+        // verifiers on tasks of its own until later draws skipped them (SECURITY.md #16).
+        for (uint256 i = 0; i < members.length; ++i) accounts[members[i]].openSeats += 1;
         emit CommitteeDrawn(submissionId, seed, members, s.voteDeadline);
     }
 
@@ -365,7 +366,6 @@ contract PoGO is IPoGO, Staking {
         v.settled = true;
         Task storage t = tasks[s.taskId];
         accounts[member].openSeats -= 1;
-        _unlock(member, t.p.verifierBond);
 
         // A member risks its seat bond, never its whole stake; what it loses is burned, so that
         // nobody (least of all the task's creator, who set the rates) profits from a slash.
@@ -601,8 +601,9 @@ contract PoGO is IPoGO, Staking {
             if (info.owner == address(0) || info.since == epoch) continue; // left, or new in this epoch
             address owner = info.owner;
             if (owner == miner) continue; // never on its own committee
-            Account storage a = accounts[owner];
-            if (a.stake - a.locked < bond) continue; // cannot bond this seat
+            // Only the member's own stake counts, which nobody else can lower but by a proven
+            // slash: its open seats and bonds elsewhere do not (D16, SECURITY.md #16).
+            if (accounts[owner].stake < bond) continue; // unstaked or slashed below what a seat risks
             seatedSlots[count] = slot;
             members[count] = owner;
             ++count;

@@ -19,7 +19,7 @@ abstract contract Staking is IStaking {
     /// @dev Two storage words; the first holds all that a committee draw changes.
     struct Account {
         uint112 stake;          // bonded, slashable (112 bits: 5 * 10^15 ETH)
-        uint112 locked;         // part of `stake` bonded to open submissions and seats
+        uint112 locked;         // part of `stake` bonded to open submissions (seats lock none: D16)
         uint32 openSeats;       // committee seats not yet settled: they keep unbonding locked
         uint128 unbonding;      // requested out, still slashable until withdrawn
         uint64 unbondingReady;  // first block at which `unbonding` may be withdrawn

@@ -90,11 +90,12 @@ def test_accepted_update_pays_majority_slashes_minority_and_advances_head(sc, ta
 
     minority = sc.pogo.account(members[3])["stake"]
     pool_before = sc.pogo.task(task).pool
-    assert all(sc.pogo.account(m)["locked"] == ETH for m in members)  # each seat's bond
+    # A seat locks no stake (D16), it counts as open until settled.
+    assert all(sc.pogo.account(m)["locked"] == 0 and sc.pogo.account(m)["open_seats"] == 1 for m in members)
     settle_all(sc, sid)
     for m in members[:3]:
         assert sc.pogo.withdrawable(m) == 10**16  # the verifier fee, even though the update was honest
-        assert sc.pogo.account(m)["locked"] == 0
+        assert sc.pogo.account(m)["open_seats"] == 0
     assert sc.pogo.account(members[3])["stake"] == minority - ETH // 10  # 10 % of its seat bond
     # Slashed verifier stake is burned: the task's pool (its creator's money) does not grow by it.
     assert sc.pogo.task(task).pool == pool_before - 3 * 10**16
@@ -329,6 +330,23 @@ def test_several_accepted_updates_share_the_reward_and_wait_for_an_aggregate(sc,
     with expect("NotAggregating"):
         sc.as_(sc.miners[2]).propose_aggregate(task, aggregate_root, DIFF, "d", "t", "c")
     assert balanced(sc)
+
+
+def test_an_aggregate_may_be_proposed_for_vote_blocks_on_a_task_with_short_rounds(sc, snapshot):
+    """SECURITY.md #37: the proposal window is max(roundBlocks, voteBlocks), so an aggregator has
+    time on a task whose rounds are shorter than its vote window."""
+    task = sc.create_task(round_blocks=3, vote_blocks=10)
+    for sid in submit_all(sc, task, [(0, ROOT_A), (1, ROOT_B)]):
+        vote(sc, sid, draw(sc, sid), [(True, 1)] * 3 + [None])
+        sc.pogo.finalize(sid)
+    sc.to_close(task)
+    sc.pogo.close_round(task)
+    start = sc.pogo.task(task).round_start
+    sc.mine(start + 8 - sc.block())  # past roundBlocks (3), within voteBlocks (10)
+    sc.as_(sc.miners[2]).propose_aggregate(task, ROOT_A, DIFF)
+    sc.mine(start + 10 - sc.block())
+    with expect("WindowClosed"):
+        sc.as_(sc.miners[0]).propose_aggregate(task, ROOT_B, DIFF)
 
 
 def test_a_round_without_an_accepted_aggregate_keeps_its_head(sc, task):
@@ -789,22 +807,53 @@ def test_deployment_bounds_are_checked(clients):
 
 
 def test_a_verifier_cannot_unstake_its_way_out_of_a_slash(sc, task):
+    """A member unstakes everything once seated (a seat locks nothing, D16): its unbonding stays
+    slashable and cannot be withdrawn while the seat is open, so the slash still reaches it."""
     sid = submit(sc, task)
     members = draw(sc, sid)
     cheat = sc.as_(sc.by_address(members[3]))
-    with expect("InsufficientFreeStake"):  # the seat's bond is locked until the seat settles
-        cheat.request_unstake(10 * ETH)
-    cheat.request_unstake(9 * ETH)
+    cheat.request_unstake(10 * ETH)
     vote(sc, sid, members, [(True, 10), (True, 10), (True, 10), (False, 0)])
     sc.pogo.finalize(sid)
     sc.mine(25)  # the unbonding has matured, but the seat is still open
     with expect("NothingToWithdraw"):
         cheat.withdraw()
     settle_all(sc, sid)
-    assert sc.pogo.account(members[3])["stake"] == ETH - ETH // 10  # the slash reached the bond
+    account = sc.pogo.account(members[3])
+    assert account["stake"] == 0 and account["unbonding"] == 10 * ETH - ETH // 10  # slashed from unbonding
     cheat.withdraw()
     assert sc.pogo.account(members[3])["unbonding"] == 0
     assert balanced(sc)
+
+
+def test_seats_on_an_attackers_tasks_cannot_keep_honest_verifiers_off_a_committee(w3, snapshot):
+    """Committee capture (SECURITY.md #16). Six honest verifiers hold exactly the minimum stake,
+    two attackers a little more. On tasks of its own with 1-wei seat bonds and 1-wei miner bonds,
+    the attacker has every honest verifier seated; when seats locked their bonds, a later draw on
+    a task whose bond is the minimum skipped every honest verifier and seated only the attackers.
+    Now the draw is the stake-weighted draw over the epoch's weights, open seats or not (D16)."""
+    sc = scenario.build(w3, n_miners=3, n_verifiers=8, verifier_stake=ETH)
+    honest, attackers = sc.verifiers[:6], sc.verifiers[6:]
+    for a in attackers:
+        sc.as_(a).stake(10**9)  # a 1-wei seat would not have pushed these below a 1 ETH bond
+    sc.next_epoch()
+    cheap = dict(committee_size=7, verifier_bond=1, miner_bond=1, eval_fee=0, verifier_fee=0, round_reward=0,
+                 funding=0)
+    for _ in range(5):  # each draw seats 7 of the 8; five rounds of three seat everyone
+        if all(sc.pogo.account(v.address)["open_seats"] for v in honest):
+            break
+        junk = sc.create_task(**cheap)
+        for sid in submit_all(sc, junk, [(0, ROOT_A), (1, ROOT_B), (2, DIFF)]):
+            draw(sc, sid)
+    assert all(sc.pogo.account(v.address)["open_seats"] for v in honest)
+
+    target = sc.create_task(verifier_bond=ETH)  # the minimum stake: any lock would have shut them out
+    sid = submit(sc, target)
+    members = draw(sc, sid)
+    f = sc.pogo.contract.functions
+    slots = seedstream.draw_committee(sc.pogo.seed(sid), epoch_weights(sc), 4, exclude=None)
+    assert [f.slotOwner(i).call() for i in slots] == members
+    assert len(members) == 4 and len(set(members) & {v.address for v in honest}) >= 2
 
 
 def test_an_extreme_improvement_claims_no_more_than_the_cap_and_sums_cannot_overflow(sc, task):

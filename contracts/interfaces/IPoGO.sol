@@ -66,7 +66,7 @@ interface IPoGO is IStaking {
         uint128 roundReward;
         uint128 verifierFee;     // per majority vote, accepted or rejected alike
         uint128 evalFee;         // taken from the bond of a NotAccepted update, into the pool
-        uint128 verifierBond;    // locked from each member's stake while its seat is open: all it risks
+        uint128 verifierBond;    // what a member risks on a seat; the draw seats stake >= it (D16)
         int64 maxImprovement;    // micro-nats: the most one update's measured gain counts for rewards
     }
 
@@ -300,7 +300,8 @@ interface IPoGO is IStaking {
 
     /// @notice Propose the average of a round's accepted updates as the next head (section 7).
     ///         It is verified by a committee like an update and bonds the aggregator the same way.
-    ///         Only in the first `roundBlocks` of the aggregation window (else WindowClosed; D15).
+    ///         Only in the first max(roundBlocks, voteBlocks) blocks of the aggregation window (else
+    ///         WindowClosed; D15).
     /// @param newRoot the Merkle root of the averaged model
     /// @param diffRoot the Merkle root of the aggregate's diff records
     /// @param diffCid IPFS CID of the aggregate's diff file (event only)

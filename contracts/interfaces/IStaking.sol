@@ -48,7 +48,7 @@ interface IStaking {
     error SeatsOpen(uint256 openSeats);
     /// @notice A constructor argument (`what`) is out of its bounds.
     error BadDeployment(string what);
-    /// @notice `requested` exceeds the stake not locked to open submissions or seats, `free`.
+    /// @notice `requested` exceeds the stake not locked to open submissions' bonds, `free`.
     error InsufficientFreeStake(uint256 requested, uint256 free);
     /// @notice The caller is owed nothing now (unbonding may not have matured yet).
     error NothingToWithdraw();
@@ -76,7 +76,7 @@ interface IStaking {
     /// @notice Start unbonding `amount` of free stake; it stays slashable until withdrawn, from
     ///         block.number + unbondingBlocks on. A later request restarts the delay for the whole
     ///         unbonding amount.
-    /// @param amount wei, at most the stake not locked to open submissions or seats
+    /// @param amount wei, at most the stake not locked to open submissions' bonds
     function requestUnstake(uint256 amount) external;
 
     /// @notice Take out everything the caller is owed, with matured unbonding once no
@@ -100,7 +100,7 @@ interface IStaking {
 
     /// @notice An account's position.
     /// @return stake bonded, slashable
-    /// @return locked the part of `stake` bonded to open submissions and committee seats
+    /// @return locked the part of `stake` bonded to open submissions (a seat locks none)
     /// @return openSeats committee seats not yet settled (they hold unbonding back)
     /// @return unbonding requested out, still slashable until withdrawn
     /// @return unbondingReady the first block at which `unbonding` may be withdrawn

@@ -389,7 +389,6 @@ contract PoGOInvariants {
     Handler internal handler;
     uint256 internal taskId;
     uint256 internal minerBond;
-    uint256 internal verifierBond;
 
     function setUp() public {
         vm.roll(100);
@@ -403,7 +402,6 @@ contract PoGOInvariants {
             verifierSlashBps: 1_000, livenessSlashBps: 200, minerBond: 1 ether, roundReward: 3 ether,
             verifierFee: 0.01 ether, evalFee: 0.02 ether, verifierBond: 0.5 ether, maxImprovement: 10_000_000});
         minerBond = p.minerBond;
-        verifierBond = p.verifierBond;
         vm.deal(address(this), 20 ether);
         taskId = pogo.createTask{value: 20 ether}(p, "spec", "ckpt", "tree");
         handler = new Handler(pogo, taskId, 20 ether);
@@ -520,8 +518,8 @@ contract PoGOInvariants {
         require(handler.honestLosses() == 0, "an honest participant lost stake");
     }
 
-    /// @notice Every bond is locked exactly while what it backs is open: a miner's while its
-    ///         submission is undecided, a verifier's while its seat is unsettled. So each bond is
+    /// @notice A miner's bond is locked exactly while its submission is undecided, and a seat is
+    ///         open exactly while it is unsettled (a seat locks no stake, D16). So each bond is
     ///         released (or slashed) once, and never twice.
     function invariant_bondsMatchWhatIsOpen() public view {
         uint256 n = handler.submissions();
@@ -542,7 +540,7 @@ contract PoGOInvariants {
                 }
             }
             require(openSeats == seats, "openSeats != unsettled seats");
-            if (handler.honest(a)) require(locked == subs * minerBond + seats * verifierBond, "locked != open bonds");
+            if (handler.honest(a)) require(locked == subs * minerBond, "locked != open bonds");
         }
     }
 }
