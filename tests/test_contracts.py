@@ -837,8 +837,8 @@ def test_seats_on_an_attackers_tasks_cannot_keep_honest_verifiers_off_a_committe
     for a in attackers:
         sc.as_(a).stake(10**9)  # a 1-wei seat would not have pushed these below a 1 ETH bond
     sc.next_epoch()
-    cheap = dict(committee_size=7, verifier_bond=1, miner_bond=1, eval_fee=0, verifier_fee=0, round_reward=0,
-                 funding=0)
+    cheap = {"committee_size": 7, "verifier_bond": 1, "miner_bond": 1, "eval_fee": 0, "verifier_fee": 0,
+             "round_reward": 0, "funding": 0}
     for _ in range(5):  # each draw seats 7 of the 8; five rounds of three seat everyone
         if all(sc.pogo.account(v.address)["open_seats"] for v in honest):
             break

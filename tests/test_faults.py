@@ -5,6 +5,7 @@ Each test asserts the safe behaviour: no exception escapes, no honest party is s
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import subprocess
 import sys
@@ -256,3 +257,36 @@ def test_a_miner_without_free_stake_for_the_bond_says_so_and_submits_nothing(net
     assert poor.work() is None and poor.work() is None
     assert sc.pogo.contract.functions.submissionCount().call() == count
     assert len(said) == 1 and "below the task's bond" in said[0] and "pogo miner stake" in said[0]
+
+
+def test_a_seat_on_a_task_the_bot_does_not_follow_is_voted_a_judgment_and_settled(net):
+    """SECURITY.md #40: committees come from one pool, so an attacker's junk task seats these
+    verifiers, whose bots follow another task. Silent, each seat of the expired junk would pay a
+    tenth of its bond. The bots wait until late in the commit window (a bot of the same key that
+    follows the task votes first), vote INSUFFICIENT_EVIDENCE, reveal, finalize, settle."""
+    sc, bots = net["sc"], net["bots"]
+    junk = sc.create_task(vote_blocks=20, liveness_slash_bps=1_000, verifier_fee=0, round_reward=0, funding=0)
+    sid = sc.submit(sc.miners[2], junk, hashlib.sha256(b"junk").digest(), hashlib.sha256(b"diff").digest())
+    members, _ = sc.draw(sid)
+    assert sorted(members) == sorted(b.address for b in bots)
+    before = {m: sc.pogo.account(m)["stake"] for m in members}
+    for bot in bots:
+        bot.poll()
+    assert sc.pogo.submission(sid).commits == 0  # early in the window: left to the task's own bots
+    sc.mine(sc.pogo.submission(sid).vote_deadline - 5 - sc.block())  # the window's last quarter: each commit mines a block
+    for bot in bots:
+        bot.poll()
+    assert sc.pogo.submission(sid).commits == 4
+    sc.to_vote_reveals(sid)
+    for bot in bots:
+        bot.poll()
+    s = sc.pogo.submission(sid)
+    assert s.rejections == 4 and s.faults == 0
+    sc.mine(s.vote_deadline + 21 - sc.block())  # the reveals have closed
+    for bot in bots:
+        bot.poll()
+    assert sc.pogo.submission(sid).status == Status.NOT_ACCEPTED
+    for m in members:
+        assert sc.pogo.account(m)["stake"] == before[m] and sc.pogo.account(m)["open_seats"] == 0
+    assert all(not bot.state.guarded for bot in bots)
+    assert any("a task this bot does not follow" in line for line in net["said"])

@@ -21,6 +21,14 @@ provable. Data that cannot be fetched is retried until the task's availability w
 passed. The last block scanned, the seats voted and each vote's salt (written before its
 commitment is sent) are kept in ``WORKDIR/verifier.json``, so a restarted bot neither votes
 twice, nor misses a submission, nor loses a vote it committed to.
+
+Committees are drawn from one pool for every task, so a verifier is also seated on tasks its
+bot does not follow, a junk task of an attacker's among them; a silent seat on a submission
+that expires pays the liveness share (SECURITY.md #40). The bot guards those seats: in the
+last quarter of the commit window, if the seat is still uncommitted (a bot of the
+same key following that task would have voted by then), it votes INSUFFICIENT_EVIDENCE, a
+judgment that is never slashed; it reveals, finalizes once the reveals close, and settles the
+seat, so that no seat stays open to hold its unbonding back.
 """
 
 from __future__ import annotations
@@ -47,6 +55,7 @@ SEED_HORIZON = 256  # blockhash() reaches back this far (PoGO.sol)
 DRAW_DELAY = 3  # the first block drawCommittee accepts, after submitBlock (PoGO.sol)
 DRAW_GRACE = 16  # blocks a draw stays with one keeper before it passes to the next (15 turns fit SEED_HORIZON)
 RESCAN_BLOCKS = 32  # at most this many blocks are scanned again after a restart
+GUARD_SHARE = 4  # seats on other tasks are guarded in the last quarter (3 blocks at least) of their commit window
 # Reverts that mean another party moved the state first: expected, and quiet.
 LOST_RACES = ("WrongStatus", "AlreadySettled", "AlreadyVoted", "WindowOpen", "WindowClosed", "RoundStillOpen",
               "NotAggregating", "Aggregating", "NotDecided", "SeedNotReady", "Reverted", "NotOpen")
@@ -63,6 +72,7 @@ class BotState:
     pinned: list = field(default_factory=list)      # accepted submissions whose data this bot pins
     kept: list = field(default_factory=list)        # their CIDs: never unpinned (a copy shares its CID)
     proved: list = field(default_factory=list)      # submissions this bot rejected with a leaf fraud proof
+    guarded: dict = field(default_factory=dict)     # submission id -> this bot's seat, on tasks it does not follow
 
 
 @dataclass(frozen=True)
@@ -133,6 +143,8 @@ class VerifierBot:
             self._guarded(f"submission {sid}", self._advance, sid, latest)
         if self._to_draw:
             self._guarded("the draws", self._draw, self._to_draw)
+        for key in list(self.state.guarded):
+            self._guarded(f"the seat on submission {key} of another task", self._guard, int(key), latest)
         if self.keeper or self.aggregator:
             self._guarded("the round", self._advance_round)
         return self.votes
@@ -146,11 +158,27 @@ class VerifierBot:
             if self.keeper or seat is not None:  # what this bot follows
                 self._draws[e["submissionId"]] = (e["committeeHash"], e["voteDeadline"], seat)
         if self.keeper:
+            self._own_task(drawn)  # a keeper follows its task through the reveals; this finds its other seats
             revealed = self.ctx.log.revealed(self.ctx.task_id, from_block, to_block)
             self._revealed |= dict(revealed)
             return [sid for sid, _ in revealed]
         seated = [e["submissionId"] for e in drawn if self.address in e["members"]]
-        return [sid for sid in seated if self.pogo.submission(sid).task_id == self.ctx.task_id]
+        return [sid for sid in seated if sid in self._own_task(drawn)]
+
+    def _own_task(self, drawn: list[dict]) -> set[int]:
+        """Of the drawn committees that seat this bot, the submissions of its task; the seats on
+        other tasks go to ``state.guarded`` (see the module's docstring)."""
+        own = set()
+        for e in drawn:
+            if self.address not in e["members"]:
+                continue
+            sid = e["submissionId"]
+            if self.pogo.submission(sid).task_id == self.ctx.task_id:
+                own.add(sid)
+            elif str(sid) not in self.state.guarded:
+                self.state.guarded[str(sid)] = e["members"].index(self.address)
+                self._save()
+        return own
 
     def _guarded(self, what: str, fn, *args) -> None:
         try:
@@ -337,6 +365,37 @@ class VerifierBot:
         self._try(self.pogo.reveal_vote, sid, seat, b["approve"], b["improvement"], b["reason"], bytes.fromhex(b["salt"]))
         if self.pogo.contract.functions.votes(sid, seat).call()[1]:  # revealed (now or by an earlier try)
             self.state.revealed.append(sid)
+            self._save()
+
+    def _guard(self, sid: int, latest: int) -> None:
+        """One step for a seat on a task this bot does not follow: a judgment vote late in the
+        commit window if nobody voted the seat, its reveal, the finalize, the settlement."""
+        key, seat = str(sid), self.state.guarded[str(sid)]
+        s = self.pogo.submission(sid)
+        vote_blocks = self.pogo.task(s.task_id).params.vote_blocks
+        if s.status == Status.VOTING:
+            ballot = self.state.ballots.get(key)
+            if ballot is None and s.vote_deadline - max(3, vote_blocks // GUARD_SHARE) <= latest < s.vote_deadline:
+                if self._committed(sid, seat) != bytes(20):
+                    return  # voted by a bot of this key that follows the task: its vote stands
+                ballot = {"seat": seat, "approve": False, "improvement": 0,
+                          "reason": int(Reason.INSUFFICIENT_EVIDENCE), "salt": commitment.new_salt().hex()}
+                self.state.ballots[key] = ballot  # on disk before the commitment leaves
+                self._save()
+                if self._try(self.pogo.commit_vote, sid, seat, self._commitment(sid, ballot)) is not None:
+                    self.progress(f"seat {seat} of update {sid} on task {s.task_id}, a task this bot does not "
+                                  "follow: INSUFFICIENT_EVIDENCE (a judgment, never slashed; silence would "
+                                  "pay the liveness share if it expires)")
+            elif ballot is not None and sid not in self.state.revealed and latest > s.vote_deadline \
+                    and self._committed(sid, seat) == self._commitment(sid, ballot)[:20]:
+                self._reveal(sid, seat)
+            if latest > s.vote_deadline + vote_blocks:  # the reveals have closed: anyone may finalize
+                self._try(self.pogo.finalize, sid)
+                s = self.pogo.submission(sid)
+        if s.status in FINAL:
+            self._try(self.pogo.settle_seat, sid, seat)
+            del self.state.guarded[key]
+            self.state.ballots.pop(key, None)
             self._save()
 
     def _pin(self, sid: int) -> None:
