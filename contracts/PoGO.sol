@@ -551,7 +551,7 @@ contract PoGO is IPoGO, Staking {
         if (prevRoot != t.headRoot) revert StaleBase(t.headRoot, prevRoot);
         if (newRoot == bytes32(0) || diffRoot == bytes32(0)) revert ZeroRoot();
         Account storage a = accounts[msg.sender];
-        uint256 free = a.stake - a.locked;
+        uint256 free = _free(a);
         if (free < t.p.minerBond) revert InsufficientFreeStake(t.p.minerBond, free);
         a.locked += uint112(t.p.minerBond); // <= free stake, so it fits
         id = ++submissionCount;
@@ -640,7 +640,7 @@ contract PoGO is IPoGO, Staking {
         _nextRound(t);
     }
 
-    /// @dev Reverts once the commit part of the task's current window (round or aggregation) is over.
+    /// @dev Reverts once the round's update commit window is over.
     function _beforeCommitEnd(Task storage t) internal view {
         uint256 commitEnd = t.roundStart + t.p.roundBlocks;
         if (block.number >= commitEnd) revert WindowClosed(commitEnd - 1);

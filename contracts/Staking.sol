@@ -19,7 +19,7 @@ abstract contract Staking is IStaking {
     /// @dev Two storage words; the first holds all that a committee draw changes.
     struct Account {
         uint112 stake;          // bonded, slashable (112 bits: 5 * 10^15 ETH)
-        uint112 locked;         // part of `stake` bonded to open submissions (seats lock none: D16)
+        uint112 locked;         // the open submissions' bonds (seats lock none: D16); may exceed a slashed stake
         uint32 openSeats;       // committee seats not yet settled: they keep unbonding locked
         uint128 unbonding;      // requested out, still slashable until withdrawn
         uint64 unbondingReady;  // first block at which `unbonding` may be withdrawn
@@ -130,7 +130,7 @@ abstract contract Staking is IStaking {
     function requestUnstake(uint256 amount) external {
         if (amount == 0) revert ZeroAmount();
         Account storage a = accounts[msg.sender];
-        uint256 free = a.stake - a.locked;
+        uint256 free = _free(a);
         if (amount > free) revert InsufficientFreeStake(amount, free);
         uint256 oldWeight = _weight(a);
         a.stake -= uint112(amount);
@@ -232,7 +232,8 @@ abstract contract Staking is IStaking {
         uint256 fromUnbonding = amount - fromStake <= a.unbonding ? amount - fromStake : a.unbonding;
         a.stake -= uint112(fromStake);
         a.unbonding -= uint128(fromUnbonding);
-        if (a.locked > a.stake) a.locked = a.stake;
+        // `locked` is not clamped to what is left: it keeps counting the open bonds, so a bond's
+        // release cannot free stake that backs another open bond (review of D16).
         totalStaked -= fromStake;
         totalUnbonding -= fromUnbonding;
         taken = fromStake + fromUnbonding;
@@ -240,10 +241,14 @@ abstract contract Staking is IStaking {
         _syncWeight(a, oldWeight);
     }
 
-    /// @dev Release a bond. Saturating: a slash may already have clamped `locked` to the stake.
+    /// @dev Release a bond: `locked` is the sum of the open bonds, so this never underflows.
     function _unlock(address who, uint256 amount) internal {
-        Account storage a = accounts[who];
-        a.locked = a.locked > amount ? a.locked - uint112(amount) : 0;
+        accounts[who].locked -= uint112(amount);
+    }
+
+    /// @dev Stake not backing an open bond; 0 when slashes left less than the bonds.
+    function _free(Account storage a) internal view returns (uint256) {
+        return a.stake > a.locked ? a.stake - a.locked : 0;
     }
 
     /// @dev Move `amount` of escrow to `to`'s withdrawable balance.

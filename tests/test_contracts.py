@@ -344,7 +344,7 @@ def test_an_aggregate_may_be_proposed_for_vote_blocks_on_a_task_with_short_round
     start = sc.pogo.task(task).round_start
     sc.mine(start + 8 - sc.block())  # past roundBlocks (3), within voteBlocks (10)
     sc.as_(sc.miners[2]).propose_aggregate(task, ROOT_A, DIFF)
-    sc.mine(start + 10 - sc.block())
+    sc.mine(start + 9 - sc.block())  # the next transaction lands on start + 10, the first block refused
     with expect("WindowClosed"):
         sc.as_(sc.miners[0]).propose_aggregate(task, ROOT_B, DIFF)
 
@@ -740,17 +740,18 @@ def test_a_committee_cached_from_a_rewound_chain_is_read_again(sc, task):
 
 
 def test_a_slashed_verifier_can_still_finalize_its_own_bonded_updates(w3, snapshot):
-    """A verifier-miner whose minority slash cut its stake below its locked bonds: releasing
-    those bonds must not underflow, or its submissions could never be finalized."""
+    """A verifier-miner whose two open bonds take its whole stake is seated (a seat locks none,
+    D16) and slashed below them. Releasing one bond must neither underflow nor free stake that
+    backs the other (when a slash clamped `locked` to the stake, it freed 0.1 ETH of it)."""
     sc = scenario.build(w3, n_miners=1, n_verifiers=4)  # a fresh contract: the committee is the whole pool
     v0 = sc.verifiers[0]
-    tasks = [sc.create_task(miner_bond=9 * ETH // 2) for _ in range(2)]
+    tasks = [sc.create_task(miner_bond=5 * ETH) for _ in range(2)]
     heads = [sc.pogo.task(t).head_root for t in tasks]
     salts = [sc.commit(v0, t, h, ROOT_A, DIFF) for t, h in zip(tasks, heads)]
     other_salt = sc.commit(sc.miners[0], tasks[0], heads[0], ROOT_B, DIFF)
     sc.to_reveals(tasks[1])
     own = [sc.reveal(v0, t, h, ROOT_A, DIFF, salt) for t, h, salt in zip(tasks, heads, salts)]
-    assert sc.pogo.account(v0.address)["locked"] == 9 * ETH  # 1 ETH free: enough for one seat bond
+    assert sc.pogo.account(v0.address)["locked"] == 10 * ETH  # all its stake
     other = sc.reveal(sc.miners[0], tasks[0], heads[0], ROOT_B, DIFF, other_salt)
     members = draw(sc, other)
     assert v0.address in members
@@ -758,11 +759,15 @@ def test_a_slashed_verifier_can_still_finalize_its_own_bonded_updates(w3, snapsh
     sc.pogo.finalize(other)
     settle_all(sc, other)
     assert sc.pogo.account(v0.address)["stake"] == 10 * ETH - ETH // 10
-    assert sc.pogo.account(v0.address)["locked"] == 9 * ETH
-    for sid in own:
-        vote(sc, sid, draw(sc, sid), [(True, 1)] * 3)
-        sc.pogo.finalize(sid)
-        assert sc.pogo.submission(sid).status == Status.ACCEPTED
+    assert sc.pogo.account(v0.address)["locked"] == 10 * ETH  # still the two open bonds
+    vote(sc, own[0], draw(sc, own[0]), [(True, 1)] * 3)
+    sc.pogo.finalize(own[0])
+    assert sc.pogo.account(v0.address)["locked"] == 5 * ETH  # the other bond stays backed
+    with expect("InsufficientFreeStake"):
+        sc.as_(v0).request_unstake(5 * ETH - ETH // 10 + 1)
+    vote(sc, own[1], draw(sc, own[1]), [(True, 1)] * 3)
+    sc.pogo.finalize(own[1])
+    assert sc.pogo.submission(own[1]).status == Status.ACCEPTED
     assert sc.pogo.account(v0.address)["locked"] == 0
     assert balanced(sc)
 

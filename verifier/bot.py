@@ -422,12 +422,13 @@ class VerifierBot:
         task = self.pogo.task(self.ctx.task_id)
         if task.open > 0:
             return
-        if task.aggregating and self.aggregator and not self._average_refused(task):
-            # Propose before anything else: closing an aggregating round whose window has
-            # passed would give up on this round's average.
+        block, p = self.pogo.w3.eth.block_number, task.params
+        if task.aggregating and self.aggregator and block < task.round_start + max(p.round_blocks, p.vote_blocks) \
+                and not self._average_refused(task):
+            # Propose before anything else while proposals are taken (D15): closing an aggregating
+            # round whose window has passed would give up on this round's average.
             self.propose_aggregate(task.round)
-        elif self.keeper and \
-                self.pogo.w3.eth.block_number >= task.round_start + task.params.round_blocks + task.params.vote_blocks:
+        elif self.keeper and block >= task.round_start + p.round_blocks + p.vote_blocks:
             self._try(self.pogo.close_round, self.ctx.task_id)
             task = self.pogo.task(self.ctx.task_id)
             if task.aggregating and self.aggregator:
