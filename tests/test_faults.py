@@ -23,7 +23,7 @@ from deploy.task import publish_task
 from pogo.context import Context
 from pogo.model.gpt import GPTConfig
 from pogo.net import chain
-from pogo.net.contract import PoGOContract, Reason, Status, TaskParams
+from pogo.net.contract import Bounds, PoGOContract, Reason, Status, TaskParams
 from pogo.net.ipfs import Ipfs
 from pogo.protocol import difffile
 from pogo.protocol.taskspec import Verification
@@ -263,13 +263,17 @@ def test_a_seat_on_a_task_the_bot_does_not_follow_is_voted_a_judgment_and_settle
     """SECURITY.md #40: committees come from one pool, so an attacker's junk task seats these
     verifiers, whose bots follow another task. Silent, each seat of the expired junk would pay a
     tenth of its bond. The bots wait until late in the commit window (a bot of the same key that
-    follows the task votes first), vote INSUFFICIENT_EVIDENCE, reveal, finalize, settle."""
+    follows the task votes first), vote INSUFFICIENT_EVIDENCE, reveal, finalize, settle. And the
+    junk pays them (#39, D17): the least fee a vote, from the evaluation fee its miner pays into an
+    empty pool."""
     sc, bots = net["sc"], net["bots"]
-    junk = sc.create_task(vote_blocks=20, liveness_slash_bps=1_000, verifier_fee=0, round_reward=0, funding=0)
+    fee = Bounds().min_verifier_fee
+    junk = sc.create_task(vote_blocks=20, liveness_slash_bps=1_000, verifier_fee=fee, round_reward=4 * fee, funding=0)
+    paid = {b.address: sc.pogo.withdrawable(b.address) for b in bots}
     sid = sc.submit(sc.miners[2], junk, hashlib.sha256(b"junk").digest(), hashlib.sha256(b"diff").digest())
+    before = {b.address: (sc.pogo.account(b.address)["stake"], sc.pogo.account(b.address)["open_seats"]) for b in bots}
     members, _ = sc.draw(sid)
     assert sorted(members) == sorted(b.address for b in bots)
-    before = {m: sc.pogo.account(m)["stake"] for m in members}
     for bot in bots:
         bot.poll()
     assert sc.pogo.submission(sid).commits == 0  # early in the window: left to the task's own bots
@@ -287,6 +291,8 @@ def test_a_seat_on_a_task_the_bot_does_not_follow_is_voted_a_judgment_and_settle
         bot.poll()
     assert sc.pogo.submission(sid).status == Status.NOT_ACCEPTED
     for m in members:
-        assert sc.pogo.account(m)["stake"] == before[m] and sc.pogo.account(m)["open_seats"] == 0
+        assert (sc.pogo.account(m)["stake"], sc.pogo.account(m)["open_seats"]) == before[m]  # not slashed; settled
+        assert sc.pogo.withdrawable(m) == paid[m] + fee
+    assert sc.pogo.task(junk).pool == 0  # the miner's evaluation fee paid the committee, and nothing else
     assert all(not bot.state.guarded for bot in bots)
     assert any("a task this bot does not follow" in line for line in net["said"])
