@@ -269,9 +269,8 @@ def test_a_seat_on_a_task_the_bot_does_not_follow_is_voted_a_judgment_and_settle
     sc, bots = net["sc"], net["bots"]
     fee = Bounds().min_verifier_fee
     junk = sc.create_task(vote_blocks=20, liveness_slash_bps=1_000, verifier_fee=fee, round_reward=4 * fee, funding=0)
-    paid = {b.address: sc.pogo.withdrawable(b.address) for b in bots}
     sid = sc.submit(sc.miners[2], junk, hashlib.sha256(b"junk").digest(), hashlib.sha256(b"diff").digest())
-    before = {b.address: (sc.pogo.account(b.address)["stake"], sc.pogo.account(b.address)["open_seats"]) for b in bots}
+    before = {b.address: sc.pogo.account(b.address)["stake"] for b in bots}
     members, _ = sc.draw(sid)
     assert sorted(members) == sorted(b.address for b in bots)
     for bot in bots:
@@ -291,8 +290,10 @@ def test_a_seat_on_a_task_the_bot_does_not_follow_is_voted_a_judgment_and_settle
         bot.poll()
     assert sc.pogo.submission(sid).status == Status.NOT_ACCEPTED
     for m in members:
-        assert (sc.pogo.account(m)["stake"], sc.pogo.account(m)["open_seats"]) == before[m]  # not slashed; settled
-        assert sc.pogo.withdrawable(m) == paid[m] + fee
+        assert sc.pogo.account(m)["stake"] == before[m]  # not slashed
+    settled = [e["args"] for e in sc.pogo.contract.events.SeatSettled.get_logs(from_block=s.submit_block)
+               if e["args"]["submissionId"] == sid]
+    assert sorted((e["verifier"], e["paid"], e["slashed"]) for e in settled) == sorted((m, fee, 0) for m in members)
     assert sc.pogo.task(junk).pool == 0  # the miner's evaluation fee paid the committee, and nothing else
     assert all(not bot.state.guarded for bot in bots)
     assert any("a task this bot does not follow" in line for line in net["said"])
