@@ -7,6 +7,8 @@ overhead_seconds       quantize + hash + upload + submit transaction
 overhead_ratio         overhead / train
 verify_seconds         one committee seat: fetch, spot checks, full rebuild, both loss checks
 verify_to_train_ratio  verify / train
+aggregate_loss_seconds what an aggregate's seat adds to steps 1-4 (PROTOCOL.md D15): the paired
+                       validation loss check, timed here on the update's model as the aggregate
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from pogo.model.gpt import GPTConfig
 from pogo.net import chain
 from pogo.net.contract import PoGOContract, TaskParams
 from pogo.net.ipfs import Ipfs
-from verifier.checks import AggregateChecker
+from pogo.protocol import aggregate
+from verifier.checks import AggregateChecker, measure_aggregate
 from workers.miner import Miner
 from workers.trainer import TrainConfig, Trainer
 
@@ -65,6 +68,14 @@ def measure(state, workdir: Path, steps: int, model_cfg: GPTConfig | None = None
     start = time.perf_counter()
     verdict = checker.check(sub, 1, seed, 0, head_root)
     verify = time.perf_counter() - start
+    # An aggregate seat's extra work (D15), on a model of the same size: the loss check of the
+    # average of this one update (the update itself), head to it.
+    spec, prev = verifier_ctx.spec, verifier_ctx.model(head_root)
+    theta_new = aggregate.aggregate(prev, [verifier_ctx.diff(sub.diff_cid)])
+    start = time.perf_counter()
+    measure_aggregate(spec.model, spec.recipe.seq_len, prev, theta_new, verifier_ctx.validation_shard(), seed,
+                      spec.verification.rules(), spec.manifest_hash, spec.n_params)
+    aggregate_loss = time.perf_counter() - start
     return {
         "n_params": ctx.spec.n_params, "steps": train.steps, "verdict": verdict.reason.name,
         "tokens_per_step": train.batch_size * ctx.spec.recipe.seq_len, "upload_bytes": uploaded,
@@ -73,6 +84,7 @@ def measure(state, workdir: Path, steps: int, model_cfg: GPTConfig | None = None
         "submit_tx_seconds": round(t["submit_tx_s"], 3),
         "overhead_seconds": round(overhead, 3), "overhead_ratio": round(overhead / t["train_s"], 4),
         "verify_seconds": round(verify, 3), "verify_to_train_ratio": round(verify / t["train_s"], 4),
+        "aggregate_loss_seconds": round(aggregate_loss, 3),
         "spot_checks": ctx.spec.verification.spot_checks(), "density": ctx.spec.density,
     }
 

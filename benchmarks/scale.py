@@ -11,6 +11,8 @@ upload_bytes_per_round   what the miner uploads: the diff file and the tree file
 compression_vs_fp32      fp32 model bytes / upload_bytes_per_round
 verify_seat_seconds      one committee seat: fetch, spot checks, full rebuild, both loss checks
 verify_to_train_ratio    verify_seat_seconds / the round's training time
+aggregate_loss_seconds   what an aggregate's seat adds to an update's checks: its validation loss
+                         check (PROTOCOL.md D15), once a round per seat of the aggregate's committee
 device                   what it ran on
 
 Targets (docs/PERFORMANCE.md): on a GPU at 300M with bf16, commit_overhead_ratio <= 0.05 and
@@ -62,6 +64,7 @@ def row(size: str, m: dict) -> dict:
         "upload_seconds": m["upload_seconds"], "upload_bytes_per_round": m["upload_bytes"],
         "compression_vs_fp32": round(4 * m["n_params"] / m["upload_bytes"], 2),
         "verify_seat_seconds": m["verify_seconds"], "verify_to_train_ratio": m["verify_to_train_ratio"],
+        "aggregate_loss_seconds": m["aggregate_loss_seconds"],
         "device": device(),
     }
 
