@@ -480,7 +480,7 @@ contract PoGO is IPoGO, Staking {
 
     // slither-disable-next-line cyclomatic-complexity
     function _checkParams(TaskParams calldata p) internal view {
-        Bounds storage b = bounds;
+        Bounds memory b = bounds;
         if (p.initialRoot == bytes32(0)) revert BadParams(Param.InitialRoot);
         if (p.nParams == 0) revert BadParams(Param.NParams);
         // At most 2^14 parameters a leaf: a leaf fraud proof (64 KiB of it) must fit a transaction.
@@ -499,12 +499,8 @@ contract PoGO is IPoGO, Staking {
             revert BadParams(Param.VerifierBond);
         }
         if (p.maxImprovement <= 0 || p.maxImprovement > b.maxImprovement) revert BadParams(Param.MaxImprovement);
-        // The fees of one submission's committee cannot exceed a round's reward; a vote earns at
-        // least the protocol's least fee (its gas), and a submission its committee does not
-        // accept pays those fees into the pool before the seats settle, so junk pays the honest
-        // members it seats (D17).
-        uint256 fees = uint256(p.verifierFee) * p.committeeSize;
-        if (fees > p.roundReward || fees > p.evalFee || p.verifierFee < b.minVerifierFee) revert BadParams(Param.VerifierFee);
+        // The fees of one submission's committee cannot exceed a round's reward.
+        if (uint256(p.verifierFee) * p.committeeSize > p.roundReward) revert BadParams(Param.VerifierFee);
     }
 
     function _task(uint256 taskId) internal view returns (Task storage t) {

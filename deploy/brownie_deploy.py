@@ -5,7 +5,7 @@ development account 0 (a local chain's key, never a real one)."""
 from brownie import PoGO, accounts
 
 ANVIL_KEY_0 = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
-BOUNDS = (100_000, 10, 10_000, 10_000, 5_000, 1_000, 100 * 10**18, 10_000_000, 10**14)  # pogo.net.contract.Bounds()
+BOUNDS = (100_000, 10, 10_000, 10_000, 5_000, 1_000, 100 * 10**18, 10_000_000)  # pogo.net.contract.Bounds()
 
 
 def main():

@@ -83,7 +83,7 @@ def cmd_task_create(args: argparse.Namespace) -> int:
     params = TaskParams(round_blocks=args.round_blocks,
                         vote_blocks=args.vote_blocks, committee_size=args.committee_size,
                         miner_bond=args.miner_bond, round_reward=args.round_reward,
-                        verifier_fee=args.verifier_fee, eval_fee=args.eval_fee)
+                        verifier_fee=args.verifier_fee)
     task_id = publish(node.contract(), node.ipfs, prepared, params, funding=args.funding, progress=say)
     print(json.dumps({"task_id": task_id, "n_params": prepared.spec.n_params, "density": prepared.spec.density,
                       "tokens": sum(len(s) for s in prepared.shards), "recipe": prepared.spec.recipe.__dict__}))
@@ -183,9 +183,7 @@ def register(sub) -> None:
     c.add_argument("--committee-size", type=int, default=4, help="verifiers seated per submission")
     c.add_argument("--miner-bond", default="1", type=parse_eth, help="ETH")
     c.add_argument("--round-reward", default="3", type=parse_eth, help="ETH")
-    c.add_argument("--verifier-fee", default="0.01", type=parse_eth, help="ETH a vote earns")
-    c.add_argument("--eval-fee", type=parse_eth,
-                   help="ETH an update that is not accepted pays (default: its committee's fees, the least allowed)")
+    c.add_argument("--verifier-fee", default="0.01", type=parse_eth, help="ETH")
     c.set_defaults(func=cmd_task_create)
     ls = tsub.add_parser("list", help="every task of the deployment: owner, pool, round, open submissions")
     add_node_options(ls)

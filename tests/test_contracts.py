@@ -10,7 +10,7 @@ from eth_utils import keccak
 from deploy import scenario
 from deploy.scenario import ETH, Scenario
 from pogo.net.chain import ChainError
-from pogo.net.contract import Bounds, Reason, Status, TaskParams
+from pogo.net.contract import Reason, Status
 from pogo.protocol import commitment, seedstream
 
 ROOT_A = hashlib.sha256(b"update a").digest()
@@ -167,7 +167,7 @@ def test_a_judgment_quorum_is_not_accepted_and_costs_the_miner_only_the_evaluati
     pool_before = sc.pogo.task(task).pool
     receipt = sc.pogo.finalize(sid)
     s = sc.pogo.submission(sid)
-    fee = TaskParams().eval_fee  # the committee's fees, 4 * 0.01 ETH (D17)
+    fee = 2 * 10**16
     assert s.status == Status.NOT_ACCEPTED and s.faults == 0
     assert sc.pogo.events(receipt, "EvaluationFeeCharged")[0]["amount"] == fee
     assert sc.pogo.events(receipt, "Slashed") == []
@@ -243,7 +243,7 @@ def test_a_rejection_quorum_that_can_no_longer_become_a_fault_quorum_is_not_acce
     cast(sc, sid, members, [Reason.DATA_UNAVAILABLE, Reason.DATA_UNAVAILABLE, Reason.NO_PROGRESS, None])
     sc.pogo.finalize(sid)  # the silent seat never committed, so it cannot add a fault: decided now
     assert sc.pogo.submission(sid).status == Status.NOT_ACCEPTED
-    assert sc.pogo.account(sc.miners[0].address)["stake"] == 5 * ETH - TaskParams().eval_fee
+    assert sc.pogo.account(sc.miners[0].address)["stake"] == 5 * ETH - 2 * 10**16
     settle_all(sc, sid)
     assert sc.pogo.account(members[3])["stake"] == 10 * ETH  # silent on a decided submission: not slashed
     assert balanced(sc)
@@ -586,7 +586,6 @@ def test_withdraw_to_a_contract_that_refuses_eth(sc, artifacts, task):
     ("round_blocks", 0), ("vote_blocks", 0), ("committee_size", 5), ("committee_size", 1), ("committee_size", 19),
     ("miner_slash_bps", 10_001), ("verifier_slash_bps", 10_001), ("liveness_slash_bps", 10_001), ("miner_bond", 0),
     ("eval_fee", ETH + 1), ("leaf_size", 1 << 15),  # a leaf fraud proof must fit a transaction
-    ("eval_fee", 4 * 10**16 - 1),  # less than its committee's fees (D17)
 ])
 def test_bad_task_params(sc, snapshot, field, value):
     with expect("BadParams"):
@@ -778,7 +777,7 @@ def test_a_slashed_verifier_can_still_finalize_its_own_bonded_updates(w3, snapsh
 @pytest.mark.parametrize("field, value", [
     ("vote_blocks", 1), ("vote_blocks", 2**40), ("round_blocks", 2**40), ("verifier_slash_bps", 10_000),
     ("liveness_slash_bps", 10_000), ("verifier_bond", 0), ("verifier_bond", 2 * ETH), ("max_improvement", 0),
-    ("max_improvement", 2**63 - 1), ("verifier_fee", ETH), ("verifier_fee", Bounds().min_verifier_fee - 1),
+    ("max_improvement", 2**63 - 1), ("verifier_fee", ETH),
 ])
 def test_a_task_creator_cannot_set_parameters_outside_the_protocol_bounds(sc, snapshot, field, value):
     """A 1-block vote window with a 100 % slash once drained online verifiers into the creator's
@@ -788,8 +787,7 @@ def test_a_task_creator_cannot_set_parameters_outside_the_protocol_bounds(sc, sn
 
 
 def test_a_creator_with_the_harshest_allowed_parameters_takes_nothing_from_verifiers(sc, snapshot):
-    task = sc.create_task(vote_blocks=10, verifier_slash_bps=5_000, liveness_slash_bps=1_000,
-                          verifier_fee=Bounds().min_verifier_fee)
+    task = sc.create_task(vote_blocks=10, verifier_slash_bps=5_000, liveness_slash_bps=1_000, verifier_fee=0)
     sid = submit(sc, task)
     members = draw(sc, sid)
     sc.mine(21)  # nobody votes: every seat loses its liveness share of the seat bond, no more
@@ -835,7 +833,7 @@ def test_a_verifier_cannot_unstake_its_way_out_of_a_slash(sc, task):
 
 def test_seats_on_an_attackers_tasks_cannot_keep_honest_verifiers_off_a_committee(w3, snapshot):
     """Committee capture (SECURITY.md #16). Six honest verifiers hold exactly the minimum stake,
-    two attackers a little more. On tasks of its own with 1-wei seat bonds and the least fees,
+    two attackers a little more. On tasks of its own with 1-wei seat bonds and 1-wei miner bonds,
     the attacker has every honest verifier seated; when seats locked their bonds, a later draw on
     a task whose bond is the minimum skipped every honest verifier and seated only the attackers.
     Now the draw is the stake-weighted draw over the epoch's weights, open seats or not (D16)."""
@@ -844,9 +842,8 @@ def test_seats_on_an_attackers_tasks_cannot_keep_honest_verifiers_off_a_committe
     for a in attackers:
         sc.as_(a).stake(10**9)  # a 1-wei seat would not have pushed these below a 1 ETH bond
     sc.next_epoch()
-    fee = Bounds().min_verifier_fee  # the least each seat must be paid (D17)
-    cheap = {"committee_size": 7, "verifier_bond": 1, "miner_bond": 7 * fee, "verifier_fee": fee,
-             "round_reward": 7 * fee, "funding": 0}
+    cheap = {"committee_size": 7, "verifier_bond": 1, "miner_bond": 1, "eval_fee": 0, "verifier_fee": 0,
+             "round_reward": 0, "funding": 0}
     for _ in range(5):  # each draw seats 7 of the 8; five rounds of three seat everyone
         if all(sc.pogo.account(v.address)["open_seats"] for v in honest):
             break

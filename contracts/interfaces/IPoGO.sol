@@ -82,9 +82,6 @@ interface IPoGO is IStaking {
         uint16 maxLivenessSlashBps;
         uint128 maxVerifierBond;
         int64 maxImprovement;
-        // The least verifierFee: what one vote's gas costs a verifier, so that junk submissions
-        // pay the honest members they seat (SECURITY.md #39).
-        uint128 minVerifierFee;
     }
 
     /// @notice A submission's record. The CIDs of its files live in UpdateSubmitted, its committee in
@@ -377,7 +374,7 @@ interface IPoGO is IStaking {
     /// @notice The bounds every task's parameters must respect (the fields of Bounds).
     function bounds() external view returns (uint64 maxRoundBlocks, uint64 minVoteBlocks, uint64 maxVoteBlocks,
         uint16 maxMinerSlashBps, uint16 maxVerifierSlashBps, uint16 maxLivenessSlashBps, uint128 maxVerifierBond,
-        int64 maxImprovement, uint128 minVerifierFee);
+        int64 maxImprovement);
 
     /// @notice The checker of leaf fraud proofs, a contract created with this one (PROTOCOL.md D11).
     function leafFraud() external view returns (address);

@@ -97,14 +97,9 @@ class TaskParams:
     miner_bond: int = 10**18
     round_reward: int = 3 * 10**18
     verifier_fee: int = 10**16
-    # None: the committee's fees, verifier_fee * committee_size, the least PoGO allows (D17)
-    eval_fee: int | None = None
+    eval_fee: int = 2 * 10**16
     verifier_bond: int = 10**18
     max_improvement: int = 10_000_000
-
-    def __post_init__(self) -> None:
-        if self.eval_fee is None:
-            object.__setattr__(self, "eval_fee", self.verifier_fee * self.committee_size)
 
     def as_tuple(self) -> tuple:
         return astuple(self)
@@ -122,7 +117,6 @@ class Bounds:
     max_liveness_slash_bps: int = 1_000
     max_verifier_bond: int = 100 * 10**18
     max_improvement: int = 10_000_000
-    min_verifier_fee: int = 10**14  # about one vote's gas (103,113) at 1 gwei (D17)
 
     def as_tuple(self) -> tuple:
         return astuple(self)

@@ -395,12 +395,12 @@ contract PoGOInvariants {
         pogo = new PoGO(20, 1 ether, IPoGO.Bounds({
             maxRoundBlocks: 100_000, minVoteBlocks: 10, maxVoteBlocks: 10_000, maxMinerSlashBps: 10_000,
             maxVerifierSlashBps: 5_000, maxLivenessSlashBps: 1_000, maxVerifierBond: 100 ether,
-            maxImprovement: 10_000_000, minVerifierFee: 1e14}));
+            maxImprovement: 10_000_000}));
         IPoGO.TaskParams memory p = IPoGO.TaskParams({
             specHash: keccak256("spec"), initialRoot: keccak256("initial"), nParams: 1 << 20, leafSize: 4096,
             nShards: 8, roundBlocks: 40, voteBlocks: 20, committeeSize: 4, minerSlashBps: 5_000,
             verifierSlashBps: 1_000, livenessSlashBps: 200, minerBond: 1 ether, roundReward: 3 ether,
-            verifierFee: 0.01 ether, evalFee: 0.04 ether, verifierBond: 0.5 ether, maxImprovement: 10_000_000});
+            verifierFee: 0.01 ether, evalFee: 0.02 ether, verifierBond: 0.5 ether, maxImprovement: 10_000_000});
         minerBond = p.minerBond;
         vm.deal(address(this), 20 ether);
         taskId = pogo.createTask{value: 20 ether}(p, "spec", "ckpt", "tree");
