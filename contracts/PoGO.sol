@@ -287,13 +287,15 @@ contract PoGO is IPoGO, Staking {
         if (v.voted) revert AlreadyVoted();
         bytes32 expected = keccak256(abi.encode(submissionId, seat, msg.sender, approve, improvement, reason, salt));
         if (v.commitment == bytes20(0) || v.commitment != bytes20(expected)) revert BadReveal();
-        if (approve ? reason != OK : (reason == OK || reason > MAX_REASON)) revert BadReason(approve, reason);
+        // Approve with Ok; reject with a reason; or abstain, "reject" with Ok (D18).
+        if (approve ? reason != OK : reason > MAX_REASON) revert BadReason(approve, reason);
         v.voted = true;
         v.approve = approve;
         v.reason = reason;
         v.improvement = improvement;
         if (approve) s.approvals += 1;
-        else s.rejections += 1;
+        else if (reason != OK) s.rejections += 1;
+        else s.commits -= 1; // an abstention counts on no side, and finalize no longer waits for it
         if (_isFault(reason)) s.faults += 1;
         emit VoteCast(submissionId, msg.sender, seat, approve, improvement, Reason(reason));
     }
@@ -377,7 +379,7 @@ contract PoGO is IPoGO, Staking {
             // Silent on an expired submission; or committed, then silent once the others' votes
             // were out (review #17): finalize waited for this seat's reveal, so that was a choice.
             if (s.status == uint8(Status.Expired) || (v.commitment != bytes20(0) && !proven)) slashBps = t.p.livenessSlashBps;
-        } else if (s.status != uint8(Status.Expired) && !proven) {
+        } else if (s.status != uint8(Status.Expired) && !proven && (v.approve || v.reason != OK)) { // abstained: neither (D18)
             bool accepted = s.status == uint8(Status.Accepted);
             bool fault = _isFault(v.reason);
             if (v.approve == accepted) {
@@ -480,7 +482,7 @@ contract PoGO is IPoGO, Staking {
 
     // slither-disable-next-line cyclomatic-complexity
     function _checkParams(TaskParams calldata p) internal view {
-        Bounds memory b = bounds;
+        Bounds storage b = bounds; // storage, not a memory copy: 272 bytes less code
         if (p.initialRoot == bytes32(0)) revert BadParams(Param.InitialRoot);
         if (p.nParams == 0) revert BadParams(Param.NParams);
         // At most 2^14 parameters a leaf: a leaf fraud proof (64 KiB of it) must fit a transaction.

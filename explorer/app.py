@@ -43,8 +43,10 @@ def create_app(indexer: Indexer) -> FastAPI:
             elif e["name"] == "CommitteeDrawn":
                 out["committee"] = e["members"]
             elif e["name"] == "VoteCast":
+                abstained = not e["approve"] and e["reason"] == Reason.OK  # PROTOCOL.md D18
                 out.setdefault("votes", []).append({"verifier": e["verifier"], "seat": e["seat"], "approve": e["approve"],
-                                                    "reason": Reason(e["reason"]).name, "gain_unat": e["improvement"]})
+                                                    "reason": "ABSTAIN" if abstained else Reason(e["reason"]).name,
+                                                    "gain_unat": e["improvement"]})
             elif e["name"] == "Finalized":
                 out.update(outcome=Status(e["status"]).name, approvals=e["approvals"], rejections=e["rejections"],
                            gain_unat=e["improvement"], miner_slashed_eth=eth(e["minerSlash"]))
@@ -52,7 +54,7 @@ def create_app(indexer: Indexer) -> FastAPI:
                 out["reward_eth"] = eth(e["amount"])
             elif e["name"] == "LeafFraudProven":
                 out["fraud_proof"] = {"prover": e["prover"], "leaf": e["leaf"], "bounty_eth": eth(e["bounty"])}
-        votes = [v["reason"] for v in out.get("votes", []) if not v["approve"]]
+        votes = [v["reason"] for v in out.get("votes", []) if not v["approve"] and v["reason"] != "ABSTAIN"]
         out["reason"] = max(set(votes), key=votes.count) if votes else ("OK" if out.get("votes") else None)
         out.setdefault("outcome", "OPEN")
         return out
@@ -126,7 +128,8 @@ def create_app(indexer: Indexer) -> FastAPI:
                                                   "slashed_eth": "0", "paid_eth": "0"})
             row["votes"] += 1
             outcome = outcomes.get(v["submissionId"])
-            if outcome in (Status.ACCEPTED, Status.REJECTED, Status.NOT_ACCEPTED):
+            if outcome in (Status.ACCEPTED, Status.REJECTED, Status.NOT_ACCEPTED) and (v["approve"] or v["reason"]):
+                # an abstention (D18) takes no side, so it neither agrees nor disagrees
                 row["decided"] += 1
                 row["agreed"] += v["approve"] == (outcome == Status.ACCEPTED)
         for who, row in rows.items():

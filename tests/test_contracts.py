@@ -285,6 +285,37 @@ def test_reasons_beyond_the_last_code_are_refused_and_a_reveal_must_match_its_co
     m.reveal_vote(sid, seat, True, 5, Reason.OK, salts[2])
 
 
+def test_an_abstention_counts_on_no_side_and_is_neither_paid_nor_slashed(sc, task):
+    """PROTOCOL.md D18: a member that cannot check a submission (its bot follows another task)
+    reveals "reject" with reason Ok. It counts toward neither quorum, finalize does not wait for
+    it, and settlement neither pays nor slashes it; silent on an expiry it would pay the liveness
+    share (SECURITY.md #40)."""
+    sid = submit(sc, task)
+    members = draw(sc, sid)
+    sc.vote(sid, [(m, True, 10, Reason.OK) for m in members[:3]] + [(members[3], False, 0, Reason.OK)])
+    s = sc.pogo.submission(sid)
+    assert (s.approvals, s.rejections, s.faults, s.commits) == (3, 0, 0, 3)
+    sc.pogo.finalize(sid)
+    assert sc.pogo.submission(sid).status == Status.ACCEPTED
+    stake, owed = sc.pogo.account(members[3])["stake"], sc.pogo.withdrawable(members[3])
+    settle_all(sc, sid)
+    assert sc.pogo.account(members[3])["stake"] == stake and sc.pogo.withdrawable(members[3]) == owed
+    assert all(sc.pogo.withdrawable(m) == 10**16 for m in members[:3])
+
+    sc.to_close(task)
+    sc.pogo.close_round(task)
+    other = submit(sc, task, miner=1, root=ROOT_B)  # everyone abstains: it expires, nobody pays for it
+    members = draw(sc, other)
+    sc.vote(other, [(m, False, 0, Reason.OK) for m in members])
+    sc.to_vote_reveals(other)
+    sc.mine(sc.pogo.task(task).params.vote_blocks + 1)
+    sc.pogo.finalize(other)
+    assert sc.pogo.submission(other).status == Status.EXPIRED
+    settle_all(sc, other)
+    assert all(sc.pogo.account(m)["stake"] == 10 * ETH for m in members)
+    assert balanced(sc)
+
+
 def test_submission_expires_when_nobody_draws_its_committee(sc, task):
     sid = submit(sc, task)
     with expect("WrongStatus"):

@@ -23,7 +23,7 @@ from deploy.task import publish_task
 from pogo.context import Context
 from pogo.model.gpt import GPTConfig
 from pogo.net import chain
-from pogo.net.contract import Bounds, PoGOContract, Reason, Status, TaskParams
+from pogo.net.contract import PoGOContract, Reason, Status, TaskParams
 from pogo.net.ipfs import Ipfs
 from pogo.protocol import difffile
 from pogo.protocol.taskspec import Verification
@@ -259,16 +259,14 @@ def test_a_miner_without_free_stake_for_the_bond_says_so_and_submits_nothing(net
     assert len(said) == 1 and "below the task's bond" in said[0] and "pogo miner stake" in said[0]
 
 
-def test_a_seat_on_a_task_the_bot_does_not_follow_is_voted_a_judgment_and_settled(net):
+def test_a_seat_on_a_task_the_bot_does_not_follow_is_abstained_on_and_settled(net):
     """SECURITY.md #40: committees come from one pool, so an attacker's junk task seats these
     verifiers, whose bots follow another task. Silent, each seat of the expired junk would pay a
-    tenth of its bond. The bots wait until late in the commit window (a bot of the same key that
-    follows the task votes first), vote INSUFFICIENT_EVIDENCE, reveal, finalize, settle. And the
-    junk pays them (#39, D17): the least fee a vote, from the evaluation fee its miner pays into an
-    empty pool."""
+    tenth of its bond. From the middle of the commit window (a bot of the same key following the
+    task votes first) the bots abstain (PROTOCOL.md D18), reveal, finalize and settle: the junk
+    expires, nobody is slashed, no seat stays open."""
     sc, bots = net["sc"], net["bots"]
-    fee = Bounds().min_verifier_fee
-    junk = sc.create_task(vote_blocks=20, liveness_slash_bps=1_000, verifier_fee=fee, round_reward=4 * fee, funding=0)
+    junk = sc.create_task(vote_blocks=20, liveness_slash_bps=1_000)
     sid = sc.submit(sc.miners[2], junk, hashlib.sha256(b"junk").digest(), hashlib.sha256(b"diff").digest())
     before = {b.address: sc.pogo.account(b.address)["stake"] for b in bots}
     members, _ = sc.draw(sid)
@@ -276,7 +274,7 @@ def test_a_seat_on_a_task_the_bot_does_not_follow_is_voted_a_judgment_and_settle
     for bot in bots:
         bot.poll()
     assert sc.pogo.submission(sid).commits == 0  # early in the window: left to the task's own bots
-    sc.mine(sc.pogo.submission(sid).vote_deadline - 5 - sc.block())  # the window's last quarter: each commit mines a block
+    sc.mine(sc.pogo.submission(sid).vote_deadline - 10 - sc.block())
     for bot in bots:
         bot.poll()
     assert sc.pogo.submission(sid).commits == 4
@@ -284,16 +282,15 @@ def test_a_seat_on_a_task_the_bot_does_not_follow_is_voted_a_judgment_and_settle
     for bot in bots:
         bot.poll()
     s = sc.pogo.submission(sid)
-    assert s.rejections == 4 and s.faults == 0
+    assert (s.approvals, s.rejections, s.commits) == (0, 0, 0)  # four abstentions: no side, nothing awaited
     sc.mine(s.vote_deadline + 21 - sc.block())  # the reveals have closed
     for bot in bots:
         bot.poll()
-    assert sc.pogo.submission(sid).status == Status.NOT_ACCEPTED
+    assert sc.pogo.submission(sid).status == Status.EXPIRED
     for m in members:
         assert sc.pogo.account(m)["stake"] == before[m]  # not slashed
     settled = [e["args"] for e in sc.pogo.contract.events.SeatSettled.get_logs(from_block=s.submit_block)
                if e["args"]["submissionId"] == sid]
-    assert sorted((e["verifier"], e["paid"], e["slashed"]) for e in settled) == sorted((m, fee, 0) for m in members)
-    assert sc.pogo.task(junk).pool == 0  # the miner's evaluation fee paid the committee, and nothing else
-    assert all(not bot.state.guarded for bot in bots)
-    assert any("a task this bot does not follow" in line for line in net["said"])
+    assert sorted((e["verifier"], e["paid"], e["slashed"]) for e in settled) == sorted((m, 0, 0) for m in members)
+    assert all(not bot.state.guarded and sid not in bot.state.revealed for bot in bots)
+    assert any("abstained (D18) on seats of tasks this bot does not follow" in line for line in net["said"])

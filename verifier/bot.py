@@ -24,11 +24,12 @@ twice, nor misses a submission, nor loses a vote it committed to.
 
 Committees are drawn from one pool for every task, so a verifier is also seated on tasks its
 bot does not follow, a junk task of an attacker's among them; a silent seat on a submission
-that expires pays the liveness share (SECURITY.md #40). The bot guards those seats: in the
-last quarter of the commit window, if the seat is still uncommitted (a bot of the
-same key following that task would have voted by then), it votes INSUFFICIENT_EVIDENCE, a
-judgment that is never slashed; it reveals, finalizes once the reveals close, and settles the
-seat, so that no seat stays open to hold its unbonding back.
+that expires pays the liveness share (SECURITY.md #40). The bot guards those seats: from the
+middle of their commit window on (a bot of the same key on another machine that follows the
+task votes first), it abstains (PROTOCOL.md D18: a revealed vote that counts on no side and is
+neither paid nor slashed), all such seats in one batch of transactions; it reveals them, calls
+finalize once the reveals have closed, and settles them, so that no seat stays open and holds
+the verifier's unbonding back.
 """
 
 from __future__ import annotations
@@ -55,7 +56,6 @@ SEED_HORIZON = 256  # blockhash() reaches back this far (PoGO.sol)
 DRAW_DELAY = 3  # the first block drawCommittee accepts, after submitBlock (PoGO.sol)
 DRAW_GRACE = 16  # blocks a draw stays with one keeper before it passes to the next (15 turns fit SEED_HORIZON)
 RESCAN_BLOCKS = 32  # at most this many blocks are scanned again after a restart
-GUARD_SHARE = 4  # seats on other tasks are guarded in the last quarter (3 blocks at least) of their commit window
 # Reverts that mean another party moved the state first: expected, and quiet.
 LOST_RACES = ("WrongStatus", "AlreadySettled", "AlreadyVoted", "WindowOpen", "WindowClosed", "RoundStillOpen",
               "NotAggregating", "Aggregating", "NotDecided", "SeedNotReady", "Reverted", "NotOpen")
@@ -72,7 +72,7 @@ class BotState:
     pinned: list = field(default_factory=list)      # accepted submissions whose data this bot pins
     kept: list = field(default_factory=list)        # their CIDs: never unpinned (a copy shares its CID)
     proved: list = field(default_factory=list)      # submissions this bot rejected with a leaf fraud proof
-    guarded: dict = field(default_factory=dict)     # submission id -> this bot's seat, on tasks it does not follow
+    guarded: dict = field(default_factory=dict)     # submission id -> its seat and windows, on tasks it does not follow
 
 
 @dataclass(frozen=True)
@@ -143,8 +143,8 @@ class VerifierBot:
             self._guarded(f"submission {sid}", self._advance, sid, latest)
         if self._to_draw:
             self._guarded("the draws", self._draw, self._to_draw)
-        for key in list(self.state.guarded):
-            self._guarded(f"the seat on submission {key} of another task", self._guard, int(key), latest)
+        if self.state.guarded:
+            self._guarded("the seats on other tasks", self._guard_seats, latest)
         if self.keeper or self.aggregator:
             self._guarded("the round", self._advance_round)
         return self.votes
@@ -175,8 +175,9 @@ class VerifierBot:
             sid = e["submissionId"]
             if self.pogo.submission(sid).task_id == self.ctx.task_id:
                 own.add(sid)
-            elif str(sid) not in self.state.guarded:
-                self.state.guarded[str(sid)] = e["members"].index(self.address)
+            elif str(sid) not in self.state.guarded and str(sid) not in self.state.ballots:
+                self.state.guarded[str(sid)] = {"seat": e["members"].index(self.address), "deadline": e["voteDeadline"],
+                                                "vote_blocks": e["voteDeadline"] - e["block"]}
                 self._save()
         return own
 
@@ -367,36 +368,59 @@ class VerifierBot:
             self.state.revealed.append(sid)
             self._save()
 
-    def _guard(self, sid: int, latest: int) -> None:
-        """One step for a seat on a task this bot does not follow: a judgment vote late in the
-        commit window if nobody voted the seat, its reveal, the finalize, the settlement."""
-        key, seat = str(sid), self.state.guarded[str(sid)]
-        s = self.pogo.submission(sid)
-        vote_blocks = self.pogo.task(s.task_id).params.vote_blocks
-        if s.status == Status.VOTING:
+    def _guard_seats(self, latest: int) -> None:
+        """One step for every seat on a task this bot does not follow: abstain in the second half
+        of its commit window unless the seat is committed, reveal, finalize once the reveals
+        have closed, settle. Commits and reveals go out as one batch each (seats may be many)."""
+        commits, reveals = {}, {}
+        for key, g in list(self.state.guarded.items()):
+            sid, seat, deadline, vote_blocks = int(key), g["seat"], g["deadline"], g["vote_blocks"]
+            if latest < deadline - vote_blocks // 2:
+                continue  # a bot of this key that follows the task votes first
             ballot = self.state.ballots.get(key)
-            if ballot is None and s.vote_deadline - max(3, vote_blocks // GUARD_SHARE) <= latest < s.vote_deadline:
-                if self._committed(sid, seat) != bytes(20):
-                    return  # voted by a bot of this key that follows the task: its vote stands
-                ballot = {"seat": seat, "approve": False, "improvement": 0,
-                          "reason": int(Reason.INSUFFICIENT_EVIDENCE), "salt": commitment.new_salt().hex()}
-                self.state.ballots[key] = ballot  # on disk before the commitment leaves
-                self._save()
-                if self._try(self.pogo.commit_vote, sid, seat, self._commitment(sid, ballot)) is not None:
-                    self.progress(f"seat {seat} of update {sid} on task {s.task_id}, a task this bot does not "
-                                  "follow: INSUFFICIENT_EVIDENCE (a judgment, never slashed; silence would "
-                                  "pay the liveness share if it expires)")
-            elif ballot is not None and sid not in self.state.revealed and latest > s.vote_deadline \
-                    and self._committed(sid, seat) == self._commitment(sid, ballot)[:20]:
-                self._reveal(sid, seat)
-            if latest > s.vote_deadline + vote_blocks:  # the reveals have closed: anyone may finalize
-                self._try(self.pogo.finalize, sid)
-                s = self.pogo.submission(sid)
-        if s.status in FINAL:
+            if latest < deadline:  # commits land by the deadline
+                if self._committed(sid, seat) == bytes(20):  # none yet, or ours was lost: (re)send it
+                    if ballot is None:
+                        ballot = self.state.ballots[key] = {"seat": seat, "approve": False, "improvement": 0,
+                                                            "reason": int(Reason.OK), "salt": commitment.new_salt().hex()}
+                        self._save()  # on disk before the commitment leaves
+                    commits[sid] = (seat, self._commitment(sid, ballot))
+            elif latest < deadline + vote_blocks:  # reveals land within the window
+                if ballot is not None and sid not in self.state.revealed \
+                        and self._committed(sid, seat) == self._commitment(sid, ballot)[:20]:
+                    reveals[sid] = (seat, False, 0, int(Reason.OK), bytes.fromhex(ballot["salt"]))
+            else:
+                self._settle_guarded(sid, seat)
+        if commits:
+            self._report(self.pogo.commit_votes(commits), "abstained (D18) on seats of tasks this bot does not follow")
+        if reveals:
+            for sid in self._report(self.pogo.reveal_votes(reveals), "revealed the abstentions (D18) on seats of other tasks"):
+                self.state.revealed.append(sid)
+            self._save()
+
+    def _settle_guarded(self, sid: int, seat: int) -> None:
+        """After the reveals: finalize the submission if nobody did, settle the seat, forget it."""
+        if self.pogo.submission(sid).status not in FINAL:
+            self._try(self.pogo.finalize, sid)
+        if self.pogo.submission(sid).status in FINAL:
             self._try(self.pogo.settle_seat, sid, seat)
+        if self.pogo.vote(sid, seat).settled:
+            key = str(sid)
             del self.state.guarded[key]
             self.state.ballots.pop(key, None)
+            if sid in self.state.revealed:
+                self.state.revealed.remove(sid)
             self._save()
+
+    def _report(self, results: dict, done: str) -> list[int]:
+        """Say what a batch did; returns the ids whose transaction went through."""
+        ok = [sid for sid, r in results.items() if not isinstance(r, ChainError)]
+        for sid, r in results.items():
+            if isinstance(r, ChainError) and r.name not in LOST_RACES:
+                self.progress(f"update {sid} of another task: {r}")
+        if ok:
+            self.progress(f"{done}: updates {ok}")
+        return ok
 
     def _pin(self, sid: int) -> None:
         """Keep an accepted update's data: the head is rebuilt from it, whatever its miner does."""

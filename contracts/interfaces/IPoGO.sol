@@ -327,7 +327,8 @@ interface IPoGO is IStaking {
     /// @notice Reveal a committed vote after voteDeadline, for voteBlocks blocks (section 5).
     ///         The commitment names its verifier, so only the member that made it can reveal it.
     /// @param improvement the loss decrease measured, in micro-nats (signed)
-    /// @param reason a Reason: Ok with approve; otherwise the first failed check of section 6
+    /// @param reason a Reason: Ok with approve; otherwise the first failed check of section 6, or
+    ///        Ok to abstain (D18: the seat counts on no side, and is neither paid nor slashed)
     /// @param salt the secret that made the commitment unguessable
     function revealVote(uint256 submissionId, uint256 seat, bool approve, int64 improvement, uint8 reason,
                         bytes32 salt) external;

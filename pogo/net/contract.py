@@ -287,18 +287,30 @@ class PoGOContract:
         """Draw several committees at once: every draw is sent before any is waited for, so they
         can share a block (one at a time, a keeper drew one committee a block). Each id maps to
         its receipt, or to the ChainError that refused it (another keeper drew it first, ...)."""
+        return self._batch({sid: ("drawCommittee", (sid,)) for sid in submission_ids}, self.DRAW_HEADROOM_PCT)
+
+    def commit_votes(self, votes: dict[int, tuple[int, bytes]]) -> dict[int, dict | ChainError]:
+        """Commit several votes at once (submission id -> (seat, commitment)), sharing blocks."""
+        return self._batch({sid: ("commitVote", (sid, seat, self.committee(sid), c)) for sid, (seat, c) in votes.items()})
+
+    def reveal_votes(self, votes: dict[int, tuple[int, bool, int, int, bytes]]) -> dict[int, dict | ChainError]:
+        """Reveal several votes at once (submission id -> (seat, approve, improvement, reason, salt))."""
+        return self._batch({sid: ("revealVote", (sid, seat, approve, improvement, int(reason), salt))
+                            for sid, (seat, approve, improvement, reason, salt) in votes.items()})
+
+    def _batch(self, calls: dict[int, tuple[str, tuple]], headroom_pct: int = 25) -> dict[int, dict | ChainError]:
+        """Send every call before waiting for any; each key maps to its receipt or its ChainError."""
         sent, out = {}, {}
-        for sid in submission_ids:
+        for key, (fn, args) in calls.items():
             try:
-                sent[sid] = self.client.broadcast(self.contract, "drawCommittee", sid,
-                                                  headroom_pct=self.DRAW_HEADROOM_PCT)
+                sent[key] = self.client.broadcast(self.contract, fn, *args, headroom_pct=headroom_pct)
             except ChainError as exc:
-                out[sid] = exc
-        for sid, tx in sent.items():
+                out[key] = exc
+        for key, tx in sent.items():
             try:
-                out[sid] = self.client.wait(tx)
+                out[key] = self.client.wait(tx)
             except ChainError as exc:
-                out[sid] = exc
+                out[key] = exc
         return out
 
     def commit_vote(self, submission_id: int, seat: int, commitment: bytes) -> dict:
