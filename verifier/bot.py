@@ -138,13 +138,13 @@ class VerifierBot:
         self.state.scanned_to = latest + 1
         if found or self.state.scanned_to - self._saved_scan >= RESCAN_BLOCKS:
             self._save()
+        if self.state.guarded:  # first: its windows are short, and own-task checks may be slow
+            self._guarded("the seats on other tasks", self._guard_seats, latest)
         self._to_draw = []
         for sid in list(self.state.open):
             self._guarded(f"submission {sid}", self._advance, sid, latest)
         if self._to_draw:
             self._guarded("the draws", self._draw, self._to_draw)
-        if self.state.guarded:
-            self._guarded("the seats on other tasks", self._guard_seats, latest)
         if self.keeper or self.aggregator:
             self._guarded("the round", self._advance_round)
         return self.votes
@@ -260,7 +260,7 @@ class VerifierBot:
     def _draw(self, sids: list[int]) -> None:
         """Draw the committees this pass found ready, in one go; the next pass follows them."""
         for sid, result in self.pogo.draw_committees(sids).items():
-            if isinstance(result, ChainError) and result.name not in LOST_RACES:
+            if isinstance(result, Exception) and not (isinstance(result, ChainError) and result.name in LOST_RACES):
                 self.progress(f"drawing the committee of update {sid}: {result}")
 
     def _my_draw(self, sid: int, waited: int) -> bool:
@@ -294,10 +294,17 @@ class VerifierBot:
 
     def _vote(self, sid: int, seat: int, s, latest: int) -> None:
         earlier = self.state.ballots.get(str(sid))
-        if earlier and self._committed(sid, seat) == self._commitment(sid, earlier)[:20]:
+        committed = self._committed(sid, seat)
+        if earlier and committed == self._commitment(sid, earlier)[:20]:
             # Committed before a restart, not yet recorded: keep that ballot, it is the one to reveal.
             self.state.voted[str(sid)] = {"reason": Reason(earlier["reason"]).name, "improvement": earlier["improvement"]}
             self._save()
+            return
+        if committed != bytes(20):  # another process of this key committed the seat (its abstention, D18)
+            if self._waiting.get(sid) != "committed":
+                self.progress(f"seat {seat} of update {sid}: already committed by another process of this key; "
+                              "not checking it")
+                self._waiting[sid] = "committed"
             return
         start, cpu = time.perf_counter(), time.thread_time()
         p = self.ctx.log.submission(sid)
@@ -370,33 +377,49 @@ class VerifierBot:
 
     def _guard_seats(self, latest: int) -> None:
         """One step for every seat on a task this bot does not follow: abstain in the second half
-        of its commit window unless the seat is committed, reveal, finalize once the reveals
-        have closed, settle. Commits and reveals go out as one batch each (seats may be many)."""
-        commits, reveals = {}, {}
+        of its commit window unless the seat is committed, reveal, then finalize once the reveals
+        have closed and settle. Reveals go out first and commits next, each as one batch (seats
+        may be many, and a missed reveal of a commitment costs the liveness share on any outcome),
+        before any settlement, which waits for its transactions."""
+        commits, reveals, done = {}, {}, []
         for key, g in list(self.state.guarded.items()):
-            sid, seat, deadline, vote_blocks = int(key), g["seat"], g["deadline"], g["vote_blocks"]
+            try:
+                sid, seat, deadline, vote_blocks = int(key), g["seat"], g["deadline"], g["vote_blocks"]
+            except (TypeError, KeyError, ValueError):  # a state file of an older bot: nothing to resume
+                del self.state.guarded[key]
+                continue
             if latest < deadline - vote_blocks // 2:
                 continue  # a bot of this key that follows the task votes first
             ballot = self.state.ballots.get(key)
-            if latest < deadline:  # commits land by the deadline
-                if self._committed(sid, seat) == bytes(20):  # none yet, or ours was lost: (re)send it
-                    if ballot is None:
-                        ballot = self.state.ballots[key] = {"seat": seat, "approve": False, "improvement": 0,
-                                                            "reason": int(Reason.OK), "salt": commitment.new_salt().hex()}
-                        self._save()  # on disk before the commitment leaves
-                    commits[sid] = (seat, self._commitment(sid, ballot))
-            elif latest < deadline + vote_blocks:  # reveals land within the window
-                if ballot is not None and sid not in self.state.revealed \
-                        and self._committed(sid, seat) == self._commitment(sid, ballot)[:20]:
-                    reveals[sid] = (seat, False, 0, int(Reason.OK), bytes.fromhex(ballot["salt"]))
-            else:
-                self._settle_guarded(sid, seat)
-        if commits:
-            self._report(self.pogo.commit_votes(commits), "abstained (D18) on seats of tasks this bot does not follow")
+            try:
+                if latest < deadline:  # commits land by the deadline
+                    if self._committed(sid, seat) == bytes(20):  # none yet, or ours was lost: (re)send it
+                        if ballot is None:
+                            ballot = self.state.ballots[key] = {"seat": seat, "approve": False, "improvement": 0,
+                                                                "reason": int(Reason.OK),
+                                                                "salt": commitment.new_salt().hex()}
+                            self._save()  # on disk before the commitment leaves
+                        commits[sid] = (seat, self._commitment(sid, ballot))
+                elif latest < deadline + vote_blocks:  # reveals land within the window
+                    if ballot is not None and sid not in self.state.revealed \
+                            and self._committed(sid, seat) == self._commitment(sid, ballot)[:20]:
+                        if self.pogo.vote(sid, seat).voted:  # revealed by an earlier pass
+                            self.state.revealed.append(sid)
+                        else:
+                            reveals[sid] = (seat, ballot["approve"], ballot["improvement"], ballot["reason"],
+                                            bytes.fromhex(ballot["salt"]))
+                else:
+                    done.append((sid, seat))
+            except (ChainError, PogoError) as exc:
+                self.progress(f"seat {seat} of update {sid} of another task: {_line(exc)}; retrying next poll")
         if reveals:
             for sid in self._report(self.pogo.reveal_votes(reveals), "revealed the abstentions (D18) on seats of other tasks"):
                 self.state.revealed.append(sid)
             self._save()
+        if commits:
+            self._report(self.pogo.commit_votes(commits), "abstained (D18) on seats of tasks this bot does not follow")
+        for sid, seat in done:
+            self._guarded(f"the seat on update {sid} of another task", self._settle_guarded, sid, seat)
 
     def _settle_guarded(self, sid: int, seat: int) -> None:
         """After the reveals: finalize the submission if nobody did, settle the seat, forget it."""
@@ -414,10 +437,10 @@ class VerifierBot:
 
     def _report(self, results: dict, done: str) -> list[int]:
         """Say what a batch did; returns the ids whose transaction went through."""
-        ok = [sid for sid, r in results.items() if not isinstance(r, ChainError)]
+        ok = [sid for sid, r in results.items() if not isinstance(r, Exception)]
         for sid, r in results.items():
-            if isinstance(r, ChainError) and r.name not in LOST_RACES:
-                self.progress(f"update {sid} of another task: {r}")
+            if isinstance(r, Exception) and not (isinstance(r, ChainError) and r.name in LOST_RACES):
+                self.progress(f"update {sid} of another task: {_line(r)}")
         if ok:
             self.progress(f"{done}: updates {ok}")
         return ok

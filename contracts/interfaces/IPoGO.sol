@@ -96,7 +96,7 @@ interface IPoGO is IStaking {
         uint64 round;            // an aggregate's from its proposal, an update's once finalized
         uint48 voteDeadline;     // the last block of the vote commitments; reveals follow for voteBlocks
         uint8 seats;
-        uint8 commits;           // vote commitments received
+        uint8 commits;           // vote commitments received, less revealed abstentions (D18)
         uint8 approvals;
         uint8 rejections;
         uint8 faults;            // rejections whose reason is a fault

@@ -12,6 +12,7 @@ from web3.contract import Contract
 from web3.exceptions import BlockNotFound, ContractCustomError
 from web3.logs import DISCARD
 
+from pogo.errors import PogoError
 from pogo.net import artifacts
 from pogo.net.chain import ChainError, Client, Deployment, decode_revert
 
@@ -298,18 +299,19 @@ class PoGOContract:
         return self._batch({sid: ("revealVote", (sid, seat, approve, improvement, int(reason), salt))
                             for sid, (seat, approve, improvement, reason, salt) in votes.items()})
 
-    def _batch(self, calls: dict[int, tuple[str, tuple]], headroom_pct: int = 25) -> dict[int, dict | ChainError]:
-        """Send every call before waiting for any; each key maps to its receipt or its ChainError."""
+    def _batch(self, calls: dict[int, tuple[str, tuple]], headroom_pct: int = 25) -> dict[int, dict | PogoError]:
+        """Send every call before waiting for any; each key maps to its receipt, or to the error
+        that stopped it (a revert: ChainError; a node that refused it, out of funds say: PogoError)."""
         sent, out = {}, {}
         for key, (fn, args) in calls.items():
             try:
                 sent[key] = self.client.broadcast(self.contract, fn, *args, headroom_pct=headroom_pct)
-            except ChainError as exc:
+            except PogoError as exc:
                 out[key] = exc
         for key, tx in sent.items():
             try:
                 out[key] = self.client.wait(tx)
-            except ChainError as exc:
+            except PogoError as exc:
                 out[key] = exc
         return out
 
