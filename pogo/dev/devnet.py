@@ -200,7 +200,10 @@ class Devnet:
         chain_state = self.dir / "anvil-state.json"
         argv = [str(binary), "--host", "127.0.0.1", "--port", str(port), "--chain-id", str(CHAIN_ID),
                 "--accounts", "20", "--balance", "100000", "--state", str(chain_state), "--state-interval", str(state_interval_s),
-                "--config-out", str(self.dir / "anvil-accounts.json")]
+                "--config-out", str(self.dir / "anvil-accounts.json"),
+                # anvil moves older block states to disk (about 2.7 GB a test session) and never
+                # deletes them; in the devnet's folder they go with it, not into ~/.foundry for good
+                "--cache-path", str(self.dir / "anvil-cache")]
         if block_time > 0:
             argv += ["--block-time", str(block_time)] + ([] if interval_only else ["--mixed-mining"])
         proc = self._spawn("anvil", argv)
