@@ -173,7 +173,7 @@ def account_status(pogo: PoGOContract, address: str) -> dict:
     block = pogo.client.w3.eth.block_number
     return {"address": address, "chain_id": pogo.client.w3.eth.chain_id, "contract": pogo.address,
             "balance_eth": eth(pogo.client.w3.eth.get_balance(address)),
-            "stake_eth": eth(a["stake"]), "locked_eth": eth(a["locked"]), "free_eth": eth(max(0, a["stake"] - a["locked"])),
+            "stake_eth": eth(a["stake"]), "locked_eth": eth(a["locked"]), "free_eth": eth(a["free"]),
             "open_seats": a["open_seats"], "verifier_slot": a["slot"] or None,
             "unbonding_eth": eth(a["unbonding"]), "unbonding_ready_block": a["unbonding_ready"] or None,
             "unbonding_ready": bool(a["unbonding"]) and block >= a["unbonding_ready"],
@@ -228,7 +228,7 @@ def add_account_commands(role_sub, role: str) -> None:
     def cmd_unstake(args: argparse.Namespace) -> int:
         pogo = connect(args).contract()
         a = pogo.account(pogo.client.address)
-        free = max(0, a["stake"] - a["locked"])  # slashes may leave less than the open bonds
+        free = a["free"]
         if args.amount > free:
             raise PogoError(f"only {eth(free)} ETH of {pogo.client.address}'s stake is free ({eth(a['stake'])} staked, "
                             f"{eth(a['locked'])} locked in bonds of open work): unstake at most that")

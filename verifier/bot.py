@@ -162,23 +162,23 @@ class VerifierBot:
             revealed = self.ctx.log.revealed(self.ctx.task_id, from_block, to_block)
             self._revealed |= dict(revealed)
             return [sid for sid, _ in revealed]
-        seated = [e["submissionId"] for e in drawn if self.address in e["members"]]
-        return [sid for sid in seated if sid in self._own_task(drawn)]
+        return self._own_task(drawn)
 
-    def _own_task(self, drawn: list[dict]) -> set[int]:
+    def _own_task(self, drawn: list[dict]) -> list[int]:
         """Of the drawn committees that seat this bot, the submissions of its task; the seats on
         other tasks go to ``state.guarded`` (see the module's docstring)."""
-        own = set()
+        own, guarded = [], len(self.state.guarded)
         for e in drawn:
             if self.address not in e["members"]:
                 continue
             sid = e["submissionId"]
             if self.pogo.submission(sid).task_id == self.ctx.task_id:
-                own.add(sid)
+                own.append(sid)
             elif str(sid) not in self.state.guarded and str(sid) not in self.state.ballots:
                 self.state.guarded[str(sid)] = {"seat": e["members"].index(self.address), "deadline": e["voteDeadline"],
                                                 "vote_blocks": e["voteDeadline"] - e["block"]}
-                self._save()
+        if len(self.state.guarded) != guarded:
+            self._save()
         return own
 
     def _guarded(self, what: str, fn, *args) -> None:
@@ -260,7 +260,7 @@ class VerifierBot:
     def _draw(self, sids: list[int]) -> None:
         """Draw the committees this pass found ready, in one go; the next pass follows them."""
         for sid, result in self.pogo.draw_committees(sids).items():
-            if isinstance(result, Exception) and not (isinstance(result, ChainError) and result.name in LOST_RACES):
+            if _failed(result):
                 self.progress(f"drawing the committee of update {sid}: {result}")
 
     def _my_draw(self, sid: int, waited: int) -> bool:
@@ -410,7 +410,7 @@ class VerifierBot:
                                             bytes.fromhex(ballot["salt"]))
                 else:
                     done.append((sid, seat))
-            except (ChainError, PogoError) as exc:
+            except PogoError as exc:  # ChainError too
                 self.progress(f"seat {seat} of update {sid} of another task: {_line(exc)}; retrying next poll")
         if reveals:
             for sid in self._report(self.pogo.reveal_votes(reveals), "revealed the abstentions (D18) on seats of other tasks"):
@@ -423,9 +423,11 @@ class VerifierBot:
 
     def _settle_guarded(self, sid: int, seat: int) -> None:
         """After the reveals: finalize the submission if nobody did, settle the seat, forget it."""
-        if self.pogo.submission(sid).status not in FINAL:
+        status = self.pogo.submission(sid).status
+        if status not in FINAL:
             self._try(self.pogo.finalize, sid)
-        if self.pogo.submission(sid).status in FINAL:
+            status = self.pogo.submission(sid).status
+        if status in FINAL:
             self._try(self.pogo.settle_seat, sid, seat)
         if self.pogo.vote(sid, seat).settled:
             key = str(sid)
@@ -439,7 +441,7 @@ class VerifierBot:
         """Say what a batch did; returns the ids whose transaction went through."""
         ok = [sid for sid, r in results.items() if not isinstance(r, Exception)]
         for sid, r in results.items():
-            if isinstance(r, Exception) and not (isinstance(r, ChainError) and r.name in LOST_RACES):
+            if _failed(r):
                 self.progress(f"update {sid} of another task: {_line(r)}")
         if ok:
             self.progress(f"{done}: updates {ok}")
@@ -528,6 +530,12 @@ class VerifierBot:
             if exc.name not in LOST_RACES:
                 self.progress(f"{fn.__name__}{args}: {exc}")
             return None
+
+
+def _failed(result) -> bool:
+    """Whether a batch's result (a receipt, or the error that stopped its transaction) is worth
+    saying: an error that is not a lost race."""
+    return isinstance(result, Exception) and not (isinstance(result, ChainError) and result.name in LOST_RACES)
 
 
 def _line(exc: BaseException) -> str:

@@ -274,7 +274,7 @@ class Miner:
     def _can_bond(self, task) -> bool:
         """Whether free stake covers the task's bond; says once a round when it does not."""
         account = self.ctx.pogo.account(self.address)
-        free, bond = max(0, account["stake"] - account["locked"]), task.params.miner_bond
+        free, bond = account["free"], task.params.miner_bond
         if free >= bond:
             return True
         if self.state.timings.get("warned_stake") != task.round:

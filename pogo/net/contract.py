@@ -405,8 +405,9 @@ class PoGOContract:
 
     def account(self, address: str) -> dict:
         stake, locked, open_seats, unbonding, ready, slot = self._call("accounts", address)
-        return {"stake": stake, "locked": locked, "unbonding": unbonding, "unbonding_ready": ready,
-                "open_seats": open_seats, "slot": slot}
+        # free: what may back a new bond or be unstaked, Staking._free (0 when slashes left less than the bonds)
+        return {"stake": stake, "locked": locked, "free": max(0, stake - locked), "unbonding": unbonding,
+                "unbonding_ready": ready, "open_seats": open_seats, "slot": slot}
 
     def withdrawable(self, address: str) -> int:
         return self.contract.functions.withdrawable(address).call()
