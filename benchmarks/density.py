@@ -43,6 +43,7 @@ from pogo.model.loss import evaluate
 from pogo.protocol import aggregate, checkpoint, difffile, merkle, treefile
 from pogo.protocol.taskspec import Verification
 from verifier import checks
+from workers.miner import RESIDUAL_DECAY
 from workers.trainer import TrainConfig, Trainer
 
 WINDOWS = 64
@@ -61,7 +62,8 @@ def upload_bytes(n_params: int, leaf_size: int, groups: int) -> int:
 
 
 def run(task, groups: int | None, miners: int, rounds: int, steps: int, feedback: str = "start",
-        head: np.ndarray | None = None, verdicts: Counter | None = None, seed: int = 0) -> tuple[list[float], np.ndarray]:
+        head: np.ndarray | None = None, verdicts: Counter | None = None, seed: int = 0,
+        decay: float = RESIDUAL_DECAY) -> tuple[list[float], np.ndarray]:
     """Validation losses of the head before round 0 and after each round, and the last head.
     ``groups``: None for plain fp32 averaging, 0 for dense MX-int4, k for sparse; ``head``: where
     to start (default: the task's initial weights); ``seed``: the trainers' (miner i samples with
@@ -102,7 +104,7 @@ def run(task, groups: int | None, miners: int, rounds: int, steps: int, feedback
             diffs = []
             for i, raw in enumerate(raws):
                 made = difffile.make_diff(head[:n_params], raw.astype(np.float32), leaf, groups=groups)
-                residuals[i] = made.residual[:n_params]
+                residuals[i] = (decay * made.residual[:n_params]).astype(np.float32)
                 diffs.append(made.diff)
                 if verdicts is not None:
                     windows = hashlib.sha256(f"density {groups} {r} {i}".encode()).digest()  # the committee's seed
@@ -162,6 +164,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--feedback", choices=["start", "add"], default="start",
                         help="error feedback: train from the head plus the remainder (start, what workers.miner "
                              "does) or add the remainder to the trained model (add)")
+    parser.add_argument("--decay", type=float, default=RESIDUAL_DECAY,
+                        help=f"the share of its residual a miner carries into its next round (default: workers.miner's, "
+                             f"{RESIDUAL_DECAY}; 1: all of it, the runs before 2026-12-07's decay)")
     parser.add_argument("--warm", type=int, default=0,
                         help="start every configuration from the head after this many dense MX-int4 rounds")
     parser.add_argument("--seed", type=int, default=0,
@@ -192,12 +197,13 @@ def main(argv: list[str] | None = None) -> int:
     start = run(task, 0, args.miners, args.warm, steps, seed=args.seed)[1] if args.warm else None
     for groups in configs:
         verdicts = Counter() if args.judge and groups is not None else None
-        losses, _ = run(task, groups, args.miners, args.rounds, steps, args.feedback, start, verdicts, args.seed)
+        losses, _ = run(task, groups, args.miners, args.rounds, steps, args.feedback, start, verdicts, args.seed,
+                           args.decay)
         sent = fp32_bytes if groups is None else upload_bytes(task.spec.n_params, task.spec.leaf_size, groups)
         row = {"config": label(groups), "groups": groups, "leaf_size": task.spec.leaf_size,
                "density": 1.0 if not groups else groups * 32 / task.spec.leaf_size,
                "n_params": task.spec.n_params, "miners": args.miners, "rounds": args.rounds, "steps_per_round": steps,
-               "warm_rounds": args.warm, "feedback": args.feedback, "seed": args.seed,
+               "warm_rounds": args.warm, "feedback": args.feedback, "seed": args.seed, "decay": args.decay,
                "upload_bytes": sent, "compression": round(fp32_bytes / sent, 1),
                "final_loss": round(losses[-1], 4), "losses": [round(x, 4) for x in losses]}
         if verdicts is not None:

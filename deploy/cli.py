@@ -166,7 +166,7 @@ def register(sub) -> None:
     g.add_argument("--shards", type=int, help="data shards, the last validates (default 8)")
     g.add_argument("--leaf-size", type=int, help="parameters per Merkle leaf (default 4096)")
     g.add_argument("--density", type=float, help="the share of each leaf's parameters a diff carries, in whole "
-                                                 "32-parameter groups (sparse MX-int4, PROTOCOL.md D13; default 0.25); 1 is dense")
+                                                 "32-parameter groups (sparse MX-int4, PROTOCOL.md D13; default 0.15625); 1 is dense")
     r = c.add_argument_group("the training recipe (advice to miners; defaults: the task file's, else 30 Adam "
                              "steps of 16 windows at lr 2e-3)")
     r.add_argument("--seq-len", type=int, help="tokens per window (default: the model's length)")

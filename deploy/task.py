@@ -32,7 +32,7 @@ from pogo.protocol.taskspec import Recipe, TaskSpec, Verification
 
 MIN_WINDOWS_PER_SHARD = 8   # fewer, and a shard's training and evaluation windows mostly overlap
 DEFAULT_SEQ_LEN = 512       # the default window, where the model takes longer ones (memory and time per step)
-DEFAULT_DENSITY = 0.25      # the sparsest within 1 % of dense MX-int4 after 20 demo rounds, 3 seeds (docs/DENSITY.md, D13)
+DEFAULT_DENSITY = 0.15625   # the sparsest within 1 % of dense MX-int4 after 20 demo rounds, 3 seeds (docs/DENSITY.md, D13)
 
 
 def default_recipe(model_spec: dict) -> Recipe:

@@ -25,7 +25,14 @@ from pogo.protocol.source import BytesSource
 from pogo.protocol.taskspec import Verification
 from verifier.bot import VerifierBot
 from workers import cheats
-from workers.miner import Built, Miner, build_honest, residual_path, run_job
+from workers.miner import (
+    RESIDUAL_DECAY,
+    Built,
+    Miner,
+    build_honest,
+    residual_path,
+    run_job,
+)
 from workers.trainer import TrainConfig, Trainer
 
 TINY = GPTConfig(block_size=32, n_layer=1, n_head=2, n_embd=32)
@@ -351,6 +358,10 @@ def test_bad_cli_input_is_one_line(tmp_path):
                        capture_output=True, text=True, cwd=tmp_path, timeout=120, check=False)
     assert r.returncode == 2 and r.stderr.strip().splitlines() == [
         "pogo: offload needs ZeRO stage 1, 2 or 3 (--zero-stage): ZeRO is what moves the state"]
+    r = subprocess.run([sys.executable, "-m", "pogo", "miner", "run", "--task", "1", "--residual-decay", "1.5",
+                        "--dev-account", "1"], capture_output=True, text=True, cwd=tmp_path, timeout=120, check=False)
+    assert r.returncode == 2 and r.stderr.strip().splitlines() == [
+        "pogo: --residual-decay is a share from 0 to 1, not 1.5"]
 
 
 def test_a_data_parallel_miner_under_the_launcher_submits_once(net, w3, devnet, tmp_path):
@@ -492,8 +503,9 @@ def test_a_sparse_task_accepts_and_aggregates_honest_updates_and_catches_cheats(
     with pytest.raises(FormatError, match="this task's is"):
         dense_view.diff(ctx.log.submission(sids[0]).diff_cid)
 
-    # Error feedback: the next round trains from the head plus the residual; a residual of another
-    # shape (another task's, say) is never added.
+    # Error feedback: the next round trains from the head plus the miner's share of the residual
+    # (its decay, sent to every rank with the job); a residual of another shape (another task's,
+    # say) is never added.
     class Recorder:  # what run_job loads; the real training of this path ran above
         def load(self, theta):
             self.loaded = np.array(theta, copy=True)
@@ -505,9 +517,13 @@ def test_a_sparse_task_accepts_and_aggregates_honest_updates_and_catches_cheats(
             return self.loaded
 
     rec, m, head = Recorder(), miners[0], ctx.head()
-    job = {"root": ctx.head_root().hex(), "shard": 0}
+    assert m.residual_decay == RESIDUAL_DECAY < 1
+    job = {"root": ctx.head_root().hex(), "shard": 0, "decay": m.residual_decay}
     residual = np.load(residual_path(m.ctx))
+    assert np.abs(residual).max() > 0
     run_job(m.ctx, rec, job)
+    assert np.array_equal(rec.loaded, (head + np.float32(RESIDUAL_DECAY) * residual)[:ctx.spec.n_params])
+    run_job(m.ctx, rec, {**job, "decay": 1.0})
     assert np.array_equal(rec.loaded, (head + residual)[:ctx.spec.n_params])
     np.save(residual_path(m.ctx), residual[:-1])
     run_job(m.ctx, rec, job)
