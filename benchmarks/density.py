@@ -181,6 +181,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"benchmarks.density: --configs takes fp32, dense and numbers, like fp32,dense,8,2; not "
               f"{args.configs!r}", file=sys.stderr)
         return 2
+    if not 0 <= args.decay <= 1:
+        print(f"benchmarks.density: --decay is a share from 0 to 1, not {args.decay}", file=sys.stderr)
+        return 2
     definition = TaskDefinition.from_file(args.task) if args.task else TaskDefinition()
     if args.leaf_size:
         definition = TaskDefinition(**{**definition.__dict__, "leaf_size": args.leaf_size})

@@ -40,7 +40,7 @@ from pogo.net.contract import PoGOContract, TaskParams
 from pogo.net.ipfs import Ipfs
 from pogo.protocol.taskspec import Recipe, Verification
 from verifier.bot import VerifierBot
-from workers.miner import Miner
+from workers.miner import RESIDUAL_DECAY, Miner
 from workers.trainer import TrainConfig, Trainer
 
 VALIDATION_WINDOWS = 64
@@ -51,7 +51,7 @@ def _say(message: str) -> None:
 
 
 def network(state, workdir: Path, n_miners: int, rounds: int, steps: int | None,
-            task: TaskDefinition | None = None) -> tuple[Context, list[float], list[int]]:
+            task: TaskDefinition | None = None, decay: float = RESIDUAL_DECAY) -> tuple[Context, list[float], list[int]]:
     """The validation loss of the head before round 0 and after each round, and how many updates
     each round accepted."""
     w3 = chain.connect(state.rpc_url)
@@ -63,7 +63,8 @@ def network(state, workdir: Path, n_miners: int, rounds: int, steps: int | None,
     task = publish(sc.pogo, ipfs, prepare(task or TaskDefinition(), Verification()), params, funding=10 * rounds * ETH)
     ctx = Context.open(sc.pogo, ipfs, task, workdir / "owner")
     miners = [Miner(ctx.as_signer(sc.as_(sc.miners[i]), workdir / f"m{i}"),
-                    Trainer(ctx.spec.model, TrainConfig.from_recipe(ctx.spec.recipe, steps=steps, seed=i)))
+                    Trainer(ctx.spec.model, TrainConfig.from_recipe(ctx.spec.recipe, steps=steps, seed=i)),
+                    residual_decay=decay)
               for i in range(n_miners)]
     bots = [VerifierBot(ctx.as_signer(sc.as_(v), workdir / f"v{i}"), aggregator=(i == 0))
             for i, v in enumerate(sc.verifiers)]
@@ -131,8 +132,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=10, help="rounds per network run")
     parser.add_argument("--steps", type=int, help="training steps a round (default: the task's recipe)")
     parser.add_argument("--task", type=Path, help="a task file (docs/TASKS.md; default: the demo task)")
+    parser.add_argument("--decay", type=float, default=RESIDUAL_DECAY,
+                        help=f"the share of its residual a miner carries into its next round (default {RESIDUAL_DECAY}; "
+                             "1: the runs before 2026-12-07's decay)")
     parser.add_argument("--plot", type=Path, help="write the loss curves here (PNG; needs matplotlib: .[bench])")
     args = parser.parse_args(argv)
+    if not 0 <= args.decay <= 1:
+        print(f"benchmarks.parity: --decay is a share from 0 to 1, not {args.decay}", file=sys.stderr)
+        return 2
     try:
         counts = [int(m) for m in args.miners.split(",")]
     except ValueError:
@@ -146,7 +153,8 @@ def main(argv: list[str] | None = None) -> int:
         state = devnet.up()
         try:
             for m in counts:
-                ctx, net_losses, accepted = network(state, Path(tmp) / f"m{m}", m, args.rounds, steps, task)
+                ctx, net_losses, accepted = network(state, Path(tmp) / f"m{m}", m, args.rounds, steps, task,
+                                                          args.decay)
                 central = centralized(ctx, m * args.rounds * steps, [m * r * steps for r in range(args.rounds + 1)])
                 row = {"task": str(args.task or "demo"), "model": ctx.spec.model.get("config", {}).get("model_type", "pogo-gpt"),
                        "n_params": ctx.spec.n_params, "miners": m, "rounds": args.rounds, "steps_per_round": steps,
@@ -154,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
                        "initial_loss": round(net_losses[0], 4), "network_loss": round(net_losses[-1], 4),
                        "centralized_loss": round(central[-1], 4),
                        "parity": round(parity(net_losses[0], net_losses[-1], central[-1]), 4),
-                       "density": ctx.spec.density, "accepted_per_round": accepted,
+                       "density": ctx.spec.density, "decay": args.decay, "accepted_per_round": accepted,
                        "network_losses": [round(x, 4) for x in net_losses],
                        "centralized_losses": [round(x, 4) for x in central]}
                 rows.append(row)

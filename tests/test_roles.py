@@ -364,6 +364,22 @@ def test_bad_cli_input_is_one_line(tmp_path):
         "pogo: --residual-decay is a share from 0 to 1, not 1.5"]
 
 
+def test_the_miner_cli_carries_the_residual_decay_workers_miner_defaults_to():
+    """`pogo miner run` writes its default out (its --help imports no torch): this keeps the two in step."""
+    import argparse
+    import subprocess
+    import sys
+
+    from workers.cli import register
+
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    assert parser.parse_args(["miner", "run", "--task", "1"]).residual_decay == RESIDUAL_DECAY
+    shown = subprocess.run([sys.executable, "-m", "pogo", "miner", "run", "--help"], capture_output=True, text=True,
+                           check=True).stdout
+    assert f"(default {RESIDUAL_DECAY}," in " ".join(shown.split())
+
+
 def test_a_data_parallel_miner_under_the_launcher_submits_once(net, w3, devnet, tmp_path):
     """Two ranks (gloo on CPU, nccl on GPUs): both train, rank 0 alone publishes and submits."""
     import os

@@ -32,13 +32,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         TrainConfig.from_recipe(Recipe(), **choices)
     except ValueError as exc:
         raise PogoError(f"{exc}") from None
-    if args.residual_decay is not None and not 0 <= args.residual_decay <= 1:
+    if not 0 <= args.residual_decay <= 1:
         raise PogoError(f"--residual-decay is a share from 0 to 1, not {args.residual_decay}")
     ctx = open_task(args, "miner")
     train = TrainConfig.from_recipe(ctx.spec.recipe, **choices)  # the task's recipe, this machine's choices
     _say(f"training {ctx.spec.n_params:,} parameters: {train.steps} {train.optimizer} steps of {train.batch_size} "
          f"windows of {train.seq_len} tokens a round (ZeRO {train.zero_stage}{', offload' if train.offload else ''}"
-         f"{', bf16' if train.bf16 else ''})")
+         f"{', bf16' if train.bf16 else ''}), carrying {args.residual_decay:g} of what its diffs leave out into the next")
     trainer = Trainer(ctx.spec.model, train, ctx.spec.manifest_hash, ctx.spec.n_params)
     if trainer.rank != 0:
         follow(ctx, trainer)
@@ -46,8 +46,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 0
     try:
         hold_role_lock(ctx.pogo, "miner")  # rank 0 only: the other ranks of a data-parallel miner share its key
-        decay = {} if args.residual_decay is None else {"residual_decay": args.residual_decay}
-        return _lead(args, Miner(ctx, trainer, progress=_say, **decay))
+        return _lead(args, Miner(ctx, trainer, progress=_say, residual_decay=args.residual_decay))
     finally:
         trainer.share_job(None)  # release the other ranks
         trainer.close()
@@ -114,9 +113,10 @@ def register(sub) -> None:
                         "small for the model's training state (needs --zero-stage >= 1)")
     r.add_argument("--bf16", action="store_true",
                    help="bf16 mixed precision with fp32 master weights (a GPU's tensor cores; needs --zero-stage >= 1)")
-    r.add_argument("--residual-decay", type=float,
-                   help="on a sparse task, the share of what its diffs left out that the miner carries into its "
-                        "next round (error feedback; default: workers.miner.RESIDUAL_DECAY, measured in docs/DENSITY.md)")
+    # workers.miner.RESIDUAL_DECAY, written out so that --help imports no torch (a test keeps the two in step)
+    r.add_argument("--residual-decay", type=float, default=0.75,
+                   help="error feedback: the share of what its diffs left out (unsent groups, rounding) that the "
+                        "miner carries into its next round; 1 keeps all of it, 0 none (default 0.75, docs/DENSITY.md)")
     r.add_argument("--interval", type=float, default=2.0, help="seconds between polls of the chain")
     r.add_argument("--give-up-after", type=float, default=600.0,
                    help="exit non-zero after this many seconds with the chain or IPFS unreachable")
