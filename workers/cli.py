@@ -38,7 +38,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     train = TrainConfig.from_recipe(ctx.spec.recipe, **choices)  # the task's recipe, this machine's choices
     _say(f"training {ctx.spec.n_params:,} parameters: {train.steps} {train.optimizer} steps of {train.batch_size} "
          f"windows of {train.seq_len} tokens a round (ZeRO {train.zero_stage}{', offload' if train.offload else ''}"
-         f"{', bf16' if train.bf16 else ''}), carrying {args.residual_decay:g} of what its diffs leave out into the next")
+         f"{', bf16' if train.bf16 else ''}), carrying {args.residual_decay:g} of what its diffs leave out into its next round")
     trainer = Trainer(ctx.spec.model, train, ctx.spec.manifest_hash, ctx.spec.n_params)
     if trainer.rank != 0:
         follow(ctx, trainer)
