@@ -5,7 +5,7 @@ each leaf's groups, with error feedback; prints JSON, one object per configurati
 naming the sparsest density within 1 % of dense MX-int4.
 
     python -m benchmarks.density [--rounds 20] [--miners 4] [--configs fp32,dense,32,16,8,4,2,1] [--steps K]
-                                 [--warm R] [--seed S] [--judge] [--task examples/shakespeare-llama/task.toml]
+                                 [--decay D] [--warm R] [--seed S] [--judge] [--task examples/shakespeare-llama/task.toml]
                                  [--plot docs/density.png]
 
 Real parts: the task as `pogo task create` prepares it (model, tokens, shards, leaf size), M
@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     steps = args.steps or task.spec.recipe.steps
     fp32_bytes = 4 * task.spec.n_params
     rows = []
-    start = run(task, 0, args.miners, args.warm, steps, seed=args.seed)[1] if args.warm else None
+    start = run(task, 0, args.miners, args.warm, steps, seed=args.seed, decay=args.decay)[1] if args.warm else None
     for groups in configs:
         verdicts = Counter() if args.judge and groups is not None else None
         losses, _ = run(task, groups, args.miners, args.rounds, steps, args.feedback, start, verdicts, args.seed,

@@ -2,7 +2,7 @@
 against one DeepSpeed run that spends the same total steps on the same data; prints JSON, one
 object per M, and with --plot draws the loss curves.
 
-    python -m benchmarks.parity [--miners 1,2,4,8] [--rounds 10] [--steps 30] [--plot docs/parity.png]
+    python -m benchmarks.parity [--miners 1,2,4,8] [--rounds 10] [--steps 30] [--decay D] [--plot docs/parity.png]
                                 [--task examples/shakespeare-llama/task.toml]
 
 Everything is real: a devnet (Anvil + js-ipfs), the contracts, the demo task (its GPT, corpus,

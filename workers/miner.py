@@ -371,9 +371,9 @@ def run_job(ctx: Context, trainer, job: dict, progress=None) -> tuple[np.ndarray
     Error feedback (the miner's choice, PROTOCOL.md D13): training starts from the head plus the
     share ``job["decay"]`` of what this miner's earlier diffs left out (``residual.npy`` in its
     workdir, which every rank of a launcher job shares), so the update carries that remainder
-    without learning it again. Adding
-    the remainder after training instead counts it twice and, measured (docs/DENSITY.md), makes
-    the head jump: the loss rose 1.8 nats in one round at 6 % density."""
+    without learning it again. Adding the remainder after training instead counts it twice and,
+    measured (docs/DENSITY.md), makes the head jump: the loss rose 1.8 nats in one round at 6 %
+    density."""
     prev = ctx.model(bytes.fromhex(job["root"]))
     tokens = ctx.shard(job["shard"])
     start = prev
