@@ -43,9 +43,10 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from pogo.context import Context, HeadUnavailable
-from pogo.errors import PogoError, raised_at
+from pogo.errors import FormatError, PogoError, raised_at
 from pogo.net.chain import ChainError
 from pogo.net.contract import Reason, Status
+from pogo.net.ipfs import DaemonUnreachable, DataUnavailable
 from pogo.net.loop import NODE_AWAY
 from pogo.protocol import aggregate, checkpoint, commitment
 from pogo.protocol.atomicfile import write_bytes_atomic
@@ -56,6 +57,7 @@ SEED_HORIZON = 256  # blockhash() reaches back this far (PoGO.sol)
 DRAW_DELAY = 3  # the first block drawCommittee accepts, after submitBlock (PoGO.sol)
 DRAW_GRACE = 16  # blocks a draw stays with one keeper before it passes to the next (15 turns fit SEED_HORIZON)
 RESCAN_BLOCKS = 32  # at most this many blocks are scanned again after a restart
+KEEP_TRIES = 8  # polls that try to fetch an accepted update's diff for the local copy
 # Reverts that mean another party moved the state first: expected, and quiet.
 LOST_RACES = ("WrongStatus", "AlreadySettled", "AlreadyVoted", "WindowOpen", "WindowClosed", "RoundStillOpen",
               "NotAggregating", "Aggregating", "NotDecided", "SeedNotReady", "Reverted", "NotOpen")
@@ -106,6 +108,7 @@ class VerifierBot:
         self.node_away = 0         # passes of one submission retried because the chain or IPFS node was away
         self._waiting: dict[int, str] = {}
         self._to_draw: list[int] = []
+        self._keep_tries: Counter[int] = Counter()
         # what this bot knows of the submissions it follows, forgotten once final: id -> its
         # reveal's block; id -> (committee hash, vote deadline, this bot's seat or None)
         self._revealed: dict[int, int] = {}
@@ -246,6 +249,8 @@ class VerifierBot:
                 # its committee keeps its data, and the aggregator the updates it averages; a
                 # keeper pinning all it follows would keep every update of the network
                 self._pin(sid)
+            elif s.status == Status.ACCEPTED and s.kind == 0:
+                self._keep_diff(sid)
             elif s.status != Status.ACCEPTED and str(sid) in self.state.voted:
                 self._unpin(sid)  # what checking it pinned is no longer needed
             seat = self._seat(sid, s)
@@ -458,6 +463,24 @@ class VerifierBot:
             self.ctx.diff(p.diff_cid)  # and a local copy: the next heads are rebuilt from it
         self.state.pinned.append(sid)
         self._save()
+
+    def _keep_diff(self, sid: int) -> None:
+        """A local copy of an accepted update this bot follows but did not pin (a keeper's, or a
+        seat decided before this bot voted): the heads after it are rebuilt from this copy,
+        whatever becomes of the IPFS ones; one fetch of a diff the bot needs to follow the head. A fetch that fails is tried on the next polls
+        (the committee pins the data); after KEEP_TRIES the bot says so and goes on, and the
+        head is rebuilt from IPFS when it is needed."""
+        p = self.ctx.log.submission(sid)
+        try:
+            self.ctx.diff(p.diff_cid)
+        except DaemonUnreachable:
+            raise  # our own node: retried next poll
+        except (DataUnavailable, FormatError) as exc:
+            self._keep_tries[sid] += 1
+            if isinstance(exc, DataUnavailable) and self._keep_tries[sid] < KEEP_TRIES:
+                raise
+            self.progress(f"update {sid}: keeps no local copy of its diff ({_line(exc)})")
+        self._keep_tries.pop(sid, None)
 
     def _unpin(self, sid: int) -> None:
         p = self.ctx.log.submission(sid)
