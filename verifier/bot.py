@@ -244,19 +244,20 @@ class VerifierBot:
                 self._try(self.pogo.finalize, sid)
                 s = self.pogo.submission(sid)
         if s.status in FINAL:
+            seat = self._seat(sid, s)
+            if seat is not None and sid not in self.state.settled:
+                self._try(self.pogo.settle_seat, sid, seat)
+                self.state.settled.append(sid)
             if s.status == Status.ACCEPTED and sid not in self.state.pinned and \
                     (str(sid) in self.state.voted or (self.aggregator and s.kind == 0)):
                 # its committee keeps its data, and the aggregator the updates it averages; a
                 # keeper pinning all it follows would keep every update of the network
                 self._pin(sid)
-            elif s.status == Status.ACCEPTED and s.kind == 0:
-                self._keep_diff(sid)
+            elif s.status == Status.ACCEPTED and s.kind == 0 and not self._keep_diff(sid, s):
+                self._save()
+                return  # its diff is tried again next poll
             elif s.status != Status.ACCEPTED and str(sid) in self.state.voted:
                 self._unpin(sid)  # what checking it pinned is no longer needed
-            seat = self._seat(sid, s)
-            if seat is not None and sid not in self.state.settled:
-                self._try(self.pogo.settle_seat, sid, seat)
-                self.state.settled.append(sid)
             self.state.open.remove(sid)
             self._save()
             self._draws.pop(sid, None)
@@ -458,29 +459,33 @@ class VerifierBot:
         for cid in (p.diff_cid, p.tree_cid, p.checkpoint_cid):
             if cid:
                 self.ctx.ipfs.pin(cid, timeout=self.ctx.spec.verification.fetch_timeout_s)
-                self.state.kept.append(cid)
+                if cid not in self.state.kept:  # a pin retried after a failure is kept once
+                    self.state.kept.append(cid)
         if p.diff_cid:
             self.ctx.diff(p.diff_cid)  # and a local copy: the next heads are rebuilt from it
         self.state.pinned.append(sid)
         self._save()
 
-    def _keep_diff(self, sid: int) -> None:
+    def _keep_diff(self, sid: int, s) -> bool:
         """A local copy of an accepted update this bot follows but did not pin (a keeper's, or a
         seat decided before this bot voted): the heads after it are rebuilt from this copy,
-        whatever becomes of the IPFS ones; one fetch of a diff the bot needs to follow the head. A fetch that fails is tried on the next polls
-        (the committee pins the data); after KEEP_TRIES the bot says so and goes on, and the
-        head is rebuilt from IPFS when it is needed."""
-        p = self.ctx.log.submission(sid)
+        whatever becomes of the IPFS ones. Only updates of the task's current or previous round
+        (a keeper started late does not fetch the task's history). Whether it is done: a fetch
+        that fails is tried on the next polls (the committee pins the data), and after
+        KEEP_TRIES the bot says so and goes on; the head is then rebuilt from IPFS when needed."""
+        if s.round + 1 < self.pogo.task(self.ctx.task_id).round:
+            return True
         try:
-            self.ctx.diff(p.diff_cid)
+            self.ctx.diff(self.ctx.log.submission(sid).diff_cid)
         except DaemonUnreachable:
-            raise  # our own node: retried next poll
+            raise  # our own node: retried next poll, as a node away
         except (DataUnavailable, FormatError) as exc:
             self._keep_tries[sid] += 1
             if isinstance(exc, DataUnavailable) and self._keep_tries[sid] < KEEP_TRIES:
-                raise
+                return False
             self.progress(f"update {sid}: keeps no local copy of its diff ({_line(exc)})")
         self._keep_tries.pop(sid, None)
+        return True
 
     def _unpin(self, sid: int) -> None:
         p = self.ctx.log.submission(sid)
