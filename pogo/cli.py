@@ -156,7 +156,7 @@ def cmd_prove_fraud(args: argparse.Namespace) -> int:
     from pogo import fraudproof
     from pogo.net.contract import FraudKind
     from pogo.node import connect, open_task
-    from pogo.protocol import aggregate, merkle, treefile
+    from pogo.protocol import aggregate, treefile
     from pogo.protocol.source import BytesSource
 
     s = connect(args).contract().submission(args.submission)  # UnknownSubmission: a one-line ChainError
@@ -171,8 +171,8 @@ def cmd_prove_fraud(args: argparse.Namespace) -> int:
         raise PogoError(f"leaf {args.leaf} does not exist: task {ctx.task_id}'s model has {ctx.n_leaves} leaves")
     _progress(f"rebuilding submission {args.submission} from the head of task {ctx.task_id}")
     prev = ctx.model(head_root)
-    size = treefile.TreeHeader(ctx.spec.leaf_size, ctx.n_leaves, merkle.depth_for(ctx.n_leaves)).file_size()
-    tree = BytesSource(ctx.fetch_exact(p.tree_cid, size, "tree file"), p.tree_cid)
+    sizes = treefile.file_sizes(ctx.spec.leaf_size, ctx.n_leaves)
+    tree = BytesSource(ctx.fetch_exact(p.tree_cid, sizes, "tree file"), p.tree_cid)
     if p.kind == 0:
         diffs, sources = [ctx.diff(p.diff_cid)], ()
         expected = diffs[0].apply(prev)

@@ -78,17 +78,20 @@ class Context:
         """One object, within the task's timeout and a byte cap; DataUnavailable otherwise."""
         return self.ipfs.cat(cid, timeout=self.spec.verification.fetch_timeout_s, max_bytes=max_bytes)
 
-    def fetch_exact(self, cid: str, size: int, what: str) -> bytes:
-        """A submitted object that must be exactly ``size`` bytes: its size is looked up first
-        (FormatError if it differs: nothing larger is ever read), then it is pinned, which
-        fetches every block and is safe to abort (an aborted read waiting on a missing inner
-        block crashes js-ipfs 0.66), then read."""
+    def fetch_exact(self, cid: str, size: int | tuple[int, ...], what: str) -> bytes:
+        """A submitted object that must be exactly ``size`` bytes (or one of several sizes, one
+        per version of its format): its size is looked up first (FormatError if it differs:
+        nothing larger is ever read), then it is pinned, which fetches every block and is safe
+        to abort (an aborted read waiting on a missing inner block crashes js-ipfs 0.66), then
+        read."""
+        sizes = (size,) if isinstance(size, int) else size
         timeout = self.spec.verification.fetch_timeout_s
         found = self.ipfs.size(cid, timeout=timeout)
-        if found != size:
-            raise FormatError(f"{what} {cid} is {found} bytes; this task's is {size}")
+        if found not in sizes:
+            allowed = " or ".join(str(s) for s in sizes)
+            raise FormatError(f"{what} {cid} is {found} bytes; this task's is {allowed}")
         self.ipfs.pin(cid, timeout=timeout)
-        return self.ipfs.cat(cid, timeout=timeout, max_bytes=size)
+        return self.ipfs.cat(cid, timeout=timeout, max_bytes=found)
 
     # -- diffs -----------------------------------------------------------------------------
 

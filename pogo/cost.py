@@ -123,7 +123,7 @@ def estimate(i: Inputs) -> dict:
     gpus = i.gpus_per_miner or max(1, math.ceil(16 * n / (0.8 * g.memory_bytes)))
     seconds = i.round_hours * 3600
     tokens = gpus * g.bf16_flops * i.mfu * seconds / train_flops_token
-    # The file sizes of the formats themselves (nibbles and a scale byte a group; every level of the tree).
+    # The file sizes of the formats themselves (nibbles and a scale byte a group; the tree's leaf hashes, D19).
     leaf = checkpoint.DEFAULT_LEAF_SIZE
     leaves = checkpoint.n_leaves(int(n), leaf)
     diff_bytes = difffile.HEADER_SIZE + leaves * difffile.record_size(leaf)

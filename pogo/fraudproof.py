@@ -25,10 +25,11 @@ def provable_leaf(expected: np.ndarray, leaf_size: int, tree: ByteSource, new_ro
     n = expected.size // leaf_size
     if header.n_leaves != n:
         return None
+    proofs = treefile.prover(tree, header)
     for i in leaves if leaves is not None else range(n):
         if not 0 <= i < n:
             continue
-        claimed, proof, _ = treefile.read_proof(tree, i, header)
+        claimed, proof, _ = proofs(i)
         if claimed != merkle.hash_leaf(expected[i * leaf_size:(i + 1) * leaf_size].tobytes()) \
                 and merkle.verify_proof(claimed, i, proof, new_root):
             return i, claimed, proof

@@ -25,7 +25,8 @@ from pogo.model.gpt import GPTConfig
 from pogo.net import chain
 from pogo.net.contract import PoGOContract, Reason, Status, TaskParams
 from pogo.net.ipfs import Ipfs
-from pogo.protocol import difffile
+from pogo.protocol import difffile, treefile
+from pogo.protocol.source import BytesSource
 from pogo.protocol.taskspec import Verification
 from verifier.bot import VerifierBot
 from workers.miner import Miner, build_honest
@@ -308,3 +309,35 @@ def test_a_seat_on_a_task_the_bot_does_not_follow_is_abstained_on_and_settled(ne
     assert all(not bot.state.guarded and sid not in bot.state.revealed for bot in bots)
     assert any("abstained (D18) on seats of tasks this bot does not follow" in line for line in net["said"])
 
+
+def test_a_version_1_tree_file_is_still_accepted_and_checked_whole(net):
+    """D19: writers make version 2 tree files (the leaf hashes only). A miner on older software
+    that uploads version 1 (every level, twice the bytes) is checked the same, and accepted; a
+    version 1 file with a stored inner node that its children do not hash to is MALFORMED, though
+    every leaf and the root are right (light clients would read a proof that fails)."""
+    sc, ctx, ipfs = net["sc"], net["ctx"], net["ipfs"]
+    task = sc.pogo.task(net["task"])
+    prev = ctx.model(task.head_root)
+    revealed = []
+    for miner, shard in ((1, 1), (2, 2)):
+        trainer = net["miners"][miner].trainer
+        trainer.load(prev)
+        trainer.train(ctx.shard(shard))
+        built = build_honest(prev, trainer.theta(), task.head_root, LEAF, ctx.spec.sparse_groups)
+        assert treefile.read_header(BytesSource(built.tree)).version == treefile.VERSION_LEAVES
+        every_level = bytearray(treefile.encode(treefile.read_tree(BytesSource(built.tree)), LEAF,
+                                                treefile.VERSION_LEVELS))
+        assert len(every_level) > len(built.tree)
+        if miner == 2:
+            every_level[treefile.HEADER_SIZE + 32 * ctx.n_leaves] ^= 0xFF  # the first inner node
+        client = sc.miners[miner]
+        salt = sc.commit(client, net["task"], task.head_root, built.new_root, built.diff_root)
+        revealed.append((client, built, salt, ipfs.add_bytes(built.diff), ipfs.add_bytes(bytes(every_level))))
+    sc.to_reveals(net["task"])
+    sids = [sc.reveal(client, net["task"], task.head_root, built.new_root, built.diff_root, salt, diff_cid, tree_cid)
+            for client, built, salt, diff_cid, tree_cid in revealed]
+    votes = next_round(net)
+    reasons = [{v.verdict.reason for v in votes if v.submission_id == sid} for sid in sids]
+    assert reasons == [{Reason.OK}, {Reason.MALFORMED}]
+    assert all("do not hash from their children" in v.verdict.detail for v in votes if v.submission_id == sids[1])
+    assert [sc.pogo.submission(sid).status for sid in sids] == [Status.ACCEPTED, Status.REJECTED]

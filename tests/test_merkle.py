@@ -68,23 +68,48 @@ def test_proofs_accept_exactly_the_right_leaf_index_and_root(n, data):
 
 
 @settings(max_examples=40, deadline=None)
-@given(n=st.integers(1, 70), seed=st.binary(min_size=1, max_size=4))
-def test_tree_file_round_trip_and_ranged_proofs(n, seed):
+@given(n=st.integers(1, 70), seed=st.binary(min_size=1, max_size=4), version=st.sampled_from(treefile.VERSIONS))
+def test_tree_file_round_trip_and_proofs(n, seed, version):
     data = hashlib.sha256(seed).digest() * (n * 2)
     tree = merkle.MerkleTree.from_leaf_data(data[: n * 64], 64)
-    source = BytesSource(treefile.encode(tree, 16))
+    raw = treefile.encode(tree, 16, version)
+    assert len(raw) == treefile.file_sizes(16, n)[treefile.VERSIONS.index(version)]
+    source = BytesSource(raw)
     assert treefile.read_tree(source) == tree
     header = treefile.read_header(source)
-    assert (header.n_leaves, header.depth, header.leaf_size) == (n, tree.depth, 16)
+    assert (header.n_leaves, header.depth, header.leaf_size, header.version) == (n, tree.depth, 16, version)
+    proofs = treefile.prover(source, header)
     for i in {0, n // 2, n - 1}:
-        leaf, proof, root = treefile.read_proof(source, i, header)
-        assert (leaf, proof, root) == (tree.levels[0][i], tree.proof(i), tree.root)
+        assert proofs(i) == (tree.levels[0][i], tree.proof(i), tree.root)
+    assert treefile.read_proof(source, n - 1) == (tree.levels[0][n - 1], tree.proof(n - 1), tree.root)
+    with pytest.raises(FormatError, match="outside a tree"):
+        proofs(n)
+
+
+def test_a_version_2_tree_file_holds_only_the_leaf_hashes():
+    """D19: what writers make; the levels above are hashed by the reader."""
+    tree = merkle.MerkleTree.from_leaf_data(bytes(range(200)) * 8, 32)  # 50 leaves
+    raw = treefile.encode(tree, 8)
+    assert int.from_bytes(raw[8:10], "little") == treefile.VERSION_LEAVES == 2
+    assert raw[treefile.HEADER_SIZE:] == b"".join(tree.levels[0])
+    every_level = treefile.encode(tree, 8, treefile.VERSION_LEVELS)
+    assert len(every_level) - len(raw) == 32 * 52  # the 52 inner nodes of a 50-leaf tree
+    relabelled = bytearray(every_level)  # a version 1 file that calls itself version 2: refused by its size
+    relabelled[8] = treefile.VERSION_LEAVES
+    with pytest.raises(FormatError, match="bytes, its header says"):
+        treefile.read_header(BytesSource(bytes(relabelled)))
+    future = bytearray(raw)
+    future[8] = 3
+    with pytest.raises(FormatError, match="unsupported tree file version 3"):
+        treefile.read_header(BytesSource(bytes(future)))
+    with pytest.raises(ValueError, match="version 3"):
+        treefile.encode(tree, 8, 3)
 
 
 def test_tree_file_corruption_is_caught():
     tree = merkle.MerkleTree.from_leaf_data(bytes(range(200)) * 8, 32)
-    raw = bytearray(treefile.encode(tree, 8))
-    raw[treefile.HEADER_SIZE + 40] ^= 0xFF
+    raw = bytearray(treefile.encode(tree, 8, treefile.VERSION_LEVELS))  # version 1 stores the inner nodes
+    raw[treefile.HEADER_SIZE + 32 * 50 + 8] ^= 0xFF  # the first inner node
     with pytest.raises(FormatError, match="do not hash from their children"):
         treefile.read_tree(BytesSource(bytes(raw)))
     with pytest.raises(FormatError, match="magic"):

@@ -133,9 +133,9 @@ class UpdateChecker:
             raise Unavailable(str(exc)) from None
 
     def _tree(self, cid: str) -> BytesSource:
-        size = treefile.TreeHeader(self.spec.leaf_size, self.ctx.n_leaves, merkle.depth_for(self.ctx.n_leaves)).file_size()
+        sizes = treefile.file_sizes(self.spec.leaf_size, self.ctx.n_leaves)
         try:
-            return BytesSource(self.ctx.fetch_exact(cid, size, "tree file"), cid)
+            return BytesSource(self.ctx.fetch_exact(cid, sizes, "tree file"), cid)
         except FormatError as exc:  # not the size of a tree of this task
             raise Rejected(Reason.MALFORMED, f"tree file: {exc}") from None
 
@@ -156,6 +156,8 @@ class UpdateChecker:
             th = treefile.read_header(tree)
             if (th.n_leaves, th.leaf_size) != (self.ctx.n_leaves, self.spec.leaf_size):
                 problems.append(f"tree file has n={th.n_leaves}, L={th.leaf_size}")
+            elif th.version == treefile.VERSION_LEVELS:
+                treefile.read_tree(tree, th)  # its stored inner nodes too: what light clients read
         except FormatError as exc:
             problems.append(f"tree file: {exc}")
         if problems:
@@ -177,14 +179,14 @@ class UpdateChecker:
         mismatch comes with a fraud proof when the tree file commits to a wrong leaf."""
         leaf = self.spec.leaf_size
         n = theta_new.size // leaf
-        header = treefile.read_header(tree)
+        proofs = treefile.prover(tree)  # read once: a version 2 file is hashed up to its root
 
         def mismatch(detail: str) -> Rejected:
             return Rejected(Reason.ROOT_MISMATCH, detail,
                             proof=fraudproof.build(prev, theta_new, leaf, tree, sub.new_root, diffs, sources))
 
         for i in seedstream.leaf_indices(seed, seat, self.v.spot_checks(), n):
-            leaf_hash, proof, _ = treefile.read_proof(tree, i, header)
+            leaf_hash, proof, _ = proofs(i)
             if merkle.hash_leaf(theta_new[i * leaf:(i + 1) * leaf].tobytes()) != leaf_hash \
                     or not merkle.verify_proof(leaf_hash, i, proof, sub.new_root):
                 raise mismatch(f"leaf {i} rebuilt from the diff does not prove to new_root")

@@ -66,7 +66,7 @@ def render() -> str:
         "## Where the inputs come from",
         "",
         "- Measured here: the bytes of the MX-int4 diff (4.25 bits a parameter) and of the tree file",
-        "  (two hashes a leaf of 4096), exact from the formats; the gas of each transaction of a round",
+        "  (one hash a leaf of 4096: D19), exact from the formats; the gas of each transaction of a round",
         "  (`python -m benchmarks.gas`); SHA-256 leaf hashing and the exact rebuild per CPU core",
         "  (`python -m benchmarks.core`: `sha256_single_thread_gbps`, `rebuild_gbps`).",
         "- Public figures: the models' shapes (" + "; ".join(f"{cost.MODELS[m].name}: {cost.MODELS[m].source}"
