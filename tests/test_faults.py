@@ -24,11 +24,11 @@ from pogo.context import Context
 from pogo.model.gpt import GPTConfig
 from pogo.net import chain
 from pogo.net.contract import PoGOContract, Reason, Status, TaskParams
-from pogo.net.ipfs import Ipfs
+from pogo.net.ipfs import DataUnavailable, Ipfs
 from pogo.protocol import difffile, treefile
 from pogo.protocol.source import BytesSource
 from pogo.protocol.taskspec import Verification
-from verifier.bot import VerifierBot
+from verifier.bot import KEEP_TRIES, VerifierBot
 from workers.miner import Miner, build_honest
 from workers.trainer import TrainConfig, Trainer
 
@@ -341,3 +341,32 @@ def test_a_version_1_tree_file_is_still_accepted_and_checked_whole(net):
     assert reasons == [{Reason.OK}, {Reason.MALFORMED}]
     assert all("do not hash from their children" in v.verdict.detail for v in votes if v.submission_id == sids[1])
     assert [sc.pogo.submission(sid).status for sid in sids] == [Status.ACCEPTED, Status.REJECTED]
+
+
+def test_data_a_bot_cannot_keep_is_given_up_after_a_few_polls_not_retried_forever(net, monkeypatch):
+    """A committee member whose pin keeps failing (the data gone before it pinned) tries on
+    KEEP_TRIES polls, says so, and goes on: each try may wait the task's fetch timeout, so
+    trying on every poll forever would slow a long-running bot for good."""
+    sc = net["sc"]
+    report = sc.work([net["miners"][1]], net["task"])[0]
+    sid, bot = report.submission_id, net["bots"][2]
+    sc.ready_to_draw(sid)
+    for _ in range(2):  # the draw, then every seat's vote
+        for b in net["bots"]:
+            b.poll()
+    assert str(sid) in bot.state.voted
+
+    def gone(cid, timeout=None):
+        raise DataUnavailable(f"{cid} could not be fetched from IPFS: not found within 1 s")
+
+    broken = Ipfs(net["devnet"].ipfs_api, timeout=1.0)
+    monkeypatch.setattr(broken, "pin", gone)
+    monkeypatch.setattr(bot.ctx, "ipfs", broken)
+    errors, away = bot.errors, bot.node_away
+    next_round(net)
+    assert sc.pogo.submission(sid).status == Status.ACCEPTED
+    for _ in range(KEEP_TRIES):
+        bot.poll()
+    assert sid not in bot.state.open and sid not in bot.state.pinned
+    assert any(f"update {sid}: keeps no copy of its data" in line for line in net["said"])
+    assert (bot.errors, bot.node_away) == (errors, away)  # a fault of the data, not of the bot or its node

@@ -57,7 +57,7 @@ SEED_HORIZON = 256  # blockhash() reaches back this far (PoGO.sol)
 DRAW_DELAY = 3  # the first block drawCommittee accepts, after submitBlock (PoGO.sol)
 DRAW_GRACE = 16  # blocks a draw stays with one keeper before it passes to the next (15 turns fit SEED_HORIZON)
 RESCAN_BLOCKS = 32  # at most this many blocks are scanned again after a restart
-KEEP_TRIES = 8  # polls that try to fetch an accepted update's diff for the local copy
+KEEP_TRIES = 8  # polls that try to pin or copy an accepted submission's data
 # Reverts that mean another party moved the state first: expected, and quiet.
 LOST_RACES = ("WrongStatus", "AlreadySettled", "AlreadyVoted", "WindowOpen", "WindowClosed", "RoundStillOpen",
               "NotAggregating", "Aggregating", "NotDecided", "SeedNotReady", "Reverted", "NotOpen")
@@ -248,14 +248,10 @@ class VerifierBot:
             if seat is not None and sid not in self.state.settled:
                 self._try(self.pogo.settle_seat, sid, seat)
                 self.state.settled.append(sid)
-            if s.status == Status.ACCEPTED and sid not in self.state.pinned and \
-                    (str(sid) in self.state.voted or (self.aggregator and s.kind == 0)):
-                # its committee keeps its data, and the aggregator the updates it averages; a
-                # keeper pinning all it follows would keep every update of the network
-                self._pin(sid)
-            elif s.status == Status.ACCEPTED and s.kind == 0 and not self._keep_diff(sid, s):
-                self._save()
-                return  # its diff is tried again next poll
+            if s.status == Status.ACCEPTED and (s.kind == 0 or str(sid) in self.state.voted):
+                if not self._keep(sid, s):
+                    self._save()
+                    return  # its data is tried again next poll
             elif s.status != Status.ACCEPTED and str(sid) in self.state.voted:
                 self._unpin(sid)  # what checking it pinned is no longer needed
             self.state.open.remove(sid)
@@ -453,38 +449,42 @@ class VerifierBot:
             self.progress(f"{done}: updates {ok}")
         return ok
 
-    def _pin(self, sid: int) -> None:
-        """Keep an accepted update's data: the head is rebuilt from it, whatever its miner does."""
-        p = self.ctx.log.submission(sid)
-        for cid in (p.diff_cid, p.tree_cid, p.checkpoint_cid):
-            if cid:
-                self.ctx.ipfs.pin(cid, timeout=self.ctx.spec.verification.fetch_timeout_s)
-                if cid not in self.state.kept:  # a pin retried after a failure is kept once
-                    self.state.kept.append(cid)
-        if p.diff_cid:
-            self.ctx.diff(p.diff_cid)  # and a local copy: the next heads are rebuilt from it
-        self.state.pinned.append(sid)
-        self._save()
+    def _keep(self, sid: int, s) -> bool:
+        """Keep an accepted submission's data: the head is rebuilt from it, whatever its miner
+        does. Its committee pins it, and the aggregator the updates it averages (a keeper
+        pinning all it follows would keep every update of the network). Every bot also keeps a
+        local copy of each accepted update of its task's current or previous round that it
+        follows (a keeper's, or a seat decided before this bot voted), so it rebuilds the head
+        even when every IPFS copy is gone; a keeper started late does not fetch the history.
 
-    def _keep_diff(self, sid: int, s) -> bool:
-        """A local copy of an accepted update this bot follows but did not pin (a keeper's, or a
-        seat decided before this bot voted): the heads after it are rebuilt from this copy,
-        whatever becomes of the IPFS ones. Only updates of the task's current or previous round
-        (a keeper started late does not fetch the task's history). Whether it is done: a fetch
-        that fails is tried on the next polls (the committee pins the data), and after
-        KEEP_TRIES the bot says so and goes on; the head is then rebuilt from IPFS when needed."""
-        if s.round + 1 < self.pogo.task(self.ctx.task_id).round:
+        Whether it is done: a fetch or pin that fails is tried on the next polls, and after
+        KEEP_TRIES the bot says so and goes on (each try can wait the task's fetch timeout, so
+        data gone for good must not slow every poll); the head is then rebuilt from IPFS when
+        needed. Our own IPFS node away is retried as a node away."""
+        pin = sid not in self.state.pinned and (str(sid) in self.state.voted or (self.aggregator and s.kind == 0))
+        if not pin and s.round + 1 < self.pogo.task(self.ctx.task_id).round:
             return True
+        p = self.ctx.log.submission(sid)
         try:
-            self.ctx.diff(self.ctx.log.submission(sid).diff_cid)
+            for cid in (p.diff_cid, p.tree_cid, p.checkpoint_cid) if pin else ():
+                if cid:
+                    self.ctx.ipfs.pin(cid, timeout=self.ctx.spec.verification.fetch_timeout_s)
+                    if cid not in self.state.kept:  # a pin retried after a failure is kept once
+                        self.state.kept.append(cid)
+            if p.diff_cid:
+                self.ctx.diff(p.diff_cid)  # the local copy
         except DaemonUnreachable:
-            raise  # our own node: retried next poll, as a node away
+            raise
         except (DataUnavailable, FormatError) as exc:
             self._keep_tries[sid] += 1
             if isinstance(exc, DataUnavailable) and self._keep_tries[sid] < KEEP_TRIES:
                 return False
-            self.progress(f"update {sid}: keeps no local copy of its diff ({_line(exc)})")
+            self.progress(f"update {sid}: keeps no copy of its data ({_line(exc)})")
+            self._keep_tries.pop(sid, None)
+            return True
         self._keep_tries.pop(sid, None)
+        if pin:
+            self.state.pinned.append(sid)
         return True
 
     def _unpin(self, sid: int) -> None:
