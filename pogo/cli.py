@@ -156,8 +156,7 @@ def cmd_prove_fraud(args: argparse.Namespace) -> int:
     from pogo import fraudproof
     from pogo.net.contract import FraudKind
     from pogo.node import connect, open_task
-    from pogo.protocol import aggregate, treefile
-    from pogo.protocol.source import BytesSource
+    from pogo.protocol import aggregate
 
     s = connect(args).contract().submission(args.submission)  # UnknownSubmission: a one-line ChainError
     args.task = s.task_id
@@ -171,8 +170,7 @@ def cmd_prove_fraud(args: argparse.Namespace) -> int:
         raise PogoError(f"leaf {args.leaf} does not exist: task {ctx.task_id}'s model has {ctx.n_leaves} leaves")
     _progress(f"rebuilding submission {args.submission} from the head of task {ctx.task_id}")
     prev = ctx.model(head_root)
-    sizes = treefile.file_sizes(ctx.spec.leaf_size, ctx.n_leaves)
-    tree = BytesSource(ctx.fetch_exact(p.tree_cid, sizes, "tree file"), p.tree_cid)
+    tree = ctx.tree(p.tree_cid)
     if p.kind == 0:
         diffs, sources = [ctx.diff(p.diff_cid)], ()
         expected = diffs[0].apply(prev)

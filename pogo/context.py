@@ -20,7 +20,7 @@ from pogo.errors import FormatError, PogoError
 from pogo.net.contract import PoGOContract
 from pogo.net.events import EventLog, HeadStep, Published
 from pogo.net.ipfs import DataUnavailable, Ipfs
-from pogo.protocol import aggregate, checkpoint, difffile
+from pogo.protocol import aggregate, checkpoint, difffile, treefile
 from pogo.protocol.atomicfile import write_bytes_atomic
 from pogo.protocol.source import BytesSource
 from pogo.protocol.taskspec import TaskSpec
@@ -74,6 +74,11 @@ class Context:
         return difffile.HEADER_SIZE + self.n_leaves * difffile.record_size(self.spec.leaf_size,
                                                                          groups=self.spec.sparse_groups)
 
+    @property
+    def tree_bytes(self) -> tuple[int, ...]:
+        """A tree file's sizes, one per version (D19: version 2's first)."""
+        return treefile.file_sizes(self.spec.leaf_size, self.n_leaves)
+
     def fetch(self, cid: str, max_bytes: int) -> bytes:
         """One object, within the task's timeout and a byte cap; DataUnavailable otherwise."""
         return self.ipfs.cat(cid, timeout=self.spec.verification.fetch_timeout_s, max_bytes=max_bytes)
@@ -92,6 +97,11 @@ class Context:
             raise FormatError(f"{what} {cid} is {found} bytes; this task's is {allowed}")
         self.ipfs.pin(cid, timeout=timeout)
         return self.ipfs.cat(cid, timeout=timeout, max_bytes=found)
+
+    def tree(self, cid: str) -> BytesSource:
+        """A submission's tree file, fetched whole at one of the task's tree sizes (FormatError
+        otherwise, DataUnavailable if it cannot be fetched in time)."""
+        return BytesSource(self.fetch_exact(cid, self.tree_bytes, "tree file"), cid)
 
     # -- diffs -----------------------------------------------------------------------------
 

@@ -133,9 +133,8 @@ class UpdateChecker:
             raise Unavailable(str(exc)) from None
 
     def _tree(self, cid: str) -> BytesSource:
-        sizes = treefile.file_sizes(self.spec.leaf_size, self.ctx.n_leaves)
         try:
-            return BytesSource(self.ctx.fetch_exact(cid, sizes, "tree file"), cid)
+            return self.ctx.tree(cid)
         except FormatError as exc:  # not the size of a tree of this task
             raise Rejected(Reason.MALFORMED, f"tree file: {exc}") from None
 
